@@ -1,0 +1,349 @@
+"""Everything PyAV: probe a source, decode a span of it as upright RGB with timestamps, encode a part,
+join parts with the source's audio into the final file.
+
+Timestamps are never synthesised: each decoded frame's pts (in the source stream's time base) is the pts of
+its output frame, so variable frame rates and audio sync survive. Parts are NUT files written with
+`avoid_negative_ts` disabled, because NUT keeps any time base exactly (Matroska would round to 1 ms).
+"""
+
+from __future__ import annotations
+
+import heapq
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import BinaryIO
+
+import av
+import av.error
+import numpy as np
+
+from .errors import VidstyleError
+
+Source = str | Path | BinaryIO
+
+#: Output extension -> (muxer, video encoder, audio codec to transcode to when the source's cannot be copied)
+CONTAINERS = {
+    ".mp4": ("mp4", "libx264", "aac"),
+    ".mov": ("mov", "libx264", "aac"),
+    ".mkv": ("matroska", "libx264", "aac"),
+    ".webm": ("webm", "libvpx-vp9", "libopus"),
+}
+PART_FORMAT = "nut"
+
+
+@dataclass
+class EncodeSettings:
+    """Same settings for every part of a job, or the parts could not be joined without re-encoding."""
+
+    codec: str = "libx264"
+    crf: int | None = None  # None: the codec's default below
+    preset: str = "medium"
+    threads: int = 0  # fixed per job: x264's output depends on its thread count
+    pix_fmt: str = "yuv420p"
+
+    def options(self) -> dict[str, str]:
+        if self.codec == "libvpx-vp9":
+            crf = 32 if self.crf is None else self.crf
+            return {"crf": str(crf), "b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4",
+                    "threads": str(self.threads)}
+        crf = 18 if self.crf is None else self.crf
+        return {"crf": str(crf), "preset": self.preset, "threads": str(self.threads)}
+
+
+@dataclass
+class VideoInfo:
+    path: str
+    codec: str
+    width: int  # as displayed (after rotation)
+    height: int
+    rotation: int  # degrees counter-clockwise the player turns the coded frame; 0, 90, 180 or 270
+    pix_fmt: str
+    time_base: Fraction
+    pts: np.ndarray  # sorted pts of the video packets: one per frame for all but exotic codecs
+    keyframes: list[int]  # pts of keyframes, ascending
+    average_rate: Fraction | None
+    duration: float  # seconds, first frame to the end of the last
+    audio: list[str] = field(default_factory=list)  # codec of each audio stream
+    audio_packets: list[int] = field(default_factory=list)
+
+    @property
+    def frames(self) -> int:
+        return len(self.pts)
+
+    @property
+    def out_size(self) -> tuple[int, int]:
+        """(width, height) of the output: 4:2:0 needs even sides, so an odd side loses its last pixel."""
+        return self.width - self.width % 2, self.height - self.height % 2
+
+
+def _open(source: Source) -> av.container.InputContainer:
+    name = getattr(source, "name", source)
+    if isinstance(source, (str, Path)) and not Path(source).is_file():
+        raise VidstyleError(f"{source}: no such file.")
+    try:
+        return av.open(source if not isinstance(source, Path) else str(source), "r")
+    except (av.error.InvalidDataError, av.error.ValueError, av.error.EOFError):
+        raise VidstyleError(f"{name}: not a video file that FFmpeg can read.") from None
+    except av.error.FFmpegError as exc:
+        raise VidstyleError(f"{name}: cannot be opened ({exc.strerror}).") from None
+
+
+def _video_stream(container: av.container.InputContainer, name: object) -> av.video.stream.VideoStream:
+    streams = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    if not streams:
+        raise VidstyleError(f"{name}: has no video stream (audio-only or data file?).")
+    return streams[0]
+
+
+def probe(path: str | Path) -> VideoInfo:
+    """Read the packet index (no decoding but one frame): timestamps, keyframes, rotation, audio packets."""
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        audio = list(container.streams.audio)
+        keyframes: list[int] = []
+        pts: list[int] = []
+        audio_packets = {s.index: 0 for s in audio}
+        try:
+            for packet in container.demux(stream, *audio):
+                if packet.size == 0:
+                    continue
+                if packet.stream.index != stream.index:
+                    audio_packets[packet.stream.index] += 1
+                    continue
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if ts is None:
+                    continue
+                pts.append(ts)
+                if packet.is_keyframe:
+                    keyframes.append(ts)
+        except av.error.FFmpegError:
+            pass  # a truncated file: plan with what is readable; decoding will warn
+        if not pts:
+            raise VidstyleError(f"{path}: its video stream holds no frames.")
+        container.seek(0)
+        first = next(_decoded(container, stream), None)
+        if first is None:
+            raise VidstyleError(f"{path}: no frame of its video stream can be decoded (corrupt file?).")
+        rotation = int(round(first.rotation or 0)) % 360
+        width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
+        pts_array = np.unique(np.asarray(pts, dtype=np.int64))
+        tb = stream.time_base
+        step = float(np.median(np.diff(pts_array))) if len(pts_array) > 1 else 0.0
+        return VideoInfo(
+            path=str(path), codec=stream.codec_context.name, width=width, height=height, rotation=rotation,
+            pix_fmt=first.format.name, time_base=tb, pts=pts_array, keyframes=sorted(set(keyframes)),
+            average_rate=stream.average_rate,
+            duration=float((int(pts_array[-1]) - int(pts_array[0]) + step) * tb),
+            audio=[s.codec_context.name for s in audio], audio_packets=list(audio_packets.values()),
+        )
+
+
+def _decoded(container: av.container.InputContainer, stream) -> Iterator[av.VideoFrame]:
+    """Decode, skipping damaged packets instead of stopping: a corrupt file yields what can be decoded."""
+    stream.thread_type = "AUTO"
+    for packet in container.demux(stream):
+        try:
+            yield from packet.decode()
+        except av.error.InvalidDataError:
+            continue
+
+
+def _upright(frame: av.VideoFrame, rotation: int) -> np.ndarray:
+    rgb = frame.to_ndarray(format="rgb24")
+    return np.ascontiguousarray(np.rot90(rgb, rotation // 90)) if rotation else rgb
+
+
+def decode_span(source: Source, start: int | None, end: int | None, rotation: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Yield (pts, duration, upright RGB) for frames with start <= pts < end (None = open-ended).
+
+    Seeks to the keyframe at or before `start`, so a span costs only its own GOPs. Frames whose pts does not
+    increase (broken files) are dropped: the encoder needs strictly increasing timestamps.
+    """
+    with _open(source) as container:
+        stream = _video_stream(container, source)
+        if start is not None:
+            container.seek(start, stream=stream, backward=True, any_frame=False)
+        last = None
+        for frame in _decoded(container, stream):
+            pts = frame.pts
+            if pts is None:
+                continue
+            if start is not None and pts < start:
+                continue
+            if end is not None and pts >= end:
+                break
+            if last is not None and pts <= last:
+                continue
+            last = pts
+            yield pts, frame.duration or 0, _upright(frame, rotation)
+
+
+@dataclass
+class Part:
+    """One encoded segment: a NUT file (path, or bytes from a remote worker) and its packets' true timestamps.
+
+    NUT keeps pts exactly but stores no dts (its demuxer re-derives them, and not for the first B-frame
+    delay), so the encoder's (pts, dts) of each packet, in file order, travel beside it.
+    """
+
+    data: str | bytes
+    timestamps: np.ndarray  # (packets, 2) int64: pts, dts in `time_base`
+    time_base: Fraction
+
+    @property
+    def frames(self) -> np.ndarray:
+        return np.sort(self.timestamps[:, 0])
+
+    def open(self) -> av.container.InputContainer:
+        return av.open(io.BytesIO(self.data) if isinstance(self.data, bytes) else self.data, "r", format=PART_FORMAT)
+
+
+class PartWriter:
+    """Encode RGB frames, with their source timestamps, into one part."""
+
+    def __init__(self, target: str | BinaryIO, size: tuple[int, int], time_base: Fraction, settings: EncodeSettings):
+        self.target = target
+        self.container = av.open(target, "w", format=PART_FORMAT, options={"avoid_negative_ts": "disabled"})
+        self.stream = self.container.add_stream(settings.codec, options=settings.options())
+        self.stream.width, self.stream.height = size
+        self.stream.pix_fmt = settings.pix_fmt
+        self.stream.time_base = time_base
+        self.stream.codec_context.time_base = time_base
+        self.time_base = time_base
+        self.width, self.height = size
+        self.timestamps: list[tuple[int, int]] = []
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        for packet in packets:
+            self.timestamps.append((packet.pts, packet.dts))
+            self.container.mux(packet)
+
+    def write(self, pts: int, duration: int, rgb: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(rgb[: self.height, : self.width], format="rgb24")
+        frame = frame.reformat(format=self.stream.pix_fmt)
+        frame.pts, frame.time_base = pts, self.time_base
+        if duration:
+            frame.duration = duration
+        self._mux(self.stream.encode(frame))
+
+    def close(self) -> Part:
+        self._mux(self.stream.encode(None))
+        self.container.close()
+        data = self.target.getvalue() if isinstance(self.target, io.BytesIO) else self.target
+        return Part(data, np.asarray(self.timestamps, dtype=np.int64).reshape(-1, 2), self.time_base)
+
+
+@dataclass
+class MuxReport:
+    video_packets: int
+    audio_packets: dict[int, int]  # output stream index -> packets written
+    transcoded: list[str]  # "aac -> libopus" for each audio stream that could not be copied
+
+
+def _video_packets(parts: list[Part], stream) -> Iterator[av.Packet]:
+    """Packets of all parts in order, with the encoder's timestamps restored. A part's first DTS can fall
+    behind the previous part's last (the B-frame delay is extrapolated from its first frames); such DTS are
+    nudged forward one tick, which never reorders frames."""
+    last_dts = None
+    extradata = None
+    for part in parts:
+        with part.open() as container:
+            vs = container.streams.video[0]
+            if extradata is None:
+                extradata = vs.codec_context.extradata
+            elif vs.codec_context.extradata != extradata:
+                raise VidstyleError("internal: parts were encoded with different settings and cannot be joined.")
+            packets = (p for p in container.demux(vs) if p.size)
+            for packet, (pts, dts) in zip(packets, part.timestamps, strict=True):
+                if packet.pts * packet.time_base != pts * part.time_base:
+                    raise VidstyleError("internal: a part's packets do not match its timestamp table.")
+                packet.time_base = part.time_base
+                packet.pts, packet.dts = int(pts), int(dts)
+                if last_dts is not None and packet.dts <= last_dts:
+                    packet.dts = last_dts + 1
+                    if packet.dts > packet.pts:
+                        raise VidstyleError("internal: parts cannot be joined (timestamps overlap).")
+                last_dts = packet.dts
+                packet.stream = stream
+                yield packet
+
+
+def _audio_packets(source: Source, index: int, out_stream, transcode: bool) -> Iterator[av.Packet]:
+    with _open(source) as container:
+        in_stream = container.streams[index]
+        for packet in container.demux(in_stream):
+            if transcode:
+                try:
+                    frames = packet.decode() if packet.size else []
+                except av.error.InvalidDataError:
+                    continue
+                for frame in frames:
+                    frame.pts = None  # let the encoder count samples; resampling makes source pts inexact
+                    yield from out_stream.encode(frame)
+                continue
+            if packet.size == 0 or packet.dts is None:
+                continue
+            packet.stream = out_stream
+            yield packet
+        if transcode:
+            yield from out_stream.encode(None)
+
+
+def _seconds(packet: av.Packet) -> float:
+    ts = packet.dts if packet.dts is not None else packet.pts
+    return float(ts * packet.time_base) if ts is not None else 0.0
+
+
+def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: str) -> MuxReport:
+    """Join video parts (stream copy) and the source's audio (copied, else transcoded once) into `target`."""
+    with _open(source) as src, parts[0].open() as first:
+        audio_in = [(s.index, s.codec_context.name) for s in src.streams.audio]
+        # Timestamps stay as the source has them: no muxer may shift them to start at zero.
+        options = {"avoid_negative_ts": "disabled"}
+        if fmt in ("mp4", "mov"):
+            options["movflags"] = "+faststart"
+        with av.open(str(target), "w", format=fmt, options=options) as out:
+            video = out.add_stream_from_template(first.streams.video[0])
+            streams = []
+            transcoded = []
+            for index, codec in audio_in:
+                template = src.streams[index]
+                if codec in out.supported_codecs:
+                    streams.append((index, out.add_stream_from_template(template), False))
+                else:
+                    rate = template.codec_context.sample_rate
+                    stream = out.add_stream(audio_codec, rate=48000 if audio_codec == "libopus" else rate)
+                    stream.layout = template.codec_context.layout
+                    streams.append((index, stream, True))
+                    transcoded.append(f"{codec} -> {audio_codec}")
+            counts = {s.index: 0 for _, s, _ in streams}
+            counts[video.index] = 0
+            sources = [_video_packets(parts, video)]
+            sources += [_audio_packets(source, i, s, t) for i, s, t in streams]
+            for packet in heapq.merge(*sources, key=_seconds):
+                counts[packet.stream.index] += 1
+                out.mux(packet)
+        return MuxReport(
+            video_packets=counts.pop(video.index), audio_packets=counts, transcoded=transcoded,
+        )
+
+
+def packet_times(path: Path) -> tuple[list[Fraction], Fraction]:
+    """Sorted presentation times of the video packets, and the stream's time base: the render's own check
+    reads the finished file back, without decoding it."""
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        tb = stream.time_base
+        return sorted(p.pts * tb for p in container.demux(stream) if p.size and p.pts is not None), tb
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,231 @@
+"""Decode -> stylise -> encode, one segment of the timeline at a time, then join.
+
+The single-process driver here and the Ray driver (`shard.py`) share `plan_segments` and `render_segment`,
+so both produce the same parts and therefore the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import torch
+
+from . import media
+from .errors import VidstyleError
+from .styles import StyleInfo, load_network
+from .threads import background, batched
+from .transformer import TransformerNet, stylize, work_size
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class RenderOptions:
+    device: str = "auto"
+    batch_size: int = 4
+    max_side: int | None = None
+    segment_seconds: float = 10.0
+    crf: int | None = None
+    preset: str = "medium"
+    overwrite: bool = False
+
+
+@dataclass
+class Segment:
+    index: int
+    start: int | None  # first pts (inclusive); None: from the very beginning
+    end: int | None  # last pts (exclusive); None: to the very end
+    frames: int  # expected, from the packet index
+
+
+@dataclass
+class RenderReport:
+    source: str
+    target: str
+    frames_in: int
+    frames_out: int
+    duration_in: float
+    duration_out: float
+    audio_packets_in: list[int]
+    audio_packets_out: list[int]
+    wall_seconds: float
+    segments: int
+    transcoded: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames_out / self.wall_seconds if self.wall_seconds else 0.0
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise VidstyleError("--device cuda asked for, but PyTorch sees no CUDA GPU; use --device cpu or auto.")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise VidstyleError(f"unknown device {device!r}; use auto, cpu or cuda.")
+    return torch.device(device)
+
+
+def encode_settings(target: Path, options: RenderOptions) -> tuple[str, str, media.EncodeSettings]:
+    """(muxer, audio fallback codec, video settings) for the output's extension."""
+    suffix = target.suffix.lower()
+    if suffix not in media.CONTAINERS:
+        raise VidstyleError(f"cannot write {suffix or 'extensionless'} files; use one of {', '.join(media.CONTAINERS)}.")
+    fmt, codec, audio_codec = media.CONTAINERS[suffix]
+    threads = min(os.cpu_count() or 1, 8)
+    return fmt, audio_codec, media.EncodeSettings(codec=codec, crf=options.crf, preset=options.preset, threads=threads)
+
+
+def plan_segments(info: media.VideoInfo, seconds: float) -> list[Segment]:
+    """Cut the timeline at keyframes into pieces of at least `seconds`, so each piece decodes on its own."""
+    min_ticks = seconds / float(info.time_base)
+    cuts: list[int] = []
+    last = int(info.pts[0])
+    for key in info.keyframes:
+        if key - last >= min_ticks and key > info.pts[0]:
+            cuts.append(key)
+            last = key
+    bounds = [None, *cuts, None]
+    segments = []
+    for i, (start, end) in enumerate(zip(bounds, bounds[1:])):
+        lo = 0 if start is None else int(np.searchsorted(info.pts, start))
+        hi = len(info.pts) if end is None else int(np.searchsorted(info.pts, end))
+        segments.append(Segment(i, start, end, hi - lo))
+    return segments
+
+
+def render_segment(
+    source: media.Source,
+    segment: Segment,
+    net: TransformerNet,
+    info: media.VideoInfo,
+    settings: media.EncodeSettings,
+    part: str | BinaryIO,
+    device: torch.device,
+    batch_size: int = 4,
+    max_side: int | None = None,
+    progress: Progress | None = None,
+) -> media.Part:
+    """Stylise one segment into one part (a file path, or a BytesIO for a part that travels)."""
+    writer = media.PartWriter(part, info.out_size, info.time_base, settings)
+    size = work_size(info.height, info.width, max_side)
+    frames = background(media.decode_span(source, segment.start, segment.end, info.rotation), 2 * batch_size)
+    try:
+        with torch.inference_mode():
+            for batch in batched(frames, batch_size):
+                rgb = torch.from_numpy(np.stack([f[2] for f in batch])).to(device)
+                out = stylize(net, rgb, size).cpu().numpy()
+                for (pts, duration, _), image in zip(batch, out):
+                    writer.write(pts, duration, image)
+                if progress:
+                    progress(len(batch))
+    finally:
+        frames.close()
+    return writer.close()
+
+
+@contextlib.contextmanager
+def staged_output(target: Path, overwrite: bool) -> Iterator[tuple[Path, Path]]:
+    """Yield (temporary file beside the target, scratch dir for parts); rename into place only on success.
+
+    Any exception or Ctrl-C removes both, so the target path never holds a half-written video.
+    """
+    if target.exists() and not overwrite:
+        raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
+    if target.is_dir():
+        raise VidstyleError(f"{target} is a directory; give a file name such as {target / 'out.mp4'}.")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise VidstyleError(f"output folder {folder} does not exist.")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{target.stem}.tmp-", suffix=target.suffix, dir=folder)
+    except OSError as exc:
+        raise VidstyleError(f"cannot write to {folder} ({exc.strerror}).") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.stem}.parts-", dir=folder))
+    try:
+        yield tmp, scratch
+        media.fsync_file(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def check_output(path: Path, written: np.ndarray, time_base: Fraction) -> None:
+    """The finished file must hold exactly the frames written, at their source timestamps (to the output
+    container's precision: Matroska keeps milliseconds)."""
+    times, out_tb = media.packet_times(path)
+    expected = sorted(int(p) * time_base for p in written)
+    if len(times) != len(expected):
+        raise VidstyleError(f"internal: output holds {len(times)} frames, {len(expected)} were written.")
+    worst = max((abs(a - b) for a, b in zip(times, expected)), default=0)
+    if worst > out_tb / 2:
+        raise VidstyleError(f"internal: output timestamps drift from the source's by up to {float(worst):.6f} s.")
+
+
+def render(
+    source: Path,
+    target: Path,
+    style: StyleInfo,
+    options: RenderOptions,
+    progress: Progress | None = None,
+    on_start: Callable[[media.VideoInfo, list[Segment]], None] | None = None,
+) -> RenderReport:
+    """Render `source` to `target` in one process: segments one after another, then the same join as Ray's."""
+    started = time.perf_counter()
+    source, target = Path(source), Path(target)
+    if target.exists() and target.resolve() == source.resolve():
+        raise VidstyleError("the output would overwrite the input; choose another output path.")
+    fmt, audio_codec, settings = encode_settings(target, options)
+    device = resolve_device(options.device)
+    info = media.probe(source)
+    segments = plan_segments(info, options.segment_seconds)
+    net = load_network(style).to(device)
+    if on_start:
+        on_start(info, segments)
+    with staged_output(target, options.overwrite) as (tmp, scratch):
+        parts = [
+            render_segment(source, segment, net, info, settings, str(scratch / f"part-{segment.index:05d}.nut"),
+                           device, options.batch_size, options.max_side, progress)
+            for segment in segments
+        ]
+        return finish(source, target, tmp, info, parts, fmt, audio_codec, started)
+
+
+def finish(source: Path, target: Path, tmp: Path, info: media.VideoInfo, parts: list[media.Part],
+           fmt: str, audio_codec: str, started: float) -> RenderReport:
+    """Join the parts with the audio, check the result, and describe it (the rename is the caller's)."""
+    parts = [p for p in parts if len(p.timestamps)]
+    written = np.concatenate([p.frames for p in parts]) if parts else np.empty(0, np.int64)
+    if len(written) == 0:
+        raise VidstyleError(f"{source}: no frame could be decoded.")
+    muxed = media.mux(parts, source, tmp, fmt, audio_codec)
+    check_output(tmp, written, info.time_base)
+    out = media.probe(tmp)
+    warnings = []
+    if len(written) < info.frames:
+        warnings.append(f"only {len(written)} of {info.frames} frames could be decoded (damaged input?); "
+                        "the output holds those.")
+    if (out.width, out.height) != (info.width, info.height):
+        warnings.append(f"odd frame size {info.width}x{info.height} was cropped to {out.width}x{out.height} "
+                        "(4:2:0 video needs even sides).")
+    return RenderReport(
+        source=str(source), target=str(target), frames_in=info.frames, frames_out=muxed.video_packets,
+        duration_in=info.duration, duration_out=out.duration, audio_packets_in=info.audio_packets,
+        audio_packets_out=out.audio_packets, wall_seconds=time.perf_counter() - started,
+        segments=len(parts), transcoded=muxed.transcoded, warnings=warnings,
+    )

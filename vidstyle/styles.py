@@ -1,0 +1,152 @@
+"""Styles as files: a network checkpoint plus the metadata a user needs to pick and credit it.
+
+A `.vstyle` file is a `torch.save`d dict of plain types and tensors, so it loads with
+`torch.load(weights_only=True)`: opening a style someone sent you never runs code from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import VidstyleError
+from .transformer import TransformerNet
+
+FORMAT = "vidstyle-style/1"
+SUFFIX = ".vstyle"
+BUILTIN_DIR = Path(__file__).parent / "builtin_styles"
+
+
+@dataclass
+class StyleInfo:
+    name: str
+    painting: str = ""
+    artist: str = ""
+    licence: str = ""
+    trained: str = ""  # how it was trained: the command, or where it was imported from
+    base: int = 32  # first-layer width of the network
+    residual_blocks: int = 5
+    path: Path | None = field(default=None, compare=False)
+
+
+def user_dir() -> Path:
+    """`VIDSTYLE_HOME`/styles, else the user's cache dir (XDG on Linux)."""
+    home = os.environ.get("VIDSTYLE_HOME")
+    if home:
+        return Path(home).expanduser() / "styles"
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "vidstyle" / "styles"
+
+
+def save_style(info: StyleInfo, net: TransformerNet, path: Path, half: bool = False) -> Path:
+    meta = {k: v for k, v in asdict(info).items() if k != "path"}
+    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in net.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": FORMAT, "meta": meta, "state_dict": state}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _read(path: Path) -> dict:
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unreadable, truncated, or a pickle that wants to run code
+        raise VidstyleError(f"{path} is not a readable vidstyle style file ({type(exc).__name__}).") from None
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise VidstyleError(f"{path} is not a vidstyle style file (expected format {FORMAT}).")
+    return blob
+
+
+def read_info(path: Path) -> StyleInfo:
+    meta = _read(path)["meta"]
+    return StyleInfo(**{**meta, "path": path})
+
+
+def load_network(info: StyleInfo) -> TransformerNet:
+    blob = _read(info.path)
+    net = TransformerNet(base=info.base, residual_blocks=info.residual_blocks)
+    state = {k: v.float() for k, v in blob["state_dict"].items()}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise VidstyleError(f"{info.path}: weights do not fit the network its metadata describes ({exc}).") from None
+    return net.eval()
+
+
+def installed_styles() -> dict[str, StyleInfo]:
+    """Built-ins first, then the user's directory; a user style of the same name wins."""
+    found: dict[str, StyleInfo] = {}
+    for folder in (BUILTIN_DIR, user_dir()):
+        for path in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []:
+            try:
+                found[path.stem] = read_info(path)
+            except VidstyleError:
+                continue  # a broken file in the user's dir must not hide the others
+    return found
+
+
+def resolve_style(name_or_path: str) -> StyleInfo:
+    """A style name from the registry, or a path to a .vstyle file."""
+    path = Path(name_or_path).expanduser()
+    if path.suffix == SUFFIX or path.is_file():
+        if not path.is_file():
+            raise VidstyleError(f"style file {path} does not exist.")
+        return read_info(path)
+    styles = installed_styles()
+    if name_or_path in styles:
+        return styles[name_or_path]
+    known = ", ".join(sorted(styles)) or "none installed - see `vidstyle styles import --help`"
+    raise VidstyleError(f"unknown style {name_or_path!r}; known styles: {known}.")
+
+
+# --- import of TensorFlow fast-style-transfer networks (deeplearn.js export) -------------------------------
+
+def _tf_layers(net: TransformerNet) -> list[torch.nn.Module]:
+    """The network's conv layers in TensorFlow creation order (the order of Variable, Variable_1, ...)."""
+    res = [layer for block in net.res for layer in (block.conv1, block.conv2)]
+    return [net.conv1, net.conv2, net.conv3, *res, net.up1, net.up2, net.conv_out]
+
+
+def import_deeplearnjs(folder: Path, info: StyleInfo) -> TransformerNet:
+    """Build a network from `manifest.json` + raw little-endian float32 variables.
+
+    Each layer owns three variables in order: kernel (HWIO; [kh, kw, out, in] for transposed convs),
+    instance-norm shift (beta), scale (gamma). Both kernel layouts become PyTorch's by the same transpose.
+    """
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise VidstyleError(f"{folder} has no manifest.json: expected a deeplearn.js export of a fast-style-transfer network.")
+    manifest = json.loads(manifest_path.read_text())
+
+    def variable(i: int) -> np.ndarray:
+        key = "Variable" if i == 0 else f"Variable_{i}"
+        if key not in manifest:
+            raise VidstyleError(f"{manifest_path} lacks {key}: not a fast-style-transfer network of the expected layout.")
+        entry = manifest[key]
+        data = np.fromfile(folder / entry["filename"], dtype="<f4")
+        if data.size != int(np.prod(entry["shape"])):
+            raise VidstyleError(f"{folder / entry['filename']} holds {data.size} floats, manifest says {entry['shape']}.")
+        return data.reshape(entry["shape"])
+
+    base = variable(0).shape[-1]
+    net = TransformerNet(base=base, residual_blocks=5)
+    layers = _tf_layers(net)
+    if len(manifest) != 3 * len(layers):
+        raise VidstyleError(f"{manifest_path} has {len(manifest)} variables; the network needs {3 * len(layers)}.")
+    with torch.no_grad():
+        for n, layer in enumerate(layers):
+            kernel, shift, scale = (torch.from_numpy(variable(3 * n + j).copy()) for j in range(3))
+            weight = kernel.permute(3, 2, 0, 1)
+            if weight.shape != layer.conv.weight.shape:
+                raise VidstyleError(f"variable {3 * n} has shape {list(kernel.shape)}, which does not fit layer {n}.")
+            layer.conv.weight.copy_(weight)
+            layer.norm.bias.copy_(shift)
+            layer.norm.weight.copy_(scale)
+    info.base = base
+    return net.eval()

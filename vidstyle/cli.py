@@ -5,6 +5,7 @@ Every failure a user can fix is a `VidstyleError`, printed as one line on stderr
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -140,11 +141,13 @@ def render(
                             overwrite=overwrite)
     try:
         info = resolve_style(style)
-        with _progress_bar() as bar:
-            task = bar.add_task(source.name, total=None, fps=0.0)
+        with contextlib.ExitStack() as stack:
+            bar, task = None, None
 
-            def started(video, segments):
-                bar.update(task, total=video.frames)
+            def started(video, segments) -> None:  # the bar appears once the input is known to be good
+                nonlocal bar, task
+                bar = stack.enter_context(_progress_bar())
+                task = bar.add_task(source.name, total=video.frames, fps=0.0)
 
             def advance(n: int) -> None:
                 bar.advance(task, n)

@@ -69,6 +69,7 @@ class VideoInfo:
     duration: float  # seconds, first frame to the end of the last
     audio: list[str] = field(default_factory=list)  # codec of each audio stream
     audio_packets: list[int] = field(default_factory=list)
+    damage: str | None = None  # why reading stopped early, or a shortfall against the declared frame count
 
     @property
     def frames(self) -> int:
@@ -86,7 +87,7 @@ def _open(source: Source) -> av.container.InputContainer:
         raise VidstyleError(f"{source}: no such file.")
     try:
         return av.open(source if not isinstance(source, Path) else str(source), "r")
-    except (av.error.InvalidDataError, av.error.ValueError, av.error.EOFError):
+    except (av.error.InvalidDataError, av.error.EOFError):
         raise VidstyleError(f"{name}: not a video file that FFmpeg can read.") from None
     except av.error.FFmpegError as exc:
         raise VidstyleError(f"{name}: cannot be opened ({exc.strerror}).") from None
@@ -120,8 +121,10 @@ def probe(path: str | Path) -> VideoInfo:
                 pts.append(ts)
                 if packet.is_keyframe:
                     keyframes.append(ts)
-        except av.error.FFmpegError:
-            pass  # a truncated file: plan with what is readable; decoding will warn
+        except av.error.FFmpegError as exc:  # truncated or damaged: plan with what is readable
+            damage = f"reading stopped at {len(pts)} frames: {exc.strerror}"
+        else:
+            damage = None
         if not pts:
             raise VidstyleError(f"{path}: its video stream holds no frames.")
         container.seek(0)
@@ -133,13 +136,31 @@ def probe(path: str | Path) -> VideoInfo:
         pts_array = np.unique(np.asarray(pts, dtype=np.int64))
         tb = stream.time_base
         step = float(np.median(np.diff(pts_array))) if len(pts_array) > 1 else 0.0
+        duration = float((int(pts_array[-1]) - int(pts_array[0]) + step) * tb)
+        declared = _declared_seconds(stream)
+        if damage is None and stream.frames and stream.frames > len(pts):
+            damage = f"the container declares {stream.frames} frames, {len(pts)} are present"
+        elif damage is None and declared and declared - duration > max(3 * step * tb, 0.02 * declared):
+            damage = f"the container declares {declared:.2f} s of video, {duration:.2f} s are present"
         return VideoInfo(
             path=str(path), codec=stream.codec_context.name, width=width, height=height, rotation=rotation,
             pix_fmt=first.format.name, time_base=tb, pts=pts_array, keyframes=sorted(set(keyframes)),
-            average_rate=stream.average_rate,
-            duration=float((int(pts_array[-1]) - int(pts_array[0]) + step) * tb),
+            average_rate=stream.average_rate, duration=duration,
             audio=[s.codec_context.name for s in audio], audio_packets=list(audio_packets.values()),
+            damage=damage,
         )
+
+
+def _declared_seconds(stream) -> float | None:
+    """The video stream's length as its container's header states it (MP4 duration, Matroska tag)."""
+    if stream.duration:
+        return float(stream.duration * stream.time_base)
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    try:
+        h, m, sec = tag.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except (AttributeError, ValueError):
+        return None
 
 
 def _decoded(container: av.container.InputContainer, stream) -> Iterator[av.VideoFrame]:

@@ -217,7 +217,10 @@ def finish(source: Path, target: Path, tmp: Path, info: media.VideoInfo, parts: 
     check_output(tmp, written, info.time_base)
     out = media.probe(tmp)
     warnings = []
-    if len(written) < info.frames:
+    if info.damage:
+        warnings.append(f"the input is damaged ({info.damage}); the output holds the {len(written)} frames "
+                        "that decoded.")
+    elif len(written) < info.frames:
         warnings.append(f"only {len(written)} of {info.frames} frames could be decoded (damaged input?); "
                         "the output holds those.")
     if (out.width, out.height) != (info.width, info.height):

@@ -1,0 +1,165 @@
+"""The command as a user runs it: exit codes, one-line errors, nothing half-written left behind."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from vidstyle.synth import ClipSpec, make_clip
+
+from .helpers import frame_times
+
+
+def vidstyle(*args, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vidstyle", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, **kw)
+
+
+def one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error:") and fragment in result.stderr, result.stderr
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name or ".parts-" in p.name)
+
+
+def test_render_prints_a_summary_and_writes_the_video(clips, tiny_style, tmp_path):
+    out = tmp_path / "out.mp4"
+    result = vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert "50/50 frames, 2.00 s of video (source 2.00 s), audio packets out/in 95/95" in result.stdout
+    assert "fps" in result.stdout and len(frame_times(out)) == 50
+    assert leftovers(tmp_path) == []
+
+
+def test_styles_lists_imported_style_with_its_painting(tiny_style):
+    from vidstyle.styles import user_dir
+
+    user_dir().mkdir(parents=True)
+    (user_dir() / "tiny.vstyle").write_bytes(tiny_style.path.read_bytes())
+    result = vidstyle("styles")
+    assert result.returncode == 0 and "tiny" in result.stdout and "noise" in result.stdout
+
+
+@pytest.mark.parametrize("kind,fragment", [
+    ("text", "not a video file"),
+    ("audio-only", "has no video stream"),
+    ("missing", "no such file"),
+])
+def test_bad_inputs_get_one_clear_line(kind, fragment, tiny_style, tmp_path):
+    source = tmp_path / "in.mp4"
+    if kind == "text":
+        source.write_text("hello, I am not a video\n" * 100)
+    elif kind == "audio-only":
+        source = _audio_only(tmp_path / "in.m4a")
+    result = vidstyle("render", source, "--style", tiny_style.path, "-o", tmp_path / "out.mp4")
+    one_line_error(result, fragment)
+    assert not (tmp_path / "out.mp4").exists() and leftovers(tmp_path) == []
+
+
+def _audio_only(path: Path) -> Path:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("aac", rate=48000, layout="stereo")
+        for i in range(20):
+            frame = av.AudioFrame.from_ndarray(np.zeros((2, 1024), np.float32), format="fltp", layout="stereo")
+            frame.sample_rate, frame.pts = 48000, i * 1024
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def test_unknown_style_lists_the_known_ones(clips, tiny_style, tmp_path):
+    from vidstyle.styles import user_dir
+
+    user_dir().mkdir(parents=True)
+    (user_dir() / "mine.vstyle").write_bytes(tiny_style.path.read_bytes())
+    result = vidstyle("render", clips["plain"], "--style", "nope", "-o", tmp_path / "o.mp4")
+    one_line_error(result, "unknown style 'nope'; known styles: mine")
+
+
+def test_missing_and_damaged_style_files(clips, tmp_path):
+    one_line_error(vidstyle("render", clips["plain"], "--style", tmp_path / "gone.vstyle", "-o", tmp_path / "o.mp4"),
+                   "does not exist")
+    bad = tmp_path / "bad.vstyle"
+    bad.write_bytes(b"\x00" * 100)
+    one_line_error(vidstyle("render", clips["plain"], "--style", bad, "-o", tmp_path / "o.mp4"),
+                   "not a readable vidstyle style file")
+
+
+def test_existing_output_is_refused_unless_overwrite(clips, tiny_style, tmp_path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"precious")
+    one_line_error(vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", out), "--overwrite")
+    assert out.read_bytes() == b"precious"
+    assert vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", out, "--overwrite").returncode == 0
+    assert len(frame_times(out)) == 50
+
+
+@pytest.mark.parametrize("target,fragment", [
+    ("/proc/vidstyle-out.mp4", "cannot write to /proc"),
+    ("{tmp}/no/such/dir/out.mp4", "does not exist"),
+    ("{tmp}/out.avi", "use one of .mp4"),
+])
+def test_unwritable_or_unsupported_output(clips, tiny_style, tmp_path, target, fragment):
+    result = vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", target.format(tmp=tmp_path))
+    one_line_error(result, fragment)
+
+
+def test_truncated_input_is_stylised_as_far_as_it_decodes_with_a_warning(tiny_style, tmp_path):
+    clip = make_clip(tmp_path / "whole.mkv", ClipSpec(seconds=2))
+    data = clip.read_bytes()
+    broken = tmp_path / "broken.mkv"
+    broken.write_bytes(data[: len(data) * 6 // 10])
+    out = tmp_path / "out.mp4"
+    result = vidstyle("render", broken, "--style", tiny_style.path, "-o", out)
+    assert result.returncode == 0, result.stderr
+    written = len(frame_times(out))
+    assert 10 < written < 50
+    assert "warning:" in result.stderr and "damaged" in result.stderr
+
+
+def test_ctrl_c_leaves_neither_output_nor_temporaries(tiny_style, tmp_path):
+    clip = make_clip(tmp_path / "long.mp4", ClipSpec(seconds=20, width=320, height=240))
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "vidstyle", "render", str(clip), "--style", str(tiny_style.path),
+                             "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not any(p.name.endswith(".nut") for d in tmp_path.glob(".out.parts-*") for p in d.iterdir()):
+        assert proc.poll() is None and time.time() < deadline, "render ended before it could be interrupted"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted; no output was written" in stderr and "Traceback" not in stderr
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def _peak_rss_mb(clip: Path, style: Path, out: Path) -> float:
+    code = (
+        "import resource, sys; from pathlib import Path; from vidstyle.render import render, RenderOptions;"
+        "from vidstyle.styles import read_info;"
+        "render(Path(sys.argv[1]), Path(sys.argv[3]), read_info(Path(sys.argv[2])), RenderOptions());"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(clip), str(style), str(out)], capture_output=True,
+                            text=True, check=True, timeout=300)
+    return float(result.stdout.strip())
+
+
+def test_memory_does_not_grow_with_video_length(tiny_style, tmp_path):
+    """A 4x longer video (8x its raw frames in RAM would be ~90 MB more) peaks at the same RSS."""
+    short = make_clip(tmp_path / "short.mp4", ClipSpec(seconds=4, width=320, height=240))
+    long = make_clip(tmp_path / "long.mp4", ClipSpec(seconds=16, width=320, height=240))
+    a = _peak_rss_mb(short, tiny_style.path, tmp_path / "a.mp4")
+    b = _peak_rss_mb(long, tiny_style.path, tmp_path / "b.mp4")
+    raw_long = 16 * 25 * 320 * 240 * 3 / 2**20
+    assert b - a < raw_long / 4, (a, b, raw_long)

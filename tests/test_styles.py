@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vidstyle.errors import VidstyleError
+from vidstyle.styles import StyleInfo, import_deeplearnjs, installed_styles, load_network, read_info, resolve_style, save_style, user_dir
+from vidstyle.transformer import stylize
+
+from .conftest import SHARED, needs_shared, tiny_network
+from .tf_reference import load_variables, network
+
+
+def test_save_load_roundtrip_keeps_weights_and_metadata(tmp_path):
+    net = tiny_network(3)
+    info = StyleInfo(name="t", painting="P", artist="A", licence="MIT", trained="cmd", base=4, residual_blocks=1)
+    save_style(info, net, tmp_path / "t.vstyle")
+    back = read_info(tmp_path / "t.vstyle")
+    assert (back.name, back.painting, back.artist, back.licence, back.trained) == ("t", "P", "A", "MIT", "cmd")
+    loaded = load_network(back)
+    for k, v in net.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v)
+
+
+class Boom:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_a_style_file_that_wants_to_run_code_is_refused(tmp_path, capsys):
+    path = tmp_path / "evil.vstyle"
+    torch.save({"format": "vidstyle-style/1", "meta": Boom()}, path)  # a real checkpoint with a payload
+    with pytest.raises(VidstyleError, match="not a readable vidstyle style file"):
+        read_info(path)
+    assert "must never run" not in capsys.readouterr().out
+
+
+def test_registry_finds_user_styles_and_names_known_ones_on_a_miss():
+    save_style(StyleInfo(name="mine", base=4, residual_blocks=1), tiny_network(), user_dir() / "mine.vstyle")
+    assert "mine" in installed_styles()
+    assert resolve_style("mine").path == user_dir() / "mine.vstyle"
+    with pytest.raises(VidstyleError, match=r"unknown style 'nope'; known styles: .*mine"):
+        resolve_style("nope")
+
+
+def test_import_rejects_a_folder_without_manifest(tmp_path):
+    with pytest.raises(VidstyleError, match="no manifest.json"):
+        import_deeplearnjs(tmp_path, StyleInfo(name="x"))
+
+
+@needs_shared
+def test_imported_reference_network_matches_tensorflow_semantics():
+    """The PyTorch network, fed the imported weights, equals an independent NumPy implementation of
+    TensorFlow's SAME convolutions, transposed convolutions and instance norm on a real photo crop."""
+    folder = SHARED / "reference-styles" / "la_muse"
+    photo = np.asarray(Image.open(SHARED / "photos" / "chicago.jpg").convert("RGB"))[100:164, 200:296]
+    expected = network(photo, load_variables(folder))
+    net = import_deeplearnjs(folder, StyleInfo(name="x"))
+    with torch.no_grad():
+        got = net(torch.from_numpy(photo.copy()).permute(2, 0, 1)[None].float())[0].permute(1, 2, 0).clamp(0, 255)
+    assert np.abs(got.numpy() - expected).max() < 0.01
+    assert expected.std() > 30  # a real picture, not a flat field that any network would match
+
+
+@needs_shared
+def test_imported_reference_style_paints_a_real_photo(tmp_path):
+    """La Muse on chicago.jpg: the output keeps the photo's layout but not its colours."""
+    info = StyleInfo(name="muse")
+    net = import_deeplearnjs(SHARED / "reference-styles" / "la_muse", info)
+    save_style(info, net, tmp_path / "muse.vstyle")
+    net = load_network(read_info(tmp_path / "muse.vstyle"))
+    image = Image.open(SHARED / "photos" / "chicago.jpg").convert("RGB")
+    image = image.resize((256, round(256 * image.height / image.width)))
+    photo = torch.from_numpy(np.asarray(image).copy())[None]
+    with torch.inference_mode():
+        out = stylize(net, photo)[0].numpy().astype(np.float64)
+    src = photo[0].numpy().astype(np.float64)
+    layout = np.corrcoef(src.mean(-1).ravel(), out.mean(-1).ravel())[0, 1]
+    assert 0.3 < layout < 0.95  # related to the photo, far from a copy of it
+    assert np.abs(out - src).mean() > 25
+    assert out.std() > 40  # strong strokes, not a grey wash
+    # La Muse's palette is warm yellow and teal: the stylised sky is no longer the photo's blue
+    sky_in, sky_out = src[:40].mean((0, 1)), out[:40].mean((0, 1))
+    assert sky_in[2] > sky_in[0] and not np.allclose(sky_in, sky_out, atol=15)

@@ -105,3 +105,18 @@ def make_clip(path: str | Path, spec: ClipSpec | None = None) -> Path:
                 out.mux(audio.encode(frame))
             out.mux(audio.encode(None))
     return path
+
+
+def main() -> None:
+    """`python -m vidstyle.synth OUT.mp4 [seconds] [WxH]`: regenerate the shipped sample."""
+    import sys
+
+    out = sys.argv[1] if len(sys.argv) > 1 else "samples/scene.mp4"
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 4.0
+    w, h = map(int, (sys.argv[3] if len(sys.argv) > 3 else "320x240").split("x"))
+    make_clip(out, ClipSpec(seconds=seconds, width=w, height=h, gop=50))
+    print(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -127,15 +127,32 @@ def render(
                                                "VP9 32).", min=0, max=63)] = None,
     preset: Annotated[str, typer.Option(help="x264 speed preset (ultrafast ... veryslow).")] = "medium",
     overwrite: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
+    workers: Annotated[Optional[int], typer.Option(help="Ray actors, each holding the network: default one "
+                                                   "per GPU, else one per 2 CPUs.", min=1)] = None,
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster to run on (ray://head:10001, auto, "
+                                                   "host:port); default RAY_ADDRESS, else Ray starts "
+                                                   "embedded on this machine.")] = None,
+    no_ray: Annotated[bool, typer.Option("--no-ray", help="One process, no Ray: for debugging, and the "
+                                         "reference the sharded path matches byte for byte.")] = False,
 ) -> None:
     """Stylise every frame of a video; audio, frame rate and timestamps are kept.
 
-    The output is written beside the target under a temporary name and renamed only when complete. A damaged
-    input is stylised as far as it decodes, with a warning that says how many frames were lost.
+    The timeline is cut at keyframes into segments that Ray actors decode, stylise and encode in parallel;
+    the parts are joined without re-encoding. The output is written beside the target under a temporary name
+    and renamed only when complete. A damaged input is stylised as far as it decodes, with a warning that
+    says how many frames were lost.
     """
     from .render import RenderOptions
-    from .render import render as run_render
     from .styles import resolve_style
+
+    if no_ray:
+        from .render import render as run_render
+    else:
+        from functools import partial
+
+        from .shard import ShardOptions, render_sharded
+
+        run_render = partial(render_sharded, shard=ShardOptions(workers=workers, address=address))
 
     options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
                             overwrite=overwrite)

@@ -42,7 +42,8 @@ class EncodeSettings:
     codec: str = "libx264"
     crf: int | None = None  # None: the codec's default below
     preset: str = "medium"
-    threads: int = 0  # fixed per job: x264's output depends on its thread count
+    threads: int = 4  # fixed, never "auto": x264's output depends on its thread count, and every worker
+    # on every machine must encode alike for parts to join and for a re-run to give the same bytes
     pix_fmt: str = "yuv420p"
 
     def options(self) -> dict[str, str]:
@@ -178,29 +179,63 @@ def _upright(frame: av.VideoFrame, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, rotation // 90)) if rotation else rgb
 
 
-def decode_span(source: Source, start: int | None, end: int | None, rotation: int) -> Iterator[tuple[int, int, np.ndarray]]:
+def decode_span(source: Source, start: int | None, end: int | None, rotation: int,
+                time_base: Fraction) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield (pts, duration, upright RGB) for frames with start <= pts < end (None = open-ended).
 
-    Seeks to the keyframe at or before `start`, so a span costs only its own GOPs. Frames whose pts does not
-    increase (broken files) are dropped: the encoder needs strictly increasing timestamps.
+    `start`, `end` and the yielded timestamps are in `time_base`, the original source's, even when `source`
+    is a segment remuxed into a container that chose another time base. Seeks to the keyframe at or
+    before `start`, so a span costs only its own GOPs. Frames whose pts does not increase (broken files)
+    are dropped: the encoder needs strictly increasing timestamps.
     """
+    lo = None if start is None else start * time_base
+    hi = None if end is None else end * time_base
+    with _open(source) as container:
+        stream = _video_stream(container, source)
+        if lo is not None:
+            container.seek(int(lo / stream.time_base), stream=stream, backward=True, any_frame=False)
+        last = None
+        for frame in _decoded(container, stream):
+            if frame.pts is None:
+                continue
+            t = frame.pts * stream.time_base
+            if (lo is not None and t < lo) or (last is not None and t <= last):
+                continue
+            if hi is not None and t >= hi:
+                break
+            last = t
+            pts, duration = t / time_base, (frame.duration or 0) * stream.time_base / time_base
+            if pts.denominator != 1:
+                raise VidstyleError("internal: a frame time is not representable in the source's time base.")
+            yield int(pts), int(duration), _upright(frame, rotation)
+
+
+def copy_span(source: Source, start: int | None, end: int | None, time_base: Fraction) -> bytes:
+    """The compressed video packets a worker needs to decode [start, end), as a small NUT file.
+
+    This is what crosses the network to a worker on another node: no shared filesystem, and no decoded
+    frames. Packets run from the keyframe at `start` through the next segment's keyframe and any leading
+    B-frames that display before `end`.
+    """
+    buf = io.BytesIO()
     with _open(source) as container:
         stream = _video_stream(container, source)
         if start is not None:
             container.seek(start, stream=stream, backward=True, any_frame=False)
-        last = None
-        for frame in _decoded(container, stream):
-            pts = frame.pts
-            if pts is None:
-                continue
-            if start is not None and pts < start:
-                continue
-            if end is not None and pts >= end:
-                break
-            if last is not None and pts <= last:
-                continue
-            last = pts
-            yield pts, frame.duration or 0, _upright(frame, rotation)
+        with av.open(buf, "w", format=PART_FORMAT, options={"avoid_negative_ts": "disabled"}) as out:
+            copy = out.add_stream_from_template(stream)
+            past_end = False
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                ts = packet.pts if packet.pts is not None else packet.dts
+                if end is not None and ts is not None and ts >= end:
+                    if past_end and not packet.is_keyframe:
+                        break
+                    past_end = past_end or packet.is_keyframe
+                packet.stream = copy
+                out.mux(packet)
+    return buf.getvalue()
 
 
 @dataclass

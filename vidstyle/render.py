@@ -84,8 +84,7 @@ def encode_settings(target: Path, options: RenderOptions) -> tuple[str, str, med
     if suffix not in media.CONTAINERS:
         raise VidstyleError(f"cannot write {suffix or 'extensionless'} files; use one of {', '.join(media.CONTAINERS)}.")
     fmt, codec, audio_codec = media.CONTAINERS[suffix]
-    threads = min(os.cpu_count() or 1, 8)
-    return fmt, audio_codec, media.EncodeSettings(codec=codec, crf=options.crf, preset=options.preset, threads=threads)
+    return fmt, audio_codec, media.EncodeSettings(codec=codec, crf=options.crf, preset=options.preset)
 
 
 def plan_segments(info: media.VideoInfo, seconds: float) -> list[Segment]:
@@ -121,7 +120,8 @@ def render_segment(
     """Stylise one segment into one part (a file path, or a BytesIO for a part that travels)."""
     writer = media.PartWriter(part, info.out_size, info.time_base, settings)
     size = work_size(info.height, info.width, max_side)
-    frames = background(media.decode_span(source, segment.start, segment.end, info.rotation), 2 * batch_size)
+    frames = background(media.decode_span(source, segment.start, segment.end, info.rotation, info.time_base),
+                        2 * batch_size)
     try:
         with torch.inference_mode():
             for batch in batched(frames, batch_size):
@@ -177,6 +177,32 @@ def check_output(path: Path, written: np.ndarray, time_base: Fraction) -> None:
         raise VidstyleError(f"internal: output timestamps drift from the source's by up to {float(worst):.6f} s.")
 
 
+@dataclass
+class Job:
+    """What both drivers need before the first frame: checked paths, encoder settings, the plan."""
+
+    source: Path
+    target: Path
+    fmt: str
+    audio_codec: str
+    settings: media.EncodeSettings
+    info: media.VideoInfo
+    segments: list[Segment]
+    started: float
+
+
+def prepare(source: Path, target: Path, options: RenderOptions) -> Job:
+    started = time.perf_counter()
+    source, target = Path(source), Path(target)
+    if target.exists() and target.resolve() == source.resolve():
+        raise VidstyleError("the output would overwrite the input; choose another output path.")
+    if target.exists() and not options.overwrite:
+        raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
+    fmt, audio_codec, settings = encode_settings(target, options)
+    info = media.probe(source)
+    return Job(source, target, fmt, audio_codec, settings, info, plan_segments(info, options.segment_seconds), started)
+
+
 def render(
     source: Path,
     target: Path,
@@ -186,34 +212,29 @@ def render(
     on_start: Callable[[media.VideoInfo, list[Segment]], None] | None = None,
 ) -> RenderReport:
     """Render `source` to `target` in one process: segments one after another, then the same join as Ray's."""
-    started = time.perf_counter()
-    source, target = Path(source), Path(target)
-    if target.exists() and target.resolve() == source.resolve():
-        raise VidstyleError("the output would overwrite the input; choose another output path.")
-    fmt, audio_codec, settings = encode_settings(target, options)
+    job = prepare(source, target, options)
     device = resolve_device(options.device)
-    info = media.probe(source)
-    segments = plan_segments(info, options.segment_seconds)
     net = load_network(style).to(device)
     if on_start:
-        on_start(info, segments)
-    with staged_output(target, options.overwrite) as (tmp, scratch):
+        on_start(job.info, job.segments)
+    with staged_output(job.target, options.overwrite) as (tmp, scratch):
         parts = [
-            render_segment(source, segment, net, info, settings, str(scratch / f"part-{segment.index:05d}.nut"),
-                           device, options.batch_size, options.max_side, progress)
-            for segment in segments
+            render_segment(job.source, segment, net, job.info, job.settings,
+                           str(scratch / f"part-{segment.index:05d}.nut"), device, options.batch_size,
+                           options.max_side, progress)
+            for segment in job.segments
         ]
-        return finish(source, target, tmp, info, parts, fmt, audio_codec, started)
+        return finish(job, tmp, parts)
 
 
-def finish(source: Path, target: Path, tmp: Path, info: media.VideoInfo, parts: list[media.Part],
-           fmt: str, audio_codec: str, started: float) -> RenderReport:
+def finish(job: Job, tmp: Path, parts: list[media.Part]) -> RenderReport:
     """Join the parts with the audio, check the result, and describe it (the rename is the caller's)."""
+    source, info = job.source, job.info
     parts = [p for p in parts if len(p.timestamps)]
     written = np.concatenate([p.frames for p in parts]) if parts else np.empty(0, np.int64)
     if len(written) == 0:
         raise VidstyleError(f"{source}: no frame could be decoded.")
-    muxed = media.mux(parts, source, tmp, fmt, audio_codec)
+    muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec)
     check_output(tmp, written, info.time_base)
     out = media.probe(tmp)
     warnings = []
@@ -227,8 +248,8 @@ def finish(source: Path, target: Path, tmp: Path, info: media.VideoInfo, parts: 
         warnings.append(f"odd frame size {info.width}x{info.height} was cropped to {out.width}x{out.height} "
                         "(4:2:0 video needs even sides).")
     return RenderReport(
-        source=str(source), target=str(target), frames_in=info.frames, frames_out=muxed.video_packets,
+        source=str(source), target=str(job.target), frames_in=info.frames, frames_out=muxed.video_packets,
         duration_in=info.duration, duration_out=out.duration, audio_packets_in=info.audio_packets,
-        audio_packets_out=out.audio_packets, wall_seconds=time.perf_counter() - started,
+        audio_packets_out=out.audio_packets, wall_seconds=time.perf_counter() - job.started,
         segments=len(parts), transcoded=muxed.transcoded, warnings=warnings,
     )

@@ -6,6 +6,7 @@ A `.vstyle` file is a `torch.save`d dict of plain types and tensors, so it loads
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -53,9 +54,9 @@ def save_style(info: StyleInfo, net: TransformerNet, path: Path, half: bool = Fa
     return path
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path, data: bytes | None = None) -> dict:
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        blob = torch.load(io.BytesIO(data) if data is not None else path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unreadable, truncated, or a pickle that wants to run code
         raise VidstyleError(f"{path} is not a readable vidstyle style file ({type(exc).__name__}).") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
@@ -68,8 +69,9 @@ def read_info(path: Path) -> StyleInfo:
     return StyleInfo(**{**meta, "path": path})
 
 
-def load_network(info: StyleInfo) -> TransformerNet:
-    blob = _read(info.path)
+def load_network(info: StyleInfo, data: bytes | None = None) -> TransformerNet:
+    """The style's network, from its file, or from the file's bytes (a worker on another node)."""
+    blob = _read(info.path, data)
     net = TransformerNet(base=info.base, residual_blocks=info.residual_blocks)
     state = {k: v.float() for k, v in blob["state_dict"].items()}
     try:

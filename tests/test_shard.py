@@ -1,0 +1,104 @@
+"""The Ray driver: same bytes as the single-process path, and faults that a real cluster has."""
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import ray
+
+from vidstyle.errors import VidstyleError
+from vidstyle.render import RenderOptions, render
+from vidstyle.shard import ShardOptions, render_sharded
+from vidstyle.synth import ClipSpec, make_clip
+
+from .helpers import audio_packets, frame_times
+
+
+@pytest.fixture(scope="module")
+def embedded_ray():
+    ray.init(num_cpus=2, include_dashboard=False)
+    yield
+    ray.shutdown()
+
+
+def workers() -> list[str]:
+    return [name for name in ray.util.list_named_actors() if name.startswith("vidstyle-")]
+
+
+OPTIONS = dict(segment_seconds=0.5)
+
+
+@pytest.mark.parametrize("clip", ["plain", "vfr", "rotated"])
+def test_sharded_render_is_byte_identical_to_single_process(clips, tiny_style, tmp_path, embedded_ray, clip):
+    single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
+    render(clips[clip], single, tiny_style, RenderOptions(**OPTIONS))
+    report = render_sharded(clips[clip], sharded, tiny_style, RenderOptions(**OPTIONS), ShardOptions(workers=2))
+    assert report.segments >= 3
+    assert sharded.read_bytes() == single.read_bytes()
+    assert frame_times(sharded) == frame_times(clips[clip])
+    assert audio_packets(sharded) == audio_packets(clips[clip])
+    assert workers() == []  # the pool is gone after the job
+
+
+def test_worker_killed_mid_segment_is_retried_and_output_stays_exact(tiny_style, tmp_path, embedded_ray):
+    clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=6, width=320, height=240, gop=25))
+    single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
+    render(clip, single, tiny_style, RenderOptions(segment_seconds=1.0))
+    killed: list[str] = []
+
+    def kill_one_busy_worker(_: int) -> None:
+        if not killed:  # frames are being reported, so every worker is inside a segment
+            killed.append(workers()[0])
+            ray.kill(ray.get_actor(killed[0]), no_restart=True)
+
+    report = render_sharded(clip, sharded, tiny_style, RenderOptions(segment_seconds=1.0), ShardOptions(workers=2),
+                            progress=kill_one_busy_worker)
+    assert killed and report.frames_out == 150
+    assert sharded.read_bytes() == single.read_bytes()
+
+
+def test_segment_failing_twice_fails_the_job_and_writes_nothing(tiny_style, tmp_path, embedded_ray):
+    clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=6, width=320, height=240, gop=25))
+    stop = threading.Event()
+
+    def killer():  # a node that keeps losing its workers
+        while not stop.is_set():
+            for name in workers():
+                try:
+                    ray.kill(ray.get_actor(name), no_restart=True)
+                except ValueError:
+                    pass
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(VidstyleError, match=r"segment \d+ failed 2 times, last because its worker died.*no output"):
+            render_sharded(clip, tmp_path / "out.mp4", tiny_style, RenderOptions(segment_seconds=1.0),
+                           ShardOptions(workers=2))
+    finally:
+        stop.set()
+        thread.join()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_cli_runs_the_same_job_on_a_ray_cluster_given_by_address(clips, tiny_style, tmp_path):
+    """A real Ray head started with `ray start`, reached through --address, as an operator would."""
+    ray_bin = [sys.executable, "-c", "from ray.scripts.scripts import main; main()"]
+    port = "6391"
+    subprocess.run([*ray_bin, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+                    "--disable-usage-stats"], check=True, capture_output=True, timeout=180)
+    try:
+        out = tmp_path / "out.mp4"
+        result = subprocess.run([sys.executable, "-m", "vidstyle", "render", str(clips["plain"]), "--style",
+                                 str(tiny_style.path), "-o", str(out), "--address", f"127.0.0.1:{port}",
+                                 "--workers", "2"], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert "50/50 frames" in result.stdout
+        single = tmp_path / "single.mp4"
+        render(clips["plain"], single, tiny_style, RenderOptions())
+        assert out.read_bytes() == single.read_bytes()
+    finally:
+        subprocess.run([*ray_bin, "stop", "--force"], capture_output=True, timeout=120)

@@ -1,6 +1,5 @@
 """The command as a user runs it: exit codes, one-line errors, nothing half-written left behind."""
 
-import os
 import signal
 import subprocess
 import sys

@@ -137,13 +137,12 @@ def render_segment(
 
 
 @contextlib.contextmanager
-def staged_output(target: Path, overwrite: bool) -> Iterator[tuple[Path, Path]]:
+def staged_output(target: Path) -> Iterator[tuple[Path, Path]]:
     """Yield (temporary file beside the target, scratch dir for parts); rename into place only on success.
 
-    Any exception or Ctrl-C removes both, so the target path never holds a half-written video.
+    Any exception or Ctrl-C removes both, so the target path never holds a half-written video. Whether an
+    existing target may be replaced is `prepare`'s decision, made before any work starts.
     """
-    if target.exists() and not overwrite:
-        raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
     if target.is_dir():
         raise VidstyleError(f"{target} is a directory; give a file name such as {target / 'out.mp4'}.")
     folder = target.parent if str(target.parent) else Path(".")
@@ -217,7 +216,7 @@ def render(
     net = load_network(style).to(device)
     if on_start:
         on_start(job.info, job.segments)
-    with staged_output(job.target, options.overwrite) as (tmp, scratch):
+    with staged_output(job.target) as (tmp, scratch):
         parts = [
             render_segment(job.source, segment, net, job.info, job.settings,
                            str(scratch / f"part-{segment.index:05d}.nut"), device, options.batch_size,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -139,7 +138,7 @@ def render_sharded(
         counter = FrameCounter.remote()
         if on_start:
             on_start(job.info, job.segments)
-        with staged_output(job.target, options.overwrite) as (tmp, scratch):
+        with staged_output(job.target) as (tmp, scratch):
             parts = _dispatch(job, options, idle, spawn, counter, scratch, progress)
             return finish(job, tmp, parts)
     finally:

@@ -8,6 +8,7 @@ so both drivers give the same file.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import uuid
@@ -62,13 +63,8 @@ class StyleWorker:
         self.device = torch.device(device)
         self.net = load_network(info, style_bytes).to(self.device)
 
-    def pid(self) -> int:
-        return os.getpid()
-
     def render(self, span: bytes, segment: Segment, info: media.VideoInfo, settings: media.EncodeSettings,
                batch_size: int, max_side: int | None, counter) -> media.Part:
-        import io
-
         def progress(n: int) -> None:
             counter.add.remote(segment.index, n)
 
@@ -81,13 +77,12 @@ def connect(address: str | None) -> bool:
     if ray.is_initialized():
         return False
     address = address or os.environ.get("RAY_ADDRESS") or None
-    kwargs = dict(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=True)
     if address:
         # Workers on other nodes import vidstyle from the driver's copy; torch and av must be installed there.
         ray.init(address=address, runtime_env={"py_modules": [str(Path(__file__).parent)]},
                  logging_level=logging.WARNING)
         return False
-    ray.init(**kwargs)
+    ray.init(include_dashboard=False, logging_level=logging.WARNING)
     return True
 
 

@@ -249,6 +249,7 @@ class Part:
     data: str | bytes
     timestamps: np.ndarray  # (packets, 2) int64: pts, dts in `time_base`
     time_base: Fraction
+    keyframes: list[tuple[int, float]] = field(default_factory=list)  # NST keyframes: (pts, seconds spent)
 
     @property
     def frames(self) -> np.ndarray:

@@ -22,9 +22,9 @@ import torch
 
 from . import media
 from .errors import VidstyleError
-from .styles import StyleInfo, load_network
-from .threads import background, batched
-from .transformer import TransformerNet, stylize, work_size
+from .styles import StyleInfo
+from .stylizers import FrameFilter, Recipe, as_recipe
+from .threads import background
 
 Progress = Callable[[int], None]
 
@@ -62,6 +62,7 @@ class RenderReport:
     segments: int
     transcoded: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    keyframes: list[tuple[float, float]] = field(default_factory=list)  # NST keyframes: (time s, cost s)
 
     @property
     def fps(self) -> float:
@@ -108,32 +109,32 @@ def plan_segments(info: media.VideoInfo, seconds: float) -> list[Segment]:
 def render_segment(
     source: media.Source,
     segment: Segment,
-    net: TransformerNet,
+    transform: FrameFilter,
     info: media.VideoInfo,
     settings: media.EncodeSettings,
     part: str | BinaryIO,
-    device: torch.device,
-    batch_size: int = 4,
-    max_side: int | None = None,
     progress: Progress | None = None,
 ) -> media.Part:
-    """Stylise one segment into one part (a file path, or a BytesIO for a part that travels)."""
+    """Stylise one segment into one part (a file path, or a BytesIO for a part that travels).
+
+    Decoding runs in a thread a few frames ahead of `transform`; the part records the keyframes an NST
+    transform optimised, with their cost.
+    """
     writer = media.PartWriter(part, info.out_size, info.time_base, settings)
-    size = work_size(info.height, info.width, max_side)
-    frames = background(media.decode_span(source, segment.start, segment.end, info.rotation, info.time_base),
-                        2 * batch_size)
+    log = getattr(transform, "log", None)
+    if log is not None:
+        log.clear()
+    frames = background(media.decode_span(source, segment.start, segment.end, info.rotation, info.time_base), 8)
     try:
-        with torch.inference_mode():
-            for batch in batched(frames, batch_size):
-                rgb = torch.from_numpy(np.stack([f[2] for f in batch])).to(device)
-                out = stylize(net, rgb, size).cpu().numpy()
-                for (pts, duration, _), image in zip(batch, out):
-                    writer.write(pts, duration, image)
-                if progress:
-                    progress(len(batch))
+        for pts, duration, image in transform(frames):
+            writer.write(pts, duration, image)
+            if progress:
+                progress(1)
     finally:
         frames.close()
-    return writer.close()
+    done = writer.close()
+    done.keyframes = list(log or [])
+    return done
 
 
 @contextlib.contextmanager
@@ -205,22 +206,20 @@ def prepare(source: Path, target: Path, options: RenderOptions) -> Job:
 def render(
     source: Path,
     target: Path,
-    style: StyleInfo,
+    style: StyleInfo | Recipe,
     options: RenderOptions,
     progress: Progress | None = None,
     on_start: Callable[[media.VideoInfo, list[Segment]], None] | None = None,
 ) -> RenderReport:
     """Render `source` to `target` in one process: segments one after another, then the same join as Ray's."""
     job = prepare(source, target, options)
-    device = resolve_device(options.device)
-    net = load_network(style).to(device)
+    transform = as_recipe(style).build(resolve_device(options.device), options.batch_size, options.max_side)
     if on_start:
         on_start(job.info, job.segments)
     with staged_output(job.target) as (tmp, scratch):
         parts = [
-            render_segment(job.source, segment, net, job.info, job.settings,
-                           str(scratch / f"part-{segment.index:05d}.nut"), device, options.batch_size,
-                           options.max_side, progress)
+            render_segment(job.source, segment, transform, job.info, job.settings,
+                           str(scratch / f"part-{segment.index:05d}.nut"), progress)
             for segment in job.segments
         ]
         return finish(job, tmp, parts)
@@ -251,4 +250,5 @@ def finish(job: Job, tmp: Path, parts: list[media.Part]) -> RenderReport:
         duration_in=info.duration, duration_out=out.duration, audio_packets_in=info.audio_packets,
         audio_packets_out=out.audio_packets, wall_seconds=time.perf_counter() - job.started,
         segments=len(parts), transcoded=muxed.transcoded, warnings=warnings,
+        keyframes=[(float(pts * info.time_base), cost) for p in parts for pts, cost in p.keyframes],
     )

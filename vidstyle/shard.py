@@ -19,12 +19,27 @@ from pathlib import Path
 
 import ray
 import torch
-from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
+from ray.exceptions import (
+    ActorDiedError,
+    ActorUnavailableError,
+    RayActorError,
+    RayTaskError,
+)
 
 from . import media
 from .errors import VidstyleError
-from .render import Progress, RenderOptions, RenderReport, Segment, finish, prepare, render_segment, staged_output
-from .styles import StyleInfo, load_network
+from .render import (
+    Progress,
+    RenderOptions,
+    RenderReport,
+    Segment,
+    finish,
+    prepare,
+    render_segment,
+    staged_output,
+)
+from .styles import StyleInfo
+from .stylizers import Recipe, as_recipe
 
 #: A segment is tried at most this many times (on different actors) before the job fails.
 ATTEMPTS = 2
@@ -55,21 +70,19 @@ class FrameCounter:
 
 @ray.remote
 class StyleWorker:
-    """Holds one style network for the whole job; renders one segment per call."""
+    """Holds one stylizer (a network, or VGG and a painting) for the whole job; renders one segment per call."""
 
-    def __init__(self, info: StyleInfo, style_bytes: bytes, device: str, threads: int):
+    def __init__(self, recipe: Recipe, device: str, threads: int, batch_size: int, max_side: int | None):
         if threads:
             torch.set_num_threads(threads)
-        self.device = torch.device(device)
-        self.net = load_network(info, style_bytes).to(self.device)
+        self.transform = recipe.build(torch.device(device), batch_size, max_side)
 
     def render(self, span: bytes, segment: Segment, info: media.VideoInfo, settings: media.EncodeSettings,
-               batch_size: int, max_side: int | None, counter) -> media.Part:
+               counter) -> media.Part:
         def progress(n: int) -> None:
             counter.add.remote(segment.index, n)
 
-        return render_segment(io.BytesIO(span), segment, self.net, info, settings, io.BytesIO(), self.device,
-                              batch_size, max_side, progress)
+        return render_segment(io.BytesIO(span), segment, self.transform, info, settings, io.BytesIO(), progress)
 
 
 def connect(address: str | None) -> bool:
@@ -103,7 +116,7 @@ def _pool_shape(workers: int | None, device: str) -> tuple[int, float, float, st
 def render_sharded(
     source: Path,
     target: Path,
-    style: StyleInfo,
+    style: StyleInfo | Recipe,
     options: RenderOptions,
     shard: ShardOptions | None = None,
     progress: Progress | None = None,
@@ -118,14 +131,14 @@ def render_sharded(
         n, cpus, gpus, device = _pool_shape(shard.workers, options.device)
         n = min(n, len(job.segments))
         tag = uuid.uuid4().hex[:8]
-        style_ref = ray.put(style.path.read_bytes())
+        recipe_ref = ray.put(as_recipe(style))  # weights travel once, through the object store
         spawned = 0
 
         def spawn():
             nonlocal spawned
             spawned += 1
             actor = StyleWorker.options(num_cpus=cpus, num_gpus=gpus, name=f"vidstyle-{tag}-{spawned}").remote(
-                style, style_ref, device, int(cpus))
+                recipe_ref, device, int(cpus), options.batch_size, options.max_side)
             actors.append(actor)
             return actor
 
@@ -156,8 +169,7 @@ def _dispatch(job, options: RenderOptions, idle: deque, spawn, counter, scratch:
             segment, actor = pending.popleft(), idle.popleft()
             tries[segment.index] += 1
             span = ray.put(media.copy_span(job.source, segment.start, segment.end, job.info.time_base))
-            ref = actor.render.remote(span, segment, job.info, job.settings, options.batch_size,
-                                      options.max_side, counter)
+            ref = actor.render.remote(span, segment, job.info, job.settings, counter)
             inflight[ref] = (segment, actor)
         ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.25)
         if progress:
@@ -181,7 +193,7 @@ def _dispatch(job, options: RenderOptions, idle: deque, spawn, counter, scratch:
             idle.append(actor)
             path = scratch / f"part-{segment.index:05d}.nut"
             path.write_bytes(part.data)  # parts live on disk, not in the driver's memory
-            parts[segment.index] = media.Part(str(path), part.timestamps, part.time_base)
+            parts[segment.index] = media.Part(str(path), part.timestamps, part.time_base, part.keyframes)
     if progress:
         progress(ray.get(counter.total.remote()) - shown)
     return [parts[i] for i in sorted(parts)]

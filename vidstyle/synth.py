@@ -26,6 +26,7 @@ class ClipSpec:
     pix_fmt: str = "yuv420p"
     codec: str = "libx264"
     gop: int = 12  # keyframe interval in frames, so tests get several segments
+    cut: float | None = None  # a shot change at this time: the scene turns to night, mirrored
 
 
 def scene(t: float, width: int, height: int) -> np.ndarray:
@@ -85,7 +86,10 @@ def make_clip(path: str | Path, spec: ClipSpec | None = None) -> Path:
             audio = out.add_stream(spec.audio, rate=48000, layout="stereo")
         times = frame_times(spec)
         for i, t in enumerate(times):
-            picture = np.rot90(scene(float(t), spec.width, spec.height), -(spec.rotation // 90))
+            picture = scene(float(t), spec.width, spec.height)
+            if spec.cut is not None and t >= spec.cut:
+                picture = (255 - picture[:, ::-1]) // 3
+            picture = np.rot90(picture, -(spec.rotation // 90))
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24").reformat(format=spec.pix_fmt)
             frame.pts = int(t / tb)
             frame.time_base = tb

@@ -1,0 +1,81 @@
+"""What turns decoded frames into painted ones, as picklable recipes that each worker builds once.
+
+A recipe carries everything a Ray actor on another node needs (network or VGG weights as bytes, the style
+painting as pixels), so no node reads the driver's files. `build` returns a frame filter: a function from
+an iterator of (pts, duration, RGB) frames to the same frames stylised, in order, one out per one in.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .keyframes import Frame, KeyframeOptions, KeyframeStylizer
+from .nst import NSTOptions
+from .styles import StyleInfo, load_network
+from .threads import batched
+from .transformer import stylize, work_size
+from .vgg import find_weights, load_state, load_vgg
+
+FrameFilter = Callable[[Iterator[Frame]], Iterator[Frame]]
+
+
+@dataclass
+class NetworkRecipe:
+    """A trained style network (feed-forward, every frame)."""
+
+    style: StyleInfo
+    data: bytes
+
+    @classmethod
+    def of(cls, style: StyleInfo) -> NetworkRecipe:
+        return cls(style, style.path.read_bytes())
+
+    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None) -> FrameFilter:
+        net = load_network(self.style, self.data).to(device)
+
+        def run(frames: Iterator[Frame]) -> Iterator[Frame]:
+            with torch.inference_mode():
+                for batch in batched(frames, batch_size):
+                    rgb = torch.from_numpy(np.stack([f[2] for f in batch])).to(device)
+                    out = stylize(net, rgb, work_size(*rgb.shape[1:3], max_side)).cpu().numpy()
+                    for (pts, duration, _), image in zip(batch, out):
+                        yield pts, duration, image
+
+        return run
+
+
+@dataclass
+class ImageRecipe:
+    """A painting with no trained network: NST on keyframes, flow in between (`keyframes.py`)."""
+
+    style_rgb: np.ndarray
+    vgg_state: bytes
+    nst: NSTOptions = field(default_factory=NSTOptions)
+    keyframes: KeyframeOptions = field(default_factory=KeyframeOptions)
+
+    @classmethod
+    def of(cls, style_rgb: np.ndarray, vgg_weights: str | Path | None, nst: NSTOptions,
+           keyframes: KeyframeOptions) -> ImageRecipe:
+        path = find_weights(vgg_weights)
+        load_state(path)  # fail here, in the driver, with a clear message, not in every worker
+        return cls(style_rgb, path.read_bytes(), nst, keyframes)
+
+    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None) -> FrameFilter:
+        """`max_side` (render's --max-side) replaces the NST working size; batches do not apply."""
+        state = torch.load(io.BytesIO(self.vgg_state), map_location="cpu", weights_only=True)
+        nst = replace(self.nst, size=max_side) if max_side else self.nst
+        return KeyframeStylizer(load_vgg(nst.layers.all, state), self.style_rgb, nst, self.keyframes, device)
+
+
+Recipe = NetworkRecipe | ImageRecipe
+
+
+def as_recipe(style: StyleInfo | Recipe) -> Recipe:
+    """A bare StyleInfo means its network with default batching."""
+    return NetworkRecipe.of(style) if isinstance(style, StyleInfo) else style

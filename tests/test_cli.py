@@ -132,9 +132,11 @@ def test_ctrl_c_leaves_neither_output_nor_temporaries(tiny_style, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "vidstyle", "render", str(clip), "--style", str(tiny_style.path),
                              "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while not any(p.name.endswith(".nut") for d in tmp_path.glob(".out.parts-*") for p in d.iterdir()):
+    while not leftovers(tmp_path):  # staging has begun: workers are starting or painting
         assert proc.poll() is None and time.time() < deadline, "render ended before it could be interrupted"
         time.sleep(0.05)
+    time.sleep(3)
+    assert proc.poll() is None, "render ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
@@ -162,3 +164,66 @@ def test_memory_does_not_grow_with_video_length(tiny_style, tmp_path):
     b = _peak_rss_mb(long, tiny_style.path, tmp_path / "b.mp4")
     raw_long = 16 * 25 * 320 * 240 * 3 / 2**20
     assert b - a < raw_long / 4, (a, b, raw_long)
+
+
+@pytest.fixture(scope="module")
+def vgg_file(tmp_path_factory) -> Path:
+    import torch
+
+    from .test_nst import random_vgg_state
+
+    path = tmp_path_factory.mktemp("vgg") / "vgg16-random.pth"
+    torch.save(random_vgg_state(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory) -> tuple[Path, Path]:
+    from PIL import Image
+
+    from vidstyle.synth import scene
+
+    from .test_keyframes import STRIPES
+
+    folder = tmp_path_factory.mktemp("pictures")
+    Image.fromarray(scene(0.5, 96, 64)).save(folder / "photo.jpg")
+    Image.fromarray(STRIPES).save(folder / "painting.png")
+    return folder / "photo.jpg", folder / "painting.png"
+
+
+def test_image_reports_losses_and_saves_checkpoints_as_it_goes(vgg_file, pictures, tmp_path):
+    photo, painting = pictures
+    out = tmp_path / "out.png"
+    result = vidstyle("image", photo, "--style-image", painting, "-o", out, "--size", 64, "--iterations", 20,
+                      "--checkpoint-every", 5, "--vgg-weights", vgg_file)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "out_10.png", "out_15.png", "out_5.png"]
+    totals = [float(line.split("total ")[1].split()[0]) for line in result.stdout.splitlines() if "total" in line]
+    assert len(totals) == 5 and totals[-1] < totals[0]  # iterations 1, 5, 10, 15, 20
+    from PIL import Image
+
+    assert Image.open(out).size == (64, 43) and Image.open(tmp_path / "out_5.png").size == (64, 43)
+
+
+def test_image_without_weights_says_what_to_download(pictures, tmp_path):
+    photo, painting = pictures
+    result = vidstyle("image", photo, "--style-image", painting, "-o", tmp_path / "out.png",
+                      "--vgg-weights", tmp_path / "missing.pth")
+    one_line_error(result, "download https://download.pytorch.org/models/vgg19-dcbb9e9d.pth")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_render_needs_exactly_one_of_style_and_style_image(clips, tiny_style, pictures, tmp_path):
+    one_line_error(vidstyle("render", clips["plain"], "-o", tmp_path / "o.mp4"), "either --style")
+    one_line_error(vidstyle("render", clips["plain"], "-o", tmp_path / "o.mp4", "--style", tiny_style.path,
+                            "--style-image", pictures[1]), "either --style")
+
+
+def test_render_style_image_reports_its_keyframes(vgg_file, pictures, tmp_path):
+    source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.0, audio=None))
+    out = tmp_path / "out.mp4"
+    result = vidstyle("render", source, "--style-image", pictures[1], "-o", out, "--max-side", 64,
+                      "--iterations", 6, "--keyframe-every", 10, "--vgg-weights", vgg_file, "--no-ray")
+    assert result.returncode == 0, result.stderr
+    assert "4 keyframes optimised at 0.00, 0.40, 0.80, 0.96 s" in result.stdout, result.stdout
+    assert len(frame_times(out)) == 25 and leftovers(tmp_path) == []

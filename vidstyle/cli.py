@@ -13,7 +13,14 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from . import __version__
@@ -103,6 +110,24 @@ def styles_import(
     typer.echo(f"imported {name!r} -> {target}")
 
 
+# Options shared by `image` and `render --style-image` (Gatys et al. optimisation)
+StyleImage = Annotated[Optional[Path], typer.Option(
+    "--style-image", help="A painting to imitate, any image file: no trained network needed (NST).")]
+VggWeights = Annotated[Optional[Path], typer.Option(
+    help="torchvision-layout VGG16/VGG19 ImageNet weights for the losses; default $VIDSTYLE_VGG_WEIGHTS, then "
+    "torchvision's file in the torch.hub cache ($TORCH_HOME), else a download when online.")]
+Optimizer = Annotated[str, typer.Option(help="lbfgs (fewer iterations) or adam.")]
+ContentWeight = Annotated[float, typer.Option(help="Weight of keeping the photo's content (relu4_2).")]
+StyleWeight = Annotated[float, typer.Option(help="Weight of matching the painting's textures (Gram matrices of "
+                                            "relu1_1..relu4_1). Losses are relative per layer, so the same "
+                                            "weights suit any VGG checkpoint.")]
+TvWeight = Annotated[float, typer.Option(help="Weight of smoothness (total variation).")]
+Levels = Annotated[int, typer.Option(help="Coarse-to-fine levels, each twice the size of the one before.",
+                                     min=1, max=5)]
+PreserveColor = Annotated[bool, typer.Option(help="Keep the photo's colours; take only texture and tone.")]
+Seed = Annotated[int, typer.Option(help="Seed for --init noise.")]
+
+
 def _progress_bar() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
@@ -112,12 +137,81 @@ def _progress_bar() -> Progress:
 
 
 @app.command()
+def image(
+    source: Annotated[Path, typer.Argument(help="The photo to paint.")],
+    style_image: Annotated[Path, typer.Option("--style-image", help="The painting to imitate.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Result image (.png, .jpg, ...).")],
+    size: Annotated[int, typer.Option(help="Longer side of the result, in pixels.", min=32)] = 384,
+    iterations: Annotated[int, typer.Option(help="Optimisation steps in all, split over the levels.",
+                                            min=1)] = 300,
+    checkpoint_every: Annotated[int, typer.Option(help="Also save OUTPUT_N.png every N iterations (0: never), "
+                                                  "to stop early when it looks right.", min=0)] = 0,
+    levels: Levels = 2,
+    optimizer: Optimizer = "lbfgs",
+    content_weight: ContentWeight = 1.0,
+    style_weight: StyleWeight = 10.0,
+    tv_weight: TvWeight = 10.0,
+    init: Annotated[str, typer.Option(help="Start from the photo (content) or from noise.")] = "content",
+    preserve_color: PreserveColor = False,
+    vgg_weights: VggWeights = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    seed: Seed = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
+) -> None:
+    """Paint one photo in the manner of a painting by optimising the image itself (Gatys et al.).
+
+    Slow but needs no trained network. Losses (content, style, total variation) are printed as it goes;
+    with --checkpoint-every the image so far is saved too, so you can stop when it looks right.
+    """
+    import time
+
+    from .imagefile import check_writable, read_rgb, to_tensor, to_uint8, write_rgb
+    from .nst import NSTOptions, transfer
+    from .render import resolve_device
+    from .vgg import find_weights, load_state, load_vgg
+
+    try:
+        if output.exists() and not overwrite:
+            raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
+        check_writable(output)
+        options = NSTOptions(size=size, iterations=iterations, levels=levels, optimizer=optimizer,
+                             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+                             init=init, preserve_color=preserve_color, seed=seed)
+        options.check()
+        dev = resolve_device(device)
+        photo, painting = to_tensor(read_rgb(source), dev), to_tensor(read_rgb(style_image), dev)
+        vgg = load_vgg(options.layers.all, load_state(find_weights(vgg_weights))).to(dev)
+        started = time.perf_counter()
+
+        def step(losses, current) -> None:
+            i = losses.iteration
+            if i == 1 or i == iterations or (checkpoint_every and i % checkpoint_every == 0):
+                line = (f"iteration {i:>5}: content {losses.content:.4f}  style {losses.style:.4f}  "
+                        f"tv {losses.tv:.4f}  total {losses.total:.4f}  ({time.perf_counter() - started:.1f} s)")
+                if checkpoint_every and i % checkpoint_every == 0 and i != iterations:
+                    path = output.with_name(f"{output.stem}_{i}{output.suffix}")
+                    write_rgb(path, to_uint8(current()))
+                    line += f" -> {path}"
+                typer.echo(line)
+
+        result = transfer(vgg, photo, painting, options, step)
+        write_rgb(output, to_uint8(result))
+    except VidstyleError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted; checkpoints already written are kept.", code=130)
+    h, w = result.shape[-2:]
+    typer.echo(f"{w}x{h} in {time.perf_counter() - started:.1f} s -> {output}")
+
+
+@app.command()
 def render(
     source: Annotated[Path, typer.Argument(help="Input video (anything FFmpeg reads).")],
-    style: Annotated[str, typer.Option("--style", "-s", help="Installed style name (see `vidstyle styles`) "
-                                       "or a .vstyle file.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output video; the container follows the "
                                          "extension: .mp4, .mov, .mkv (H.264) or .webm (VP9).")],
+    style: Annotated[Optional[str], typer.Option("--style", "-s", help="Installed style name (see `vidstyle "
+                                                 "styles`) or a .vstyle file.")] = None,
+    style_image: StyleImage = None,
     max_side: Annotated[Optional[int], typer.Option(help="Stylise at most this many pixels on the longer "
                                                     "side, then scale back to the source size (faster, "
                                                     "coarser brush strokes).", min=16)] = None,
@@ -134,8 +228,24 @@ def render(
                                                    "embedded on this machine.")] = None,
     no_ray: Annotated[bool, typer.Option("--no-ray", help="One process, no Ray: for debugging, and the "
                                          "reference the sharded path matches byte for byte.")] = False,
+    keyframe_every: Annotated[int, typer.Option(help="--style-image: at most this many frames between "
+                                                "optimised keyframes (shot changes add more).", min=1)] = 12,
+    iterations: Annotated[int, typer.Option(help="--style-image: optimisation steps for a shot's first "
+                                            "keyframe; later keyframes start from the previous one and take "
+                                            "half.", min=2)] = 200,
+    levels: Levels = 2,
+    optimizer: Optimizer = "lbfgs",
+    content_weight: ContentWeight = 1.0,
+    style_weight: StyleWeight = 10.0,
+    tv_weight: TvWeight = 10.0,
+    preserve_color: PreserveColor = False,
+    vgg_weights: VggWeights = None,
 ) -> None:
     """Stylise every frame of a video; audio, frame rate and timestamps are kept.
+
+    With --style, a trained network paints every frame. With --style-image, any painting works: keyframes
+    are optimised (Gatys et al., at 384 px unless --max-side says otherwise) and the frames between are
+    carried from them along optical flow; slow, but no training needed.
 
     The timeline is cut at keyframes into segments that Ray actors decode, stylise and encode in parallel;
     the parts are joined without re-encoding. The output is written beside the target under a temporary name
@@ -157,7 +267,22 @@ def render(
     options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
                             overwrite=overwrite)
     try:
-        info = resolve_style(style)
+        if (style is None) == (style_image is None):
+            raise VidstyleError("give either --style NAME (a trained network) or --style-image PAINTING.")
+        if style_image is not None:
+            from .imagefile import read_rgb
+            from .keyframes import KeyframeOptions
+            from .nst import NSTOptions
+            from .stylizers import ImageRecipe
+
+            nst = NSTOptions(size=384, iterations=iterations, levels=levels, optimizer=optimizer,
+                             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+                             preserve_color=preserve_color)
+            nst.check()
+            recipe = ImageRecipe.of(read_rgb(style_image), vgg_weights, nst,
+                                    KeyframeOptions(every=keyframe_every, warm_iterations=iterations // 2))
+        else:
+            recipe = resolve_style(style)
         with contextlib.ExitStack() as stack:
             bar, task = None, None
 
@@ -171,7 +296,7 @@ def render(
                 t = bar.tasks[task]
                 bar.update(task, fps=(t.completed / t.elapsed) if t.elapsed else 0.0)
 
-            report = run_render(source, output, info, options, progress=advance, on_start=started)
+            report = run_render(source, output, recipe, options, progress=advance, on_start=started)
     except VidstyleError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -181,6 +306,11 @@ def render(
     for line in report.warnings:
         err.print(f"[yellow]warning:[/] {line}", highlight=False)
     audio = ", ".join(f"{a}/{b}" for a, b in zip(report.audio_packets_in, report.audio_packets_out)) or "none"
+    if report.keyframes:
+        costs = [cost for _, cost in report.keyframes]
+        times = ", ".join(f"{t:.2f}" for t, _ in report.keyframes)
+        typer.echo(f"{len(costs)} keyframes optimised at {times} s; {sum(costs) / len(costs):.1f} s each on "
+                   f"average (first {costs[0]:.1f} s, {sum(costs):.1f} s in all)")
     typer.echo(
         f"{report.frames_out}/{report.frames_in} frames, {report.duration_out:.2f} s of video "
         f"(source {report.duration_in:.2f} s), audio packets out/in {audio}, "

@@ -166,7 +166,8 @@ def _declared_seconds(stream) -> float | None:
 
 def _decoded(container: av.container.InputContainer, stream) -> Iterator[av.VideoFrame]:
     """Decode, skipping damaged packets instead of stopping: a corrupt file yields what can be decoded."""
-    stream.thread_type = "AUTO"
+    if not stream.codec_context.is_open:
+        stream.thread_type = "AUTO"
     for packet in container.demux(stream):
         try:
             yield from packet.decode()
@@ -208,6 +209,32 @@ def decode_span(source: Source, start: int | None, end: int | None, rotation: in
             if pts.denominator != 1:
                 raise VidstyleError("internal: a frame time is not representable in the source's time base.")
             yield int(pts), int(duration), _upright(frame, rotation)
+
+
+def decode_at(source: Source, wanted: list[int], keyframes: list[int], rotation: int,
+              decoded: list[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (pts, upright RGB) for each wanted pts (the stream's time base, as `probe` gives them).
+
+    Seeks to the keyframe at or before each one, unless decoding on from the last frame gets there
+    sooner, so a preview of 8 frames decodes a few GOPs, not the video. `decoded[0]` counts the frames
+    the decoder produced.
+    """
+    counter = decoded if decoded is not None else [0]
+    keys = np.asarray(sorted(keyframes) or [0])
+    with _open(source) as container:
+        stream = _video_stream(container, source)
+        frames, position = None, None
+        for target in sorted(wanted):
+            key = int(keys[max(0, np.searchsorted(keys, target, side="right") - 1)])
+            if frames is None or position is None or position >= target or position < key:
+                container.seek(key, stream=stream, backward=True, any_frame=False)
+                frames = _decoded(container, stream)
+            for frame in frames:
+                counter[0] += 1
+                position = frame.pts
+                if frame.pts is not None and frame.pts >= target:
+                    yield target, _upright(frame, rotation)
+                    break
 
 
 def copy_span(source: Source, start: int | None, end: int | None, time_base: Fraction) -> bytes:
@@ -355,7 +382,8 @@ def _seconds(packet: av.Packet) -> float:
     return float(ts * packet.time_base) if ts is not None else 0.0
 
 
-def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: str) -> MuxReport:
+def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: str,
+        comment: str | None = None) -> MuxReport:
     """Join video parts (stream copy) and the source's audio (copied, else transcoded once) into `target`."""
     with _open(source) as src, parts[0].open() as first:
         audio_in = [(s.index, s.codec_context.name) for s in src.streams.audio]
@@ -364,6 +392,8 @@ def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: 
         if fmt in ("mp4", "mov"):
             options["movflags"] = "+faststart"
         with av.open(str(target), "w", format=fmt, options=options) as out:
+            if comment:
+                out.metadata["comment"] = comment
             video = out.add_stream_from_template(first.streams.video[0])
             streams = []
             transcoded = []
@@ -387,6 +417,16 @@ def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: 
         return MuxReport(
             video_packets=counts.pop(video.index), audio_packets=counts, transcoded=transcoded,
         )
+
+
+def comment(path: Path) -> str | None:
+    """The container's comment tag (MP4/MOV write it lower-case, Matroska upper-case), if readable."""
+    try:
+        with av.open(str(path)) as container:
+            tags = {k.lower(): v for k, v in container.metadata.items()}
+    except (av.error.FFmpegError, OSError):
+        return None
+    return tags.get("comment")
 
 
 def packet_times(path: Path) -> tuple[list[Fraction], Fraction]:

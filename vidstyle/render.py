@@ -23,7 +23,8 @@ import torch
 from . import media
 from .errors import VidstyleError
 from .styles import StyleInfo
-from .stylizers import FrameFilter, Recipe, as_recipe
+from .stylizers import FrameFilter, Recipe, as_recipe, make_transform
+from .temporal import StabilizeOptions
 from .threads import background
 
 Progress = Callable[[int], None]
@@ -38,6 +39,8 @@ class RenderOptions:
     crf: int | None = None
     preset: str = "medium"
     overwrite: bool = False
+    stabilize: StabilizeOptions | None = None  # None: every frame on its own
+    comment: str | None = None  # written into the output's comment tag (batch keeps its fingerprint there)
 
 
 @dataclass
@@ -46,6 +49,11 @@ class Segment:
     start: int | None  # first pts (inclusive); None: from the very beginning
     end: int | None  # last pts (exclusive); None: to the very end
     frames: int  # expected, from the packet index
+    lead: int | None = None  # decode and stylise from here (< start) to prime temporal state; write from start
+
+    @property
+    def first(self) -> int | None:
+        return self.lead if self.lead is not None else self.start
 
 
 @dataclass
@@ -88,8 +96,11 @@ def encode_settings(target: Path, options: RenderOptions) -> tuple[str, str, med
     return fmt, audio_codec, media.EncodeSettings(codec=codec, crf=options.crf, preset=options.preset)
 
 
-def plan_segments(info: media.VideoInfo, seconds: float) -> list[Segment]:
-    """Cut the timeline at keyframes into pieces of at least `seconds`, so each piece decodes on its own."""
+def plan_segments(info: media.VideoInfo, seconds: float, lead_frames: int = 0) -> list[Segment]:
+    """Cut the timeline at keyframes into pieces of at least `seconds`, so each piece decodes on its own.
+
+    With `lead_frames`, each piece also runs the `lead_frames` frames before it (not written), so a
+    temporal filter reaches its steady state before the first frame it writes."""
     min_ticks = seconds / float(info.time_base)
     cuts: list[int] = []
     last = int(info.pts[0])
@@ -102,7 +113,8 @@ def plan_segments(info: media.VideoInfo, seconds: float) -> list[Segment]:
     for i, (start, end) in enumerate(zip(bounds, bounds[1:])):
         lo = 0 if start is None else int(np.searchsorted(info.pts, start))
         hi = len(info.pts) if end is None else int(np.searchsorted(info.pts, end))
-        segments.append(Segment(i, start, end, hi - lo))
+        lead = int(np.sort(info.pts)[max(0, lo - lead_frames)]) if lead_frames and start is not None else None
+        segments.append(Segment(i, start, end, hi - lo, lead))
     return segments
 
 
@@ -124,9 +136,11 @@ def render_segment(
     log = getattr(transform, "log", None)
     if log is not None:
         log.clear()
-    frames = background(media.decode_span(source, segment.start, segment.end, info.rotation, info.time_base), 8)
+    frames = background(media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base), 8)
     try:
         for pts, duration, image in transform(frames):
+            if segment.start is not None and pts < segment.start:
+                continue  # a lead frame: it primed the filter, the previous segment writes it
             writer.write(pts, duration, image)
             if progress:
                 progress(1)
@@ -137,13 +151,10 @@ def render_segment(
     return done
 
 
-@contextlib.contextmanager
-def staged_output(target: Path) -> Iterator[tuple[Path, Path]]:
-    """Yield (temporary file beside the target, scratch dir for parts); rename into place only on success.
-
-    Any exception or Ctrl-C removes both, so the target path never holds a half-written video. Whether an
-    existing target may be replaced is `prepare`'s decision, made before any work starts.
-    """
+def stage(target: Path) -> tuple[Path, Path]:
+    """(temporary file beside the target, scratch dir for parts). `commit` renames into place; `discard`
+    removes both, so the target path never holds a half-written video. Whether an existing target may be
+    replaced is `prepare`'s decision, made before any work starts."""
     if target.is_dir():
         raise VidstyleError(f"{target} is a directory; give a file name such as {target / 'out.mp4'}.")
     folder = target.parent if str(target.parent) else Path(".")
@@ -154,15 +165,32 @@ def staged_output(target: Path) -> Iterator[tuple[Path, Path]]:
     except OSError as exc:
         raise VidstyleError(f"cannot write to {folder} ({exc.strerror}).") from None
     os.close(fd)
-    tmp = Path(tmp_name)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.stem}.parts-", dir=folder))
+    return Path(tmp_name), Path(tempfile.mkdtemp(prefix=f".{target.stem}.parts-", dir=folder))
+
+
+def commit(tmp: Path, scratch: Path, target: Path) -> None:
     try:
-        yield tmp, scratch
         media.fsync_file(tmp)
         os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+        discard(tmp, scratch)
+
+
+def discard(tmp: Path, scratch: Path) -> None:
+    tmp.unlink(missing_ok=True)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_output(target: Path) -> Iterator[tuple[Path, Path]]:
+    """`stage` ... `commit` on success; any exception or Ctrl-C `discard`s instead."""
+    tmp, scratch = stage(target)
+    try:
+        yield tmp, scratch
+    except BaseException:
+        discard(tmp, scratch)
+        raise
+    commit(tmp, scratch, target)
 
 
 def check_output(path: Path, written: np.ndarray, time_base: Fraction) -> None:
@@ -200,7 +228,9 @@ def prepare(source: Path, target: Path, options: RenderOptions) -> Job:
         raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
     fmt, audio_codec, settings = encode_settings(target, options)
     info = media.probe(source)
-    return Job(source, target, fmt, audio_codec, settings, info, plan_segments(info, options.segment_seconds), started)
+    lead = options.stabilize.lead if options.stabilize else 0
+    return Job(source, target, fmt, audio_codec, settings, info, plan_segments(info, options.segment_seconds, lead),
+               started)
 
 
 def render(
@@ -213,7 +243,8 @@ def render(
 ) -> RenderReport:
     """Render `source` to `target` in one process: segments one after another, then the same join as Ray's."""
     job = prepare(source, target, options)
-    transform = as_recipe(style).build(resolve_device(options.device), options.batch_size, options.max_side)
+    transform = make_transform(as_recipe(style), resolve_device(options.device), options.batch_size,
+                               options.max_side, options.stabilize)
     if on_start:
         on_start(job.info, job.segments)
     with staged_output(job.target) as (tmp, scratch):
@@ -222,17 +253,17 @@ def render(
                            str(scratch / f"part-{segment.index:05d}.nut"), progress)
             for segment in job.segments
         ]
-        return finish(job, tmp, parts)
+        return finish(job, tmp, parts, options.comment)
 
 
-def finish(job: Job, tmp: Path, parts: list[media.Part]) -> RenderReport:
+def finish(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = None) -> RenderReport:
     """Join the parts with the audio, check the result, and describe it (the rename is the caller's)."""
     source, info = job.source, job.info
     parts = [p for p in parts if len(p.timestamps)]
     written = np.concatenate([p.frames for p in parts]) if parts else np.empty(0, np.int64)
     if len(written) == 0:
         raise VidstyleError(f"{source}: no frame could be decoded.")
-    muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec)
+    muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec, comment)
     check_output(tmp, written, info.time_base)
     out = media.probe(tmp)
     warnings = []

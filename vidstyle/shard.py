@@ -29,6 +29,7 @@ from ray.exceptions import (
 from . import media
 from .errors import VidstyleError
 from .render import (
+    Job,
     Progress,
     RenderOptions,
     RenderReport,
@@ -39,9 +40,9 @@ from .render import (
     staged_output,
 )
 from .styles import StyleInfo
-from .stylizers import Recipe, as_recipe
+from .stylizers import Recipe, as_recipe, make_transform
 
-#: A segment is tried at most this many times (on different actors) before the job fails.
+#: A segment is tried at most this many times (on different actors) before its video fails.
 ATTEMPTS = 2
 
 
@@ -53,36 +54,47 @@ class ShardOptions:
 
 @ray.remote(num_cpus=0)
 class FrameCounter:
-    """Frames done per segment, so a retried segment is not counted twice in the progress bar."""
+    """Frames done per (video, segment), so a retried segment is not counted twice in the progress bars."""
 
     def __init__(self) -> None:
-        self.done: dict[int, int] = {}
+        self.done: dict[tuple[int, int], int] = {}
 
-    def add(self, segment: int, n: int) -> None:
-        self.done[segment] = self.done.get(segment, 0) + n
+    def add(self, key: tuple[int, int], n: int) -> None:
+        self.done[key] = self.done.get(key, 0) + n
 
-    def reset(self, segment: int) -> None:
-        self.done.pop(segment, None)
+    def reset(self, key: tuple[int, int]) -> None:
+        self.done.pop(key, None)
 
-    def total(self) -> int:
-        return sum(self.done.values())
+    def per_video(self) -> dict[int, int]:
+        totals: dict[int, int] = {}
+        for (video, _), n in self.done.items():
+            totals[video] = totals.get(video, 0) + n
+        return totals
 
 
 @ray.remote
 class StyleWorker:
-    """Holds one stylizer (a network, or VGG and a painting) for the whole job; renders one segment per call."""
+    """Holds the stylizers it has been asked for (a network, or VGG and a painting) for the whole job, so
+    one pool serves every video and style of a batch; renders one segment per call."""
 
-    def __init__(self, recipe: Recipe, device: str, threads: int, batch_size: int, max_side: int | None):
+    def __init__(self, device: str, threads: int, options: RenderOptions):
         if threads:
             torch.set_num_threads(threads)
-        self.transform = recipe.build(torch.device(device), batch_size, max_side)
+        self.device, self.options = torch.device(device), options
+        self.transforms: dict[str, object] = {}
 
-    def render(self, span: bytes, segment: Segment, info: media.VideoInfo, settings: media.EncodeSettings,
-               counter) -> media.Part:
+    def render(self, style_key: str, recipe: list, span: bytes, key: tuple[int, int], segment: Segment,
+               info: media.VideoInfo, settings: media.EncodeSettings, counter) -> media.Part:
+        if style_key not in self.transforms:  # the recipe is boxed in a list so Ray fetches it only now
+            o = self.options
+            self.transforms[style_key] = make_transform(ray.get(recipe[0]), self.device, o.batch_size, o.max_side,
+                                                        o.stabilize)
+
         def progress(n: int) -> None:
-            counter.add.remote(segment.index, n)
+            counter.add.remote(key, n)
 
-        return render_segment(io.BytesIO(span), segment, self.transform, info, settings, io.BytesIO(), progress)
+        return render_segment(io.BytesIO(span), segment, self.transforms[style_key], info, settings,
+                              io.BytesIO(), progress)
 
 
 def connect(address: str | None) -> bool:
@@ -113,6 +125,121 @@ def _pool_shape(workers: int | None, device: str) -> tuple[int, float, float, st
     return n, max(1, cpus // n), 0, "cpu"
 
 
+@dataclass
+class Work:
+    """One segment of one video, and where its part goes."""
+
+    video: int
+    job: Job
+    style_key: str
+    segment: Segment
+    scratch: Path
+
+
+class Pool:
+    """Ray actors sized to the cluster, the recipes they may be asked for, and the frame counter."""
+
+    def __init__(self, options: RenderOptions, shard: ShardOptions, most: int):
+        self.started_ray = connect(shard.address)
+        self.actors: list = []
+        self.counter = None
+        try:
+            n, self.cpus, self.gpus, self.device = _pool_shape(shard.workers, options.device)
+            self.options, self.tag, self.spawned = options, uuid.uuid4().hex[:8], 0
+            self.recipes: dict[str, list] = {}
+            self.idle = deque(self.spawn() for _ in range(max(1, min(n, most))))
+            self.counter = FrameCounter.remote()
+        except BaseException:
+            self.close()
+            raise
+
+    def add_recipe(self, key: str, recipe: Recipe) -> None:
+        if key not in self.recipes:
+            self.recipes[key] = [ray.put(recipe)]  # weights travel once, through the object store
+
+    def spawn(self):
+        self.spawned += 1
+        actor = StyleWorker.options(num_cpus=self.cpus, num_gpus=self.gpus,
+                                    name=f"vidstyle-{self.tag}-{self.spawned}").remote(
+            self.device, int(self.cpus), self.options)
+        self.actors.append(actor)
+        return actor
+
+    def close(self) -> None:
+        for actor in self.actors + ([self.counter] if self.counter else []):
+            ray.kill(actor)
+        if self.started_ray:
+            ray.shutdown()
+
+
+def schedule(
+    pool: Pool,
+    work: list[Work],
+    done: Callable[[Work, media.Part], None],
+    failed: Callable[[Work, str], None],
+    progress: Callable[[dict[int, int]], None] | None = None,
+) -> None:
+    """Keep every actor busy with one segment, across all videos, until `work` is done.
+
+    A segment whose actor dies goes to another actor (the dead one is replaced); after ATTEMPTS failures
+    `failed` is called and the rest of that video's segments are dropped, so one bad video never stops
+    the others. `done` gets each part already written to its video's scratch folder.
+    """
+    pending = deque(work)
+    tries: dict[tuple[int, int], int] = {}
+    dropped: set[int] = set()
+    inflight: dict = {}
+    shown: dict[int, int] = {}
+    while pending or inflight:
+        while pending and pool.idle:
+            item = pending.popleft()
+            if item.video in dropped:
+                continue
+            key = (item.video, item.segment.index)
+            tries[key] = tries.get(key, 0) + 1
+            actor = pool.idle.popleft()
+            span = ray.put(media.copy_span(item.job.source, item.segment.first, item.segment.end,
+                                           item.job.info.time_base))
+            ref = actor.render.remote(item.style_key, pool.recipes[item.style_key], span, key, item.segment,
+                                      item.job.info, item.job.settings, pool.counter)
+            inflight[ref] = (item, actor)
+        ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.25)
+        if progress:
+            totals = ray.get(pool.counter.per_video.remote())
+            if totals != shown:
+                progress(totals)
+                shown = totals
+        for ref in ready:
+            item, actor = inflight.pop(ref)
+            key = (item.video, item.segment.index)
+            try:
+                part = ray.get(ref)
+            except (ActorDiedError, ActorUnavailableError, RayActorError) as exc:
+                pool.idle.append(pool.spawn())  # the dead actor is replaced
+                why = f"its worker died ({type(exc).__name__})"
+            except RayTaskError as exc:
+                pool.idle.append(actor)
+                cause = exc.cause or exc
+                why = f"{type(cause).__name__}: {cause}".splitlines()[0]
+            else:
+                pool.idle.append(actor)
+                if item.video not in dropped:
+                    path = item.scratch / f"part-{item.segment.index:05d}.nut"
+                    path.write_bytes(part.data)  # parts live on disk, not in the driver's memory
+                    done(item, media.Part(str(path), part.timestamps, part.time_base, part.keyframes))
+                continue
+            if item.video in dropped:
+                continue
+            if tries[key] >= ATTEMPTS:
+                dropped.add(item.video)
+                failed(item, why)
+            else:
+                pool.counter.reset.remote(key)
+                pending.appendleft(item)
+    if progress:
+        progress(ray.get(pool.counter.per_video.remote()))
+
+
 def render_sharded(
     source: Path,
     target: Path,
@@ -122,86 +249,30 @@ def render_sharded(
     progress: Progress | None = None,
     on_start: Callable[[media.VideoInfo, list[Segment]], None] | None = None,
 ) -> RenderReport:
-    shard = shard or ShardOptions()
+    """One video on a pool of actors; the same plan, parts and join as `render.render`, so the same bytes."""
     job = prepare(source, target, options)
-    started_ray = connect(shard.address)
-    actors: list = []
-    counter = None
+    pool = Pool(options, shard or ShardOptions(), len(job.segments))
     try:
-        n, cpus, gpus, device = _pool_shape(shard.workers, options.device)
-        n = min(n, len(job.segments))
-        tag = uuid.uuid4().hex[:8]
-        recipe_ref = ray.put(as_recipe(style))  # weights travel once, through the object store
-        spawned = 0
-
-        def spawn():
-            nonlocal spawned
-            spawned += 1
-            actor = StyleWorker.options(num_cpus=cpus, num_gpus=gpus, name=f"vidstyle-{tag}-{spawned}").remote(
-                recipe_ref, device, int(cpus), options.batch_size, options.max_side)
-            actors.append(actor)
-            return actor
-
-        idle = deque(spawn() for _ in range(n))
-        counter = FrameCounter.remote()
+        recipe = as_recipe(style)
+        pool.add_recipe("style", recipe)
         if on_start:
             on_start(job.info, job.segments)
         with staged_output(job.target) as (tmp, scratch):
-            parts = _dispatch(job, options, idle, spawn, counter, scratch, progress)
-            return finish(job, tmp, parts)
+            parts: dict[int, media.Part] = {}
+
+            def failed(item: Work, why: str) -> None:
+                raise VidstyleError(f"segment {item.segment.index + 1} failed {ATTEMPTS} times, last because "
+                                    f"{why}; no output was written.")
+
+            shown = [0]
+
+            def report(totals: dict[int, int]) -> None:
+                if progress and totals.get(0, 0) != shown[0]:
+                    progress(totals.get(0, 0) - shown[0])
+                    shown[0] = totals.get(0, 0)
+
+            schedule(pool, [Work(0, job, "style", s, scratch) for s in job.segments],
+                     lambda item, part: parts.__setitem__(item.segment.index, part), failed, report)
+            return finish(job, tmp, [parts[i] for i in sorted(parts)], options.comment)
     finally:
-        for actor in actors + ([counter] if counter else []):
-            ray.kill(actor)
-        if started_ray:
-            ray.shutdown()
-
-
-def _dispatch(job, options: RenderOptions, idle: deque, spawn, counter, scratch: Path,
-              progress: Progress | None) -> list[media.Part]:
-    """Keep every actor busy with one segment; a segment whose actor dies goes to another actor."""
-    pending = deque(job.segments)
-    tries = {s.index: 0 for s in job.segments}
-    inflight: dict = {}
-    parts: dict[int, media.Part] = {}
-    shown = 0
-    while pending or inflight:
-        while pending and idle:
-            segment, actor = pending.popleft(), idle.popleft()
-            tries[segment.index] += 1
-            span = ray.put(media.copy_span(job.source, segment.start, segment.end, job.info.time_base))
-            ref = actor.render.remote(span, segment, job.info, job.settings, counter)
-            inflight[ref] = (segment, actor)
-        ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.25)
-        if progress:
-            total = ray.get(counter.total.remote())
-            if total != shown:
-                progress(total - shown)
-                shown = total
-        for ref in ready:
-            segment, actor = inflight.pop(ref)
-            try:
-                part = ray.get(ref)
-            except (ActorDiedError, ActorUnavailableError, RayActorError) as exc:
-                idle.append(spawn())  # the dead actor is replaced; its segment goes to whoever is free
-                _retry(segment, tries, pending, counter, f"its worker died ({type(exc).__name__})")
-                continue
-            except RayTaskError as exc:
-                idle.append(actor)
-                cause = exc.cause or exc
-                _retry(segment, tries, pending, counter, f"{type(cause).__name__}: {cause}".splitlines()[0])
-                continue
-            idle.append(actor)
-            path = scratch / f"part-{segment.index:05d}.nut"
-            path.write_bytes(part.data)  # parts live on disk, not in the driver's memory
-            parts[segment.index] = media.Part(str(path), part.timestamps, part.time_base, part.keyframes)
-    if progress:
-        progress(ray.get(counter.total.remote()) - shown)
-    return [parts[i] for i in sorted(parts)]
-
-
-def _retry(segment: Segment, tries: dict, pending: deque, counter, why: str) -> None:
-    if tries[segment.index] >= ATTEMPTS:
-        raise VidstyleError(f"segment {segment.index + 1} failed {ATTEMPTS} times, last because {why}; "
-                            "no output was written.")
-    counter.reset.remote(segment.index)
-    pending.appendleft(segment)
+        pool.close()

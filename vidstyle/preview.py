@@ -1,0 +1,141 @@
+"""A contact sheet of a few frames in several styles: decide on a style in seconds, before a long render.
+
+Only the sampled frames are decoded (seek to the keyframe before each); trained styles run at the frame's
+own size, so the sheet shows what `render` would give; a painting (`--style-image`) is optimised on all
+sampled frames at once, at a reduced size.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from . import media
+from .errors import VidstyleError
+from .imagefile import to_tensor, to_uint8
+from .nst import NSTOptions, transfer
+from .styles import StyleInfo, load_network
+from .transformer import stylize, work_size
+from .vgg import VGGFeatures
+
+LABEL_WIDTH = 130
+HEADER = 26
+
+
+@dataclass
+class PreviewReport:
+    times: list[float]  # seconds, one per column
+    rows: list[str]  # labels, original first
+    decoded: int  # frames the decoder produced
+    frames_in_video: int
+    seconds: float = 0.0
+    cells: list[list[np.ndarray]] = field(default_factory=list, repr=False)
+
+
+def pick(info: media.VideoInfo, count: int, at: str = "even") -> list[int]:
+    """`count` presentation times: the middles of equal stretches of the video, or (at="keyframes") keyframes
+    spread the same way, which cost one decoded frame each and fall on shot changes where the encoder
+    put them there."""
+    if at not in ("even", "keyframes"):
+        raise VidstyleError(f"unknown --at {at!r}; use even or keyframes.")
+    pts = np.sort(info.pts)
+    pool = np.asarray(sorted(info.keyframes)) if at == "keyframes" and len(info.keyframes) else pts
+    count = min(count, len(pool))
+    picks = [int(pool[int((i + 0.5) * len(pool) / count)]) for i in range(count)]
+    return sorted(set(picks))
+
+
+def stylise_network(frames: list[np.ndarray], style: StyleInfo, device: torch.device,
+                    max_side: int | None) -> list[np.ndarray]:
+    net = load_network(style).to(device)
+    with torch.inference_mode():
+        out = []
+        for frame in frames:
+            rgb = torch.from_numpy(frame[None].copy()).to(device)
+            out.append(stylize(net, rgb, work_size(*frame.shape[:2], max_side))[0].cpu().numpy())
+    return out
+
+
+def stylise_painting(frames: list[np.ndarray], painting: np.ndarray, vgg: VGGFeatures, options: NSTOptions,
+                     device: torch.device) -> list[np.ndarray]:
+    """All frames in one optimisation (a batch): the same cost per pixel, one warm-up."""
+    batch = torch.cat([to_tensor(f, device) for f in frames])
+    result = transfer(vgg.to(device), batch, to_tensor(painting, device), options)
+    return [to_uint8(result[i : i + 1]) for i in range(len(frames))]
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], times: list[float], thumb: int) -> Image.Image:
+    """Rows of thumbnails (`thumb` px wide), each row labelled, each column headed by its time."""
+    h0, w0 = rows[0][1][0].shape[:2]
+    th = max(1, round(h0 * thumb / w0))
+    sheet = Image.new("RGB", (LABEL_WIDTH + len(times) * (thumb + 4), HEADER + len(rows) * (th + 4)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for c, t in enumerate(times):
+        minutes, seconds = divmod(t, 60)
+        draw.text((LABEL_WIDTH + c * (thumb + 4) + 4, 5), f"{int(minutes)}:{seconds:05.2f}", fill="black",
+                  font=_font(14))
+    for r, (label, cells) in enumerate(rows):
+        y = HEADER + r * (th + 4)
+        draw.text((6, y + th // 2 - 8), label, fill="black", font=_font(15))
+        for c, cell in enumerate(cells):
+            picture = Image.fromarray(cell).resize((thumb, th), Image.Resampling.LANCZOS)
+            sheet.paste(picture, (LABEL_WIDTH + c * (thumb + 4), y))
+    return sheet
+
+
+def html_page(rows: list[tuple[str, list[np.ndarray]]], times: list[float], title: str) -> str:
+    """One self-contained page (images inline) with each cell at full size."""
+
+    def data_uri(image: np.ndarray) -> str:
+        buf = io.BytesIO()
+        Image.fromarray(image).save(buf, format="JPEG", quality=88)
+        return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+    head = "".join(f"<th>{t:.2f} s</th>" for t in times)
+    body = "".join(
+        f"<tr><th>{html.escape(label)}</th>"
+        + "".join(f'<td><img src="{data_uri(c)}" alt="{html.escape(label)} at {t:.2f} s"></td>'
+                  for c, t in zip(cells, times))
+        + "</tr>"
+        for label, cells in rows
+    )
+    return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            "<style>body{font-family:sans-serif}img{width:100%}td{vertical-align:top}</style>"
+            f"<h1>{html.escape(title)}</h1><table><tr><th></th>{head}</tr>{body}</table>\n")
+
+
+def sample(source: Path, count: int, at: str) -> tuple[media.VideoInfo, list[int], list[np.ndarray], int]:
+    """(info, picked pts, their upright frames, frames decoded)."""
+    info = media.probe(source)
+    wanted = pick(info, count, at)
+    decoded = [0]
+    got = dict(media.decode_at(source, wanted, list(info.keyframes), info.rotation, decoded))
+    if not got:
+        raise VidstyleError(f"{source}: none of the sampled frames could be decoded.")
+    picked = [p for p in wanted if p in got]
+    return info, picked, [got[p] for p in picked], decoded[0]
+
+
+def preview(source: Path, styles: list[tuple[str, object]], count: int = 8, at: str = "even",
+            started: float | None = None) -> PreviewReport:
+    """`styles`: (label, function from a list of frames to the stylised list)."""
+    started = started if started is not None else time.perf_counter()
+    info, picked, frames, decoded = sample(source, count, at)
+    rows = [("original", frames)]
+    for label, run in styles:
+        rows.append((label, run(frames)))
+    times = [float(p * info.time_base) for p in picked]
+    return PreviewReport(times=times, rows=[r[0] for r in rows], decoded=decoded, frames_in_video=info.frames,
+                         seconds=time.perf_counter() - started, cells=[r[1] for r in rows])

@@ -1,0 +1,281 @@
+"""Many videos x styles as one Ray job: one actor pool for all of them, resumable, a summary at the end.
+
+Every segment of every video goes into one queue served by one pool, so no worker idles while any video
+has work left. Each finished output carries a fingerprint of what made it (input file, style, settings) in
+its comment tag; a rerun skips outputs whose fingerprint matches, and redoes the rest from scratch (an
+interrupted video left only temporaries, which the rerun removes).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import __version__, media
+from .errors import VidstyleError
+from .render import Job, RenderOptions, commit, discard, finish, prepare, stage
+from .shard import ATTEMPTS, Pool, ShardOptions, Work, schedule
+from .stylizers import Recipe
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".mts", ".flv",
+                  ".wmv", ".3gp", ".ogv"}
+SUMMARY = "batch-summary"
+
+
+@dataclass
+class Item:
+    """One output to make: a video in one style."""
+
+    source: Path
+    style: str  # a style name, .vstyle path, or painting path (with image=True)
+    target: Path
+    image: bool = False  # `style` is a painting for NST keyframes
+
+
+@dataclass
+class Outcome:
+    video: str
+    style: str
+    output: str
+    status: str  # done, skipped, failed
+    frames: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+
+def style_label(style: str) -> str:
+    return Path(style).stem if ("/" in style or "." in style) else style
+
+
+def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Path, suffix: str) -> list[Item]:
+    """Items from a folder of videos (x every style) or from a manifest (.csv or .jsonl).
+
+    A manifest row names `input` and `style` (or `style_image`), and optionally `output` (relative to
+    the output folder); relative inputs are relative to the manifest. Styles given on the command line
+    apply to rows that name none.
+    """
+    choices = [(s, False) for s in styles] + [(str(p), True) for p in paintings]
+    if inputs.is_dir():
+        videos = sorted(p for p in inputs.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+        if not videos:
+            raise VidstyleError(f"{inputs} holds no videos ({', '.join(sorted(VIDEO_SUFFIXES))}).")
+        if not choices:
+            raise VidstyleError("give at least one --style or --style-image for a folder of videos.")
+        return [Item(v, s, out_dir / f"{v.stem}.{style_label(s)}{suffix}", image) for v in videos
+                for s, image in choices]
+    if inputs.suffix.lower() not in (".csv", ".jsonl"):
+        raise VidstyleError(f"{inputs} is neither a folder of videos nor a .csv/.jsonl manifest.")
+    if not inputs.is_file():
+        raise VidstyleError(f"{inputs} not found.")
+    items = []
+    for n, row in enumerate(_rows(inputs), start=1):
+        if "input" not in row:
+            raise VidstyleError(f"{inputs} row {n} has no 'input'.")
+        source = Path(row["input"])
+        source = source if source.is_absolute() else inputs.parent / source
+        if row.get("style"):
+            row_choices = [(row["style"], False)]
+        elif row.get("style_image"):
+            painting = Path(row["style_image"])
+            row_choices = [(str(painting if painting.is_absolute() else inputs.parent / painting), True)]
+        else:
+            row_choices = choices
+        if not row_choices:
+            raise VidstyleError(f"{inputs} row {n} names no style, and no --style was given.")
+        for style, image in row_choices:
+            name = row.get("output") or f"{source.stem}.{style_label(style)}{suffix}"
+            items.append(Item(source, style, out_dir / name, image))
+    targets = [i.target for i in items]
+    if len(set(targets)) != len(targets):
+        raise VidstyleError(f"{inputs}: two rows would write the same output; give each an 'output'.")
+    return items
+
+
+def _rows(manifest: Path) -> list[dict[str, str]]:
+    text = manifest.read_text()
+    if manifest.suffix.lower() == ".csv":
+        return [{k.strip(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(text.splitlines())]
+    rows = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise VidstyleError(f"{manifest} line {n} is not JSON ({exc.msg}).") from None
+    return rows
+
+
+def fingerprint(source: Path, style_digest: str, options: RenderOptions) -> str:
+    """What decides an output's bytes: the input file (path, size, mtime), the style, the settings."""
+    stat = source.stat()
+    settings = {k: v for k, v in asdict(options).items() if k not in ("overwrite", "comment")}
+    blob = json.dumps([str(source.resolve()), stat.st_size, stat.st_mtime_ns, style_digest, settings, __version__])
+    return "vidstyle:" + hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def remove_stale_temporaries(target: Path) -> None:
+    """What a killed run left for this target (SIGKILL gives no chance to clean up)."""
+    from shutil import rmtree
+
+    for tmp in target.parent.glob(f"{target.stem}.tmp-*{target.suffix}"):
+        tmp.unlink(missing_ok=True)
+    for scratch in target.parent.glob(f".{target.stem}.parts-*"):
+        rmtree(scratch, ignore_errors=True)
+
+
+@dataclass
+class Running:
+    """A video in flight: its job, staging, and parts so far."""
+
+    item: Item
+    job: Job
+    tmp: Path
+    scratch: Path
+    comment: str
+    started: float
+    parts: dict[int, media.Part] = field(default_factory=dict)
+
+
+def run_batch(
+    items: list[Item],
+    recipes: dict[str, tuple[Recipe, str] | str],
+    options: RenderOptions,
+    shard: ShardOptions,
+    progress: Callable[[str, int, int], None] | None = None,
+    log: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Render every item; `recipes` maps each item's style to (recipe, digest) or an error (`build_recipes`).
+
+    `progress(label, done, total)` is called per video as frames complete; `log` as each item ends.
+    """
+    outcomes: dict[int, Outcome] = {}
+    running: dict[int, Running] = {}
+    work: list[Work] = []
+
+    def end(i: int, outcome: Outcome) -> None:
+        outcomes[i] = outcome
+        if log:
+            log(outcome)
+
+    for i, item in enumerate(items):
+        label = style_label(item.style)
+        base = Outcome(video=str(item.source), style=label, output=str(item.target), status="failed")
+        if isinstance(recipes[item.style], str):
+            end(i, Outcome(**{**asdict(base), "error": recipes[item.style]}))
+            continue
+        digest = recipes[item.style][1]
+        try:
+            comment = fingerprint(item.source, digest, options)
+        except OSError as exc:
+            end(i, Outcome(**{**asdict(base), "error": f"{item.source}: {exc.strerror}"}))
+            continue
+        if item.target.exists() and media.comment(item.target) == comment:
+            end(i, Outcome(**{**asdict(base), "status": "skipped",
+                              "frames": len(media.packet_times(item.target)[0])}))
+            continue
+        remove_stale_temporaries(item.target)
+        try:
+            job = prepare(item.source, item.target, RenderOptions(**{**asdict(options), "overwrite": True}))
+            tmp, scratch = stage(job.target)
+        except VidstyleError as exc:
+            end(i, Outcome(**{**asdict(base), "error": str(exc)}))
+            continue
+        running[i] = Running(item, job, tmp, scratch, comment, time.perf_counter())
+        work += [Work(i, job, item.style, s, scratch) for s in job.segments]
+
+    if not running:
+        return [outcomes[i] for i in sorted(outcomes)]
+    remaining = {i: len(r.job.segments) for i, r in running.items()}
+    pool = Pool(options, shard, len(work))
+    try:
+        for style in {r.item.style for r in running.values()}:
+            pool.add_recipe(style, recipes[style][0])  # type: ignore[index]
+
+        def done(work_item: Work, part: media.Part) -> None:
+            i = work_item.video
+            run = running[i]
+            run.parts[work_item.segment.index] = part
+            remaining[i] -= 1
+            if remaining[i]:
+                return
+            base = {"video": str(run.item.source), "style": style_label(run.item.style),
+                    "output": str(run.item.target)}
+            try:
+                report = finish(run.job, run.tmp, [run.parts[k] for k in sorted(run.parts)], run.comment)
+                commit(run.tmp, run.scratch, run.item.target)
+                end(i, Outcome(**base, status="done", frames=report.frames_out,
+                               seconds=round(time.perf_counter() - run.started, 2)))
+            except VidstyleError as exc:
+                discard(run.tmp, run.scratch)
+                end(i, Outcome(**base, status="failed", error=str(exc)))
+            del running[i]
+
+        def failed(work_item: Work, why: str) -> None:
+            run = running.pop(work_item.video)
+            discard(run.tmp, run.scratch)
+            end(work_item.video, Outcome(video=str(run.item.source), style=style_label(run.item.style),
+                                         output=str(run.item.target), status="failed",
+                                         error=f"segment {work_item.segment.index + 1} failed {ATTEMPTS} times, "
+                                               f"last because {why}"))
+
+        def report(totals: dict[int, int]) -> None:
+            if progress:
+                for i, n in totals.items():
+                    if i in running:
+                        run = running[i]
+                        progress(f"{run.item.source.name} [{style_label(run.item.style)}]", n, run.job.info.frames)
+
+        schedule(pool, work, done, failed, report)
+    finally:
+        for run in running.values():  # interrupted: nothing half-written stays behind
+            discard(run.tmp, run.scratch)
+        pool.close()
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+def write_summary(outcomes: list[Outcome], out_dir: Path) -> tuple[Path, Path]:
+    """batch-summary.json and .csv beside the outputs."""
+    rows = [asdict(o) for o in outcomes]
+    json_path, csv_path = out_dir / f"{SUMMARY}.json", out_dir / f"{SUMMARY}.csv"
+    json_path.write_text(json.dumps(rows, indent=2) + "\n")
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(Outcome.__dataclass_fields__))
+        writer.writeheader()
+        writer.writerows(rows)
+    return json_path, csv_path
+
+
+def digest_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def build_recipes(items: list[Item], vgg_weights: Path | None = None) -> dict[str, tuple[Recipe, str] | str]:
+    """Each distinct style once: (recipe, digest of what defines it), or the error that makes it unusable
+    (an unknown style fails only its own items)."""
+    from .imagefile import read_rgb
+    from .keyframes import KeyframeOptions
+    from .nst import NSTOptions
+    from .styles import resolve_style
+    from .stylizers import ImageRecipe, NetworkRecipe
+
+    recipes: dict[str, tuple[Recipe, str] | str] = {}
+    for item in items:
+        if item.style in recipes:
+            continue
+        try:
+            if item.image:
+                nst, keys = NSTOptions(), KeyframeOptions()
+                recipe: Recipe = ImageRecipe.of(read_rgb(item.style), vgg_weights, nst, keys)
+                digest = digest_file(Path(item.style)) + repr((nst, keys))
+            else:
+                info = resolve_style(item.style)
+                recipe, digest = NetworkRecipe.of(info), digest_file(info.path)
+            recipes[item.style] = (recipe, digest)
+        except VidstyleError as exc:
+            recipes[item.style] = str(exc)
+    return recipes

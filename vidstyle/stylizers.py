@@ -18,6 +18,7 @@ import torch
 from .keyframes import Frame, KeyframeOptions, KeyframeStylizer
 from .nst import NSTOptions
 from .styles import StyleInfo, load_network
+from .temporal import StabilizeOptions, stabilized
 from .threads import batched
 from .transformer import stylize, work_size
 from .vgg import find_weights, load_state, load_vgg
@@ -74,6 +75,13 @@ class ImageRecipe:
 
 
 Recipe = NetworkRecipe | ImageRecipe
+
+
+def make_transform(recipe: Recipe, device: torch.device, batch_size: int, max_side: int | None,
+                   stabilize: StabilizeOptions | None) -> FrameFilter:
+    """What a worker runs: the recipe's filter, stabilised when asked."""
+    transform = recipe.build(device, batch_size, max_side)
+    return stabilized(transform, stabilize) if stabilize else transform
 
 
 def as_recipe(style: StyleInfo | Recipe) -> Recipe:

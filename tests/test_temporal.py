@@ -1,0 +1,77 @@
+"""The flicker metric: moving content is not flicker, changing texture is, and so is not a change of light."""
+
+import numpy as np
+
+from vidstyle.synth import scene
+from vidstyle.temporal import pair_error
+
+
+def textured(seed: int, h: int = 96, w: int = 128) -> np.ndarray:
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (5, 5), 1.5)
+
+
+def test_motion_that_the_output_follows_is_not_flicker():
+    base = textured(0, 96, 160)
+    i0, i1 = base[:, 10:138], base[:, 8:136]  # the scene moves 2 px right
+    painted = np.clip(base[..., ::-1] * 1.3 - 0.1, 0, 1)  # a "style" that moves with the scene
+    o0, o1 = painted[:, 10:138], painted[:, 8:136]
+    e, _, visible = pair_error(i0, i1, o0, o1)
+    assert e < 1e-3 and visible > 0.9
+
+
+def test_texture_that_changes_on_a_still_scene_is_flicker():
+    still = scene(0.5, 128, 96).astype(np.float32) / 255
+    steady, shaky = textured(1), textured(2)
+    calm = pair_error(still, still, steady, steady)[0]
+    flicker = pair_error(still, still, steady, shaky)[0]
+    assert calm < 1e-6 and flicker > 0.01
+
+
+def test_a_change_of_light_counts_in_the_plain_error_but_not_the_compensated_one():
+    still = scene(0.5, 128, 96).astype(np.float32) / 255
+    brighter = np.clip(still + 0.1, 0, 1)
+    e, e_lum, _ = pair_error(still, brighter, still, brighter)  # the output brightens exactly as the input
+    assert e > 0.02 and e_lum < 0.1 * e
+
+
+def noisy(frames):
+    """A stand-in for a style network that flickers: the scene plus a texture that changes every frame."""
+    rng = np.random.default_rng(0)
+    for pts, duration, rgb in frames:
+        texture = rng.normal(0, 25, rgb.shape[:2] + (1,))
+        yield pts, duration, np.clip(rgb + texture, 0, 255).astype(np.uint8)
+
+
+def clip_frames(n=12):
+    for i in range(n):
+        yield i, 1, scene(0.5 + 0.04 * i, 128, 96)
+
+
+def test_stabilising_a_flickering_filter_cuts_its_warping_error():
+    from vidstyle.temporal import StabilizeOptions, stabilized
+
+    plain = [f[2] / 255 for f in noisy(clip_frames())]
+    steady = [f[2] / 255 for f in stabilized(noisy, StabilizeOptions(strength=0.6))(clip_frames())]
+    inputs = [f[2] / 255 for f in clip_frames()]
+    err = lambda out: np.mean([pair_error(inputs[t], inputs[t + 1], out[t], out[t + 1])[0]  # noqa: E731
+                               for t in range(len(out) - 1)])
+    assert err(steady) < 0.5 * err(plain)
+    # the picture itself is kept: stabilised frames stay as close to the scene as the noisy ones
+    assert np.mean([np.abs(s - i).mean() for s, i in zip(steady, inputs)]) <= np.mean(
+        [np.abs(p - i).mean() for p, i in zip(plain, inputs)])
+
+
+def test_segments_lead_in_by_the_frames_the_filter_needs(tmp_path):
+    from vidstyle import media
+    from vidstyle.render import plan_segments
+    from vidstyle.synth import ClipSpec, make_clip
+
+    info = media.probe(make_clip(tmp_path / "in.mp4", ClipSpec(seconds=2, gop=12)))
+    pts = np.sort(info.pts)
+    segments = plan_segments(info, 0.4, lead_frames=5)
+    assert segments[0].lead is None and len(segments) > 2
+    for s in segments[1:]:
+        assert list(pts).index(s.lead) == list(pts).index(s.start) - 5

@@ -126,6 +126,16 @@ Levels = Annotated[int, typer.Option(help="Coarse-to-fine levels, each twice the
                                      min=1, max=5)]
 PreserveColor = Annotated[bool, typer.Option(help="Keep the photo's colours; take only texture and tone.")]
 Seed = Annotated[int, typer.Option(help="Seed for --init noise.")]
+Stabilize = Annotated[float, typer.Option(
+    "--stabilize", help="Temporal stabilisation: each frame is blended with the previous output carried along "
+    "the input's optical flow, where visible; this is the previous output's weight (0 turns it off).",
+    min=0.0, max=0.95)]
+
+
+def _stabilize(strength: float):
+    from .temporal import StabilizeOptions
+
+    return StabilizeOptions(strength=strength) if strength > 0 else None
 
 
 def _progress_bar() -> Progress:
@@ -240,6 +250,7 @@ def render(
     tv_weight: TvWeight = 10.0,
     preserve_color: PreserveColor = False,
     vgg_weights: VggWeights = None,
+    stabilize: Stabilize = 0.0,
 ) -> None:
     """Stylise every frame of a video; audio, frame rate and timestamps are kept.
 
@@ -265,7 +276,7 @@ def render(
         run_render = partial(render_sharded, shard=ShardOptions(workers=workers, address=address))
 
     options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
-                            overwrite=overwrite)
+                            overwrite=overwrite, stabilize=_stabilize(stabilize))
     try:
         if (style is None) == (style_image is None):
             raise VidstyleError("give either --style NAME (a trained network) or --style-image PAINTING.")
@@ -316,6 +327,200 @@ def render(
         f"(source {report.duration_in:.2f} s), audio packets out/in {audio}, "
         f"in {report.wall_seconds:.1f} s ({report.fps:.2f} fps) -> {output}"
     )
+
+
+@app.command()
+def preview(
+    source: Annotated[Path, typer.Argument(help="Input video.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Contact sheet image (.png).")],
+    style: Annotated[Optional[list[str]], typer.Option("--style", "-s", help="A style to compare; repeat "
+                                                       "for more.")] = None,
+    style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="A painting to compare "
+                                                              "(NST; repeat for more).")] = None,
+    frames: Annotated[int, typer.Option("--frames", "-n", help="How many frames to sample.", min=1)] = 8,
+    at: Annotated[str, typer.Option(help="even: the middles of equal stretches of the video; keyframes: "
+                                    "keyframes spread the same way (one decoded frame each; encoders put "
+                                    "them at shot changes).")] = "even",
+    thumb: Annotated[int, typer.Option(help="Thumbnail width on the sheet, in pixels.", min=32)] = 320,
+    max_side: Annotated[Optional[int], typer.Option(help="Run trained styles at most this large (default: "
+                                                    "the frame's size, as render does).", min=16)] = None,
+    nst_size: Annotated[int, typer.Option(help="--style-image: optimise at this size.", min=32)] = 256,
+    iterations: Annotated[int, typer.Option(help="--style-image: optimisation steps.", min=2)] = 100,
+    html_page: Annotated[bool, typer.Option("--html", help="Also write OUTPUT.html with every cell full "
+                                            "size.")] = False,
+    vgg_weights: VggWeights = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
+) -> None:
+    """A contact sheet: sampled frames of a video, the original row and one row per style, labelled with
+    their times. Only the sampled frames are decoded."""
+    import time
+    from functools import partial
+
+    import numpy as np
+
+    from . import preview as pv
+    from .imagefile import check_writable, read_rgb, write_rgb
+    from .nst import NSTOptions
+    from .render import resolve_device
+    from .styles import resolve_style
+
+    started = time.perf_counter()
+    try:
+        if not style and not style_image:
+            raise VidstyleError("give at least one --style or --style-image to compare.")
+        if output.exists() and not overwrite:
+            raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
+        check_writable(output)
+        dev = resolve_device(device)
+        runs = [(name, partial(pv.stylise_network, style=resolve_style(name), device=dev, max_side=max_side))
+                for name in style or []]
+        if style_image:
+            from .vgg import find_weights, load_state, load_vgg
+
+            options = NSTOptions(size=nst_size, iterations=iterations)
+            vgg = load_vgg(options.layers.all, load_state(find_weights(vgg_weights)))
+            runs += [(path.stem, partial(pv.stylise_painting, painting=read_rgb(path), vgg=vgg, options=options,
+                                         device=dev)) for path in style_image]
+        report = pv.preview(source, runs, frames, at, started)
+        rows = list(zip(report.rows, report.cells))
+        sheet = pv.contact_sheet(rows, report.times, thumb)
+        write_rgb(output, np.asarray(sheet))
+        if html_page:
+            page = output.with_suffix(".html")
+            page.write_text(pv.html_page(rows, report.times, f"{source.name}: vidstyle preview"))
+    except VidstyleError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted; no sheet was written.", code=130)
+    typer.echo(f"{len(report.times)} frames x {len(report.rows) - 1} styles, {report.decoded} frames decoded of "
+               f"{report.frames_in_video}, in {time.perf_counter() - started:.1f} s -> {output}"
+               + (f" and {output.with_suffix('.html')}" if html_page else ""))
+
+
+@app.command()
+def batch(
+    inputs: Annotated[Path, typer.Argument(help="A folder of videos, or a manifest: .csv or .jsonl with "
+                                           "columns input, style (or style_image) and optional output.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the outputs and the summary "
+                                         "(created if missing).")],
+    style: Annotated[Optional[list[str]], typer.Option("--style", "-s", help="Style for every video (repeat "
+                                                       "for several; manifest rows may name their own).")] = None,
+    style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="A painting for every "
+                                                              "video (NST keyframes).")] = None,
+    suffix: Annotated[str, typer.Option(help="Container of the outputs named VIDEO.STYLE.SUFFIX.")] = ".mp4",
+    max_side: Annotated[Optional[int], typer.Option(help="Stylise at most this many pixels on the longer "
+                                                    "side.", min=16)] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Frames per network call.", min=1)] = 4,
+    crf: Annotated[Optional[int], typer.Option(help="Quality (x264 default 18).", min=0, max=63)] = None,
+    preset: Annotated[str, typer.Option(help="x264 speed preset.")] = "medium",
+    workers: Annotated[Optional[int], typer.Option(help="Ray actors shared by all videos: default one per "
+                                                   "GPU, else one per 2 CPUs.", min=1)] = None,
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster (auto, host:port, ray://...); default "
+                                                   "RAY_ADDRESS, else Ray starts embedded.")] = None,
+    vgg_weights: VggWeights = None,
+    stabilize: Stabilize = 0.0,
+) -> None:
+    """Render many videos in many styles as one Ray job, resumably.
+
+    All segments of all videos share one pool of workers. Outputs already made from the same input, style
+    and settings are skipped, so an interrupted batch is finished by running it again. A video that fails
+    is reported and the others go on. Ends with a table, also written as batch-summary.json and .csv in
+    the output folder; exit status 1 if any video failed.
+    """
+    from . import batch as bt
+    from .render import RenderOptions
+    from .shard import ShardOptions
+
+    if not suffix.startswith("."):
+        suffix = "." + suffix
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        items = bt.discover(inputs, style or [], style_image or [], output, suffix)
+        recipes = bt.build_recipes(items, vgg_weights)
+        options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
+                                stabilize=_stabilize(stabilize))
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err) as bar:
+            overall = bar.add_task(f"{len(items)} outputs", total=len(items))
+            tasks: dict[str, int] = {}
+
+            def progress(label: str, done: int, total: int) -> None:
+                if label not in tasks:
+                    tasks[label] = bar.add_task(f"  {label}", total=total)
+                bar.update(tasks[label], completed=done)
+
+            def log(outcome) -> None:
+                bar.advance(overall)
+                label = f"  {Path(outcome.video).name} [{outcome.style}]"
+                for key in [k for k in tasks if f"  {k}" == label]:
+                    bar.remove_task(tasks.pop(key))
+                bar.console.print(f"{outcome.status:>7}  {Path(outcome.output).name}"
+                                  + (f"  ({outcome.error})" if outcome.error else ""), highlight=False)
+
+            outcomes = bt.run_batch(items, recipes, options, ShardOptions(workers=workers, address=address),
+                                    progress, log)
+        json_path, csv_path = bt.write_summary(outcomes, output)
+    except VidstyleError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted; finished outputs are kept, run the same command again to do the rest.", code=130)
+    table = Table("video", "style", "frames", "seconds", "status", "error", box=None)
+    for o in outcomes:
+        table.add_row(Path(o.video).name, o.style, str(o.frames), f"{o.seconds:.1f}", o.status, o.error)
+    Console().print(table)
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
+    typer.echo(f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; summary in "
+               f"{json_path} and {csv_path}")
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def evaluate(
+    source: Annotated[Path, typer.Argument(help="The input video.")],
+    output: Annotated[Path, typer.Argument(help="Its render.")],
+    style_image: Annotated[Optional[Path], typer.Option("--style-image", help="The painting: adds the style "
+                                                        "loss to it and the content loss to the input.")] = None,
+    every: Annotated[int, typer.Option(help="Measure the pair (t, t+1) for every N-th t.", min=1)] = 1,
+    side: Annotated[int, typer.Option(help="Compute flow and errors at this size (longer side).",
+                                      min=32)] = 384,
+    frames: Annotated[int, typer.Option(help="Frames scored for style and content.", min=1)] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    vgg_weights: VggWeights = None,
+) -> None:
+    """How much a render flickers, and how much style and content it keeps.
+
+    Warping error (Lai et al. 2018): optical flow and visibility from the input frames, applied to the
+    output's; mean squared RGB difference in [0, 1] over visible pixels. Also with the input's change of
+    luminance subtracted (ReCoNet), so a real change of light is not counted as flicker.
+    """
+    import json
+
+    from .evaluate import evaluate as run
+
+    try:
+        vgg = painting = None
+        if style_image:
+            from .imagefile import read_rgb, to_tensor
+            from .losses import JOHNSON
+            from .vgg import find_weights, load_state, load_vgg
+
+            painting = to_tensor(read_rgb(style_image))
+            vgg = load_vgg(JOHNSON.all, load_state(find_weights(vgg_weights)))
+        result = run(source, output, every, side, vgg, painting, frames)
+    except VidstyleError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.as_dict()))
+        return
+    typer.echo(f"warping error            {result.warp_error:.6f}  ({result.pairs} frame pairs, "
+               f"{100 * result.visible:.0f}% of pixels visible)")
+    typer.echo(f"  luminance-compensated  {result.warp_error_lum:.6f}")
+    if result.style_loss is not None:
+        typer.echo(f"style loss to painting   {result.style_loss:.4f}  ({result.frames_scored} frames)")
+        typer.echo(f"content loss to input    {result.content_loss:.4f}")
 
 
 if __name__ == "__main__":

@@ -384,7 +384,7 @@ def preview(
                                          device=dev)) for path in style_image]
         report = pv.preview(source, runs, frames, at, started)
         rows = list(zip(report.rows, report.cells))
-        sheet = pv.contact_sheet(rows, report.times, thumb)
+        sheet = pv.contact_sheet(rows, [pv.clock(t) for t in report.times], thumb)
         write_rgb(output, np.asarray(sheet))
         if html_page:
             page = output.with_suffix(".html")
@@ -521,6 +521,147 @@ def evaluate(
     if result.style_loss is not None:
         typer.echo(f"style loss to painting   {result.style_loss:.4f}  ({result.frames_scored} frames)")
         typer.echo(f"content loss to input    {result.content_loss:.4f}")
+
+
+@app.command()
+def train(
+    style_image: Annotated[Path, typer.Option("--style-image", help="The painting to learn.")],
+    photos: Annotated[Path, typer.Option(help="A folder of photos to train on (random crops and flips).")],
+    name: Annotated[str, typer.Option(help="Style name, for `render --style NAME`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .vstyle file to write; checkpoints go "
+                                         "to OUTPUT.ckpt, previews to OUTPUT.previews/.")],
+    exclude: Annotated[Optional[list[str]], typer.Option(help="Leave out photos matching this pattern "
+                                                         "(repeatable), e.g. 'test_*'.")] = None,
+    steps: Annotated[int, typer.Option(help="Optimisation steps.", min=1)] = 2000,
+    batch_size: Annotated[int, typer.Option(help="Crops per step.", min=1)] = 4,
+    crop: Annotated[int, typer.Option(help="Crop side in pixels.", min=16)] = 256,
+    lr: Annotated[float, typer.Option(help="Adam's learning rate.")] = 1e-3,
+    content_weight: ContentWeight = 1.0,
+    style_weight: StyleWeight = 5.0,
+    tv_weight: TvWeight = 1.0,
+    style_size: Annotated[int, typer.Option(help="The painting's longer side for its Gram matrices: larger "
+                                            "gives finer strokes.", min=32)] = 512,
+    base: Annotated[int, typer.Option(help="Network width: 32 (Johnson's) or 16 (lighter, faster).",
+                                      min=2)] = 32,
+    checkpoint_every: Annotated[int, typer.Option(help="Save a checkpoint every N steps.", min=1)] = 200,
+    preview: Annotated[Optional[list[Path]], typer.Option(help="Held-out photo to stylise every "
+                                                          "--checkpoint-every steps (repeatable).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed: same seed, same options, same network.")] = 0,
+    resume: Annotated[bool, typer.Option(help="Continue from OUTPUT.ckpt (same options; --steps may grow).")] = False,
+    painting: Annotated[str, typer.Option(help="Title of the painting, for `vidstyle styles`.")] = "",
+    artist: Annotated[str, typer.Option(help="The painter.")] = "",
+    licence: Annotated[str, typer.Option(help="Licence of the trained weights.")] = "",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    vgg_weights: VggWeights = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it exists.")] = False,
+) -> None:
+    """Train a feed-forward style network for one painting (Johnson et al. 2016).
+
+    Perceptual losses (relative, per layer) on VGG relu1_2..relu4_3, Adam, random crops and flips.
+    Progress shows the losses; checkpoints let an interrupted run go on with --resume, exactly as if it
+    had not stopped. The result is saved in half precision with the command that made it.
+    """
+    import shlex
+    import time
+
+    from .imagefile import read_rgb
+    from .losses import JOHNSON
+    from .render import resolve_device
+    from .styles import StyleInfo, save_style
+    from .train import TrainOptions, list_photos
+    from .train import train as run_training
+    from .vgg import find_weights, load_state, load_vgg
+
+    started = time.perf_counter()
+    options = TrainOptions(steps=steps, batch_size=batch_size, crop=crop, lr=lr, content_weight=content_weight,
+                           style_weight=style_weight, tv_weight=tv_weight, style_size=style_size, base=base,
+                           checkpoint_every=checkpoint_every, preview_every=checkpoint_every, seed=seed)
+    try:
+        if output.exists() and not overwrite and not resume:
+            raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
+        if output.suffix != ".vstyle":
+            raise VidstyleError(f"{output}: a style file must end in .vstyle.")
+        dev = resolve_device(device)
+        photo_list = list_photos(photos, exclude or [])
+        vgg = load_vgg(JOHNSON.all, load_state(find_weights(vgg_weights)))
+        with Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[losses]}"),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=err) as bar:
+            task = bar.add_task("train", total=steps, losses="")
+
+            def step(losses) -> None:
+                text = f"content {losses.content:.3f} style {losses.style:.3f} tv {losses.tv:.3f}"
+                bar.update(task, completed=losses.step, losses=text)
+                if losses.step % checkpoint_every == 0 or losses.step == steps:
+                    bar.console.print(f"step {losses.step:>6}: {text}  total {losses.total:.3f}", highlight=False)
+
+            net = run_training(vgg, read_rgb(style_image), photo_list, output, options, dev, resume, preview, step)
+        command = "vidstyle " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        info = StyleInfo(name=name, painting=painting, artist=artist, licence=licence, base=base,
+                         trained=f"{command}  ({len(photo_list)} photos, {dev.type}, "
+                                 f"{time.perf_counter() - started:.0f} s)")
+        save_style(info, net.cpu(), output, half=True)
+    except VidstyleError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted; the last checkpoint is kept: add --resume to go on.", code=130)
+    typer.echo(f"trained {name!r} in {time.perf_counter() - started:.0f} s -> {output}")
+
+
+@app.command("evaluate-style")
+def evaluate_style(
+    styles: Annotated[list[str], typer.Argument(help="Styles to compare (names or .vstyle files).")],
+    style_image: Annotated[Path, typer.Option("--style-image", help="The painting they imitate.")],
+    photos: Annotated[Path, typer.Option(help="A folder of held-out photos.")],
+    include: Annotated[str, typer.Option(help="Only photos matching this pattern.")] = "*",
+    size: Annotated[int, typer.Option(help="Photos are scored at this size (longer side).", min=32)] = 256,
+    sheet: Annotated[Optional[Path], typer.Option(help="Also write a contact sheet: photo | each style.")] = None,
+    sheet_photos: Annotated[int, typer.Option(help="Photos on the sheet.", min=1)] = 6,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    vgg_weights: VggWeights = None,
+) -> None:
+    """Style loss to the painting and content loss to the photo, averaged over held-out photos: the same
+    layers and losses as training, so networks trained anyhow can be compared side by side."""
+    import fnmatch
+
+    from .evaluate import score_style
+    from .imagefile import read_rgb, to_tensor, write_rgb
+    from .losses import JOHNSON
+    from .render import resolve_device
+    from .styles import load_network, resolve_style
+    from .train import list_photos
+    from .vgg import find_weights, load_state, load_vgg
+
+    try:
+        dev = resolve_device(device)
+        chosen = [p for p in list_photos(photos, []) if fnmatch.fnmatch(p.name, include)]
+        if not chosen:
+            raise VidstyleError(f"no photo in {photos} matches {include!r}.")
+        vgg = load_vgg(JOHNSON.all, load_state(find_weights(vgg_weights))).to(dev)
+        painting = to_tensor(read_rgb(style_image))
+        table = Table("style", "style loss", "content loss", "× first (style)", "× first (content)", box=None)
+        columns = []
+        first = None
+        for name in styles:
+            kept: list = []
+            net = load_network(resolve_style(name)).to(dev)
+            s, c = score_style(net, vgg, painting, chosen, size, dev, kept)
+            first = first or (s, c)
+            table.add_row(name, f"{s:.4f}", f"{c:.4f}", f"{s / first[0]:.2f}", f"{c / first[1]:.2f}")
+            columns.append((name, kept[:sheet_photos]))
+        Console().print(table)
+        typer.echo(f"{len(chosen)} photos at {size} px")
+        if sheet:
+            import numpy as np
+
+            from .preview import contact_sheet
+
+            rows = [(p.stem, [read_rgb(p), *[kept[i] for _, kept in columns]])
+                    for i, p in enumerate(chosen[:sheet_photos])]
+            picture = contact_sheet(rows, ["photo", *styles], 200)
+            write_rgb(sheet, np.asarray(picture))
+            typer.echo(f"sheet -> {sheet} (columns: photo, {', '.join(styles)})")
+    except VidstyleError as exc:
+        fail(str(exc))
 
 
 if __name__ == "__main__":

@@ -61,3 +61,27 @@ def evaluate(source: Path, output: Path, every: int = 1, side: int = 384, vgg: V
         result.style_loss, result.content_loss, result.frames_scored = perceptual(vgg, painting, source, output,
                                                                                   frames)
     return result
+
+
+def score_style(net, vgg: VGGFeatures, painting: torch.Tensor, photos: list[Path], side: int = 256,
+                device: torch.device | None = None, keep: list | None = None) -> tuple[float, float]:
+    """Mean style and content loss of a style network over held-out photos, each at `side` pixels (longer
+    side), with training's layers and losses; `keep` collects the stylised photos for a contact sheet."""
+    from .imagefile import read_rgb
+    from .transformer import stylize
+
+    device = device or torch.device("cpu")
+    targets = style_targets(vgg, resize_long_side(painting.to(device), side), JOHNSON)
+    styles, contents = [], []
+    with torch.inference_mode():
+        for path in photos:
+            photo = resize_long_side(torch.from_numpy(read_rgb(path).copy()).permute(2, 0, 1)[None].float().to(device),
+                                     side)
+            out = stylize(net, photo.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1))
+            x = torch.cat([out.permute(0, 3, 1, 2).float(), photo]) / 255
+            feats = vgg(x)
+            styles.append(style_loss({k: v[:1] for k, v in feats.items()}, targets).item())
+            contents.append(content_loss(feats[JOHNSON.content][:1], feats[JOHNSON.content][1:]).item())
+            if keep is not None:
+                keep.append(out[0].cpu().numpy())
+    return float(np.mean(styles)), float(np.mean(contents))

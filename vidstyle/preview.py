@@ -76,22 +76,26 @@ def _font(size: int) -> ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], times: list[float], thumb: int) -> Image.Image:
-    """Rows of thumbnails (`thumb` px wide), each row labelled, each column headed by its time."""
-    h0, w0 = rows[0][1][0].shape[:2]
-    th = max(1, round(h0 * thumb / w0))
-    sheet = Image.new("RGB", (LABEL_WIDTH + len(times) * (thumb + 4), HEADER + len(rows) * (th + 4)), "white")
+def clock(seconds: float) -> str:
+    minutes, seconds = divmod(seconds, 60)
+    return f"{int(minutes)}:{seconds:05.2f}"
+
+
+def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], headers: list[str], thumb: int) -> Image.Image:
+    """Rows of thumbnails (`thumb` px wide, aspect kept), each row labelled, each column headed."""
+    heights = [max(round(c.shape[0] * thumb / c.shape[1]) for c in cells) for _, cells in rows]
+    sheet = Image.new("RGB", (LABEL_WIDTH + len(headers) * (thumb + 4), HEADER + sum(h + 4 for h in heights)),
+                      "white")
     draw = ImageDraw.Draw(sheet)
-    for c, t in enumerate(times):
-        minutes, seconds = divmod(t, 60)
-        draw.text((LABEL_WIDTH + c * (thumb + 4) + 4, 5), f"{int(minutes)}:{seconds:05.2f}", fill="black",
-                  font=_font(14))
-    for r, (label, cells) in enumerate(rows):
-        y = HEADER + r * (th + 4)
-        draw.text((6, y + th // 2 - 8), label, fill="black", font=_font(15))
+    for c, header in enumerate(headers):
+        draw.text((LABEL_WIDTH + c * (thumb + 4) + 4, 5), header, fill="black", font=_font(14))
+    y = HEADER
+    for (label, cells), height in zip(rows, heights):
+        draw.text((6, y + height // 2 - 8), label, fill="black", font=_font(15))
         for c, cell in enumerate(cells):
-            picture = Image.fromarray(cell).resize((thumb, th), Image.Resampling.LANCZOS)
-            sheet.paste(picture, (LABEL_WIDTH + c * (thumb + 4), y))
+            size = (thumb, round(cell.shape[0] * thumb / cell.shape[1]))
+            sheet.paste(Image.fromarray(cell).resize(size, Image.Resampling.LANCZOS), (LABEL_WIDTH + c * (thumb + 4), y))
+        y += height + 4
     return sheet
 
 

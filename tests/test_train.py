@@ -1,0 +1,96 @@
+"""Training: losses go down, a resumed run is the same run, test photos stay out."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vidstyle.errors import VidstyleError
+from vidstyle.losses import JOHNSON
+from vidstyle.synth import scene
+from vidstyle.train import TrainOptions, list_photos, train
+from vidstyle.vgg import load_vgg
+
+from .test_keyframes import STRIPES
+from .test_nst import random_vgg_state
+
+OPTIONS = dict(batch_size=2, crop=32, base=4, residual_blocks=1, style_size=48, lr=5e-3, checkpoint_every=5,
+               preview_every=10)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    for i in range(6):
+        Image.fromarray(scene(0.3 * i, 64, 48)).save(folder / f"train_{i}.png")
+    Image.fromarray(scene(9.0, 64, 48)).save(folder / "test_0.png")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def vgg():
+    return load_vgg(JOHNSON.all, random_vgg_state(upto="relu4_3"))
+
+
+def test_test_photos_are_kept_out(photos):
+    names = [p.name for p in list_photos(photos, ["test_*"])]
+    assert len(names) == 6 and not any(n.startswith("test_") for n in names)
+    with pytest.raises(VidstyleError, match="no photos"):
+        list_photos(photos, ["*"])
+
+
+def test_losses_go_down_and_previews_are_written(photos, vgg, tmp_path):
+    seen = []
+    out = tmp_path / "s.vstyle"
+    train(vgg, STRIPES, list_photos(photos, ["test_*"]), out, TrainOptions(steps=40, **OPTIONS), torch.device("cpu"),
+          previews=[photos / "test_0.png"], on_step=seen.append)
+    first, last = np.mean([s.total for s in seen[:5]]), np.mean([s.total for s in seen[-5:]])
+    assert last < 0.7 * first, (first, last)
+    assert np.mean([s.style for s in seen[-5:]]) < np.mean([s.style for s in seen[:5]])
+    assert sorted(p.name for p in (tmp_path / "s.previews").iterdir()) == [
+        "step-000010.jpg", "step-000020.jpg", "step-000030.jpg", "step-000040.jpg"]
+
+
+def test_a_resumed_run_is_the_same_run(photos, vgg, tmp_path):
+    train_photos = list_photos(photos, ["test_*"])
+    straight = train(vgg, STRIPES, train_photos, tmp_path / "a.vstyle", TrainOptions(steps=10, **OPTIONS),
+                     torch.device("cpu"))
+    train(vgg, STRIPES, train_photos, tmp_path / "b.vstyle", TrainOptions(steps=5, **OPTIONS), torch.device("cpu"))
+    resumed = train(vgg, STRIPES, train_photos, tmp_path / "b.vstyle", TrainOptions(steps=10, **OPTIONS),
+                    torch.device("cpu"), resume=True)
+    for (k, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(a, b), k
+    with pytest.raises(VidstyleError, match="other settings.*lr"):
+        train(vgg, STRIPES, train_photos, tmp_path / "b.vstyle", TrainOptions(steps=12, **{**OPTIONS, "lr": 1e-2}),
+              torch.device("cpu"), resume=True)
+
+
+def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
+    from .helpers import frame_times
+    from .test_cli import vidstyle
+    from vidstyle.synth import ClipSpec, make_clip
+
+    vgg_file = tmp_path / "vgg.pth"
+    torch.save(random_vgg_state(upto="relu4_3"), vgg_file)
+    painting = tmp_path / "painting.png"
+    Image.fromarray(STRIPES).save(painting)
+    style = tmp_path / "stripes.vstyle"
+    common = ["--vgg-weights", vgg_file]
+    trained = vidstyle("train", "--style-image", painting, "--photos", photos, "--exclude", "test_*", "--name",
+                       "stripes", "-o", style, "--steps", 6, "--crop", 32, "--batch-size", 2, "--base", 4,
+                       "--checkpoint-every", 3, "--painting", "Stripes", *common)
+    assert trained.returncode == 0, trained.stderr
+    assert "step      3:" in trained.stderr and "step      6:" in trained.stderr
+    from vidstyle.styles import read_info
+
+    info = read_info(style)
+    assert info.name == "stripes" and info.base == 4 and "vidstyle train --style-image" in info.trained
+    clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=0.4))
+    rendered = vidstyle("render", clip, "--style", style, "-o", tmp_path / "out.mp4", "--no-ray")
+    assert rendered.returncode == 0, rendered.stderr
+    assert frame_times(tmp_path / "out.mp4") == frame_times(clip)
+    scored = vidstyle("evaluate-style", style, style, "--style-image", painting, "--photos", photos, "--include",
+                      "test_*", "--size", 48, "--sheet", tmp_path / "sheet.png", *common)
+    assert scored.returncode == 0, scored.stderr
+    assert "1 photos at 48 px" in scored.stdout and "1.00" in scored.stdout
+    assert (tmp_path / "sheet.png").is_file()

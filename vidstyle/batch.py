@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,7 +43,7 @@ class Outcome:
     output: str
     status: str  # done, skipped, failed
     frames: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # worker time spent on it (its segments' wall times added up)
     error: str = ""
 
 
@@ -137,7 +136,6 @@ class Running:
     tmp: Path
     scratch: Path
     comment: str
-    started: float
     parts: dict[int, media.Part] = field(default_factory=dict)
 
 
@@ -185,7 +183,7 @@ def run_batch(
         except VidstyleError as exc:
             end(i, Outcome(**{**asdict(base), "error": str(exc)}))
             continue
-        running[i] = Running(item, job, tmp, scratch, comment, time.perf_counter())
+        running[i] = Running(item, job, tmp, scratch, comment)
         work += [Work(i, job, item.style, s, scratch) for s in job.segments]
 
     if not running:
@@ -209,7 +207,7 @@ def run_batch(
                 report = finish(run.job, run.tmp, [run.parts[k] for k in sorted(run.parts)], run.comment)
                 commit(run.tmp, run.scratch, run.item.target)
                 end(i, Outcome(**base, status="done", frames=report.frames_out,
-                               seconds=round(time.perf_counter() - run.started, 2)))
+                               seconds=round(sum(p.seconds for p in run.parts.values()), 2)))
             except VidstyleError as exc:
                 discard(run.tmp, run.scratch)
                 end(i, Outcome(**base, status="failed", error=str(exc)))

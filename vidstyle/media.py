@@ -277,6 +277,7 @@ class Part:
     timestamps: np.ndarray  # (packets, 2) int64: pts, dts in `time_base`
     time_base: Fraction
     keyframes: list[tuple[int, float]] = field(default_factory=list)  # NST keyframes: (pts, seconds spent)
+    seconds: float = 0.0  # wall time its worker spent on it
 
     @property
     def frames(self) -> np.ndarray:

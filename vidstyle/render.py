@@ -132,6 +132,7 @@ def render_segment(
     Decoding runs in a thread a few frames ahead of `transform`; the part records the keyframes an NST
     transform optimised, with their cost.
     """
+    started = time.perf_counter()
     writer = media.PartWriter(part, info.out_size, info.time_base, settings)
     log = getattr(transform, "log", None)
     if log is not None:
@@ -148,6 +149,7 @@ def render_segment(
         frames.close()
     done = writer.close()
     done.keyframes = list(log or [])
+    done.seconds = time.perf_counter() - started
     return done
 
 

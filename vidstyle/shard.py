@@ -226,7 +226,8 @@ def schedule(
                 if item.video not in dropped:
                     path = item.scratch / f"part-{item.segment.index:05d}.nut"
                     path.write_bytes(part.data)  # parts live on disk, not in the driver's memory
-                    done(item, media.Part(str(path), part.timestamps, part.time_base, part.keyframes))
+                    done(item, media.Part(str(path), part.timestamps, part.time_base, part.keyframes,
+                                          part.seconds))
                 continue
             if item.video in dropped:
                 continue

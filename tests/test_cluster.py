@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from vidstyle.render import RenderOptions, render
+from vidstyle.temporal import StabilizeOptions
 
 from .helpers import frames_rgb
 
@@ -27,8 +28,8 @@ def test_cli_runs_the_same_job_on_a_ray_cluster_given_by_address(clips, tiny_sty
                                  "--workers", "2"], capture_output=True, text=True, timeout=300, env=plain)
         assert result.returncode == 0, result.stderr
         assert "50/50 frames" in result.stdout
-        single = tmp_path / "single.mp4"
-        render(clips["plain"], single, tiny_style, RenderOptions())
+        single = tmp_path / "single.mp4"  # the CLI stabilises by default
+        render(clips["plain"], single, tiny_style, RenderOptions(stabilize=StabilizeOptions()))
         assert out.read_bytes() == single.read_bytes()
         # the `ray job submit` entry point, as the job's driver runs it (RAY_ADDRESS set by Ray)
         env = {**plain, "RAY_ADDRESS": f"127.0.0.1:{port}"}

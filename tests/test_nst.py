@@ -6,10 +6,24 @@ import torch
 
 from vidstyle.errors import VidstyleError
 from vidstyle.imagefile import read_rgb, to_tensor
-from vidstyle.losses import GATYS, JOHNSON, content_loss, gram, style_loss, style_targets
+from vidstyle.losses import (
+    GATYS,
+    JOHNSON,
+    content_loss,
+    gram,
+    style_loss,
+    style_targets,
+)
 from vidstyle.nst import NSTOptions, keep_colours, transfer
 from vidstyle.synth import scene
-from vidstyle.vgg import VGGFeatures, find_weights, infer_arch, layer_names, load_state, load_vgg
+from vidstyle.vgg import (
+    VGGFeatures,
+    find_weights,
+    infer_arch,
+    layer_names,
+    load_state,
+    load_vgg,
+)
 
 from .conftest import SHARED, needs_shared
 

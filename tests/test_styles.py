@@ -4,7 +4,16 @@ import torch
 from PIL import Image
 
 from vidstyle.errors import VidstyleError
-from vidstyle.styles import StyleInfo, import_deeplearnjs, installed_styles, load_network, read_info, resolve_style, save_style, user_dir
+from vidstyle.styles import (
+    StyleInfo,
+    import_deeplearnjs,
+    installed_styles,
+    load_network,
+    read_info,
+    resolve_style,
+    save_style,
+    user_dir,
+)
 from vidstyle.transformer import stylize
 
 from .conftest import SHARED, needs_shared, tiny_network

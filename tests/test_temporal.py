@@ -75,3 +75,31 @@ def test_segments_lead_in_by_the_frames_the_filter_needs(tmp_path):
     assert segments[0].lead is None and len(segments) > 2
     for s in segments[1:]:
         assert list(pts).index(s.lead) == list(pts).index(s.start) - 5
+
+
+def test_cli_evaluate_prints_json_and_a_render_flickers_more_than_its_input(tiny_style, tmp_path):
+    import json
+
+    import torch
+    from PIL import Image
+
+    from vidstyle.render import RenderOptions, render
+    from vidstyle.synth import ClipSpec, make_clip
+
+    from .test_cli import vidstyle
+    from .test_keyframes import STRIPES
+    from .test_nst import random_vgg_state
+
+    clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.0))
+    out = tmp_path / "out.mp4"
+    render(clip, out, tiny_style, RenderOptions())
+    vgg, painting = tmp_path / "vgg.pth", tmp_path / "p.png"
+    torch.save(random_vgg_state(upto="relu4_3"), vgg)
+    Image.fromarray(STRIPES).save(painting)
+    result = vidstyle("evaluate", clip, out, "--json", "--style-image", painting, "--vgg-weights", vgg, "--frames", 3)
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert scores["pairs"] == 24 and scores["frames_scored"] == 3 and scores["style_loss"] > 0
+    itself = json.loads(vidstyle("evaluate", clip, clip, "--json").stdout)
+    assert itself["warp_error"] < scores["warp_error"]  # re-encoding aside, the input agrees with its own flow
+    assert itself["style_loss"] is None

@@ -128,7 +128,8 @@ PreserveColor = Annotated[bool, typer.Option(help="Keep the photo's colours; tak
 Seed = Annotated[int, typer.Option(help="Seed for --init noise.")]
 Stabilize = Annotated[float, typer.Option(
     "--stabilize", help="Temporal stabilisation: each frame is blended with the previous output carried along "
-    "the input's optical flow, where visible; this is the previous output's weight (0 turns it off).",
+    "the input's optical flow, where visible; this is the previous output's weight (0 turns it off). At 0.4 "
+    "it cut the warping error by about two thirds for a few percent of speed and style (bench/flicker.py).",
     min=0.0, max=0.95)]
 
 
@@ -250,7 +251,7 @@ def render(
     tv_weight: TvWeight = 10.0,
     preserve_color: PreserveColor = False,
     vgg_weights: VggWeights = None,
-    stabilize: Stabilize = 0.0,
+    stabilize: Stabilize = 0.4,
 ) -> None:
     """Stylise every frame of a video; audio, frame rate and timestamps are kept.
 
@@ -420,7 +421,7 @@ def batch(
     address: Annotated[Optional[str], typer.Option(help="Ray cluster (auto, host:port, ray://...); default "
                                                    "RAY_ADDRESS, else Ray starts embedded.")] = None,
     vgg_weights: VggWeights = None,
-    stabilize: Stabilize = 0.0,
+    stabilize: Stabilize = 0.4,
 ) -> None:
     """Render many videos in many styles as one Ray job, resumably.
 

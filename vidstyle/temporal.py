@@ -85,7 +85,7 @@ def measure(source, output, every: int = 1, side: int = 384, limit: int | None =
 
 @dataclass
 class StabilizeOptions:
-    strength: float = 0.6  # weight of the previous output, warped, where it is visible
+    strength: float = 0.4  # weight of the previous output, warped, where it is visible (the CLI's default)
     side: int = 384  # flow is computed at most this large (flow is smooth; the warp is full size)
     lead: int = 8  # frames before a segment that only prime the state, so segment seams do not jump
 

@@ -115,7 +115,7 @@ def test_losses_decrease_and_the_result_takes_the_paintings_statistics(optimizer
     seen = []
     options = NSTOptions(size=96, iterations=30, levels=2, optimizer=optimizer, lr=0.05)
     result = transfer(vgg, content, style, options, on_step=lambda losses, _: seen.append(losses))
-    assert [s.iteration for s in seen] == list(range(1, 31))
+    assert [s.step for s in seen] == list(range(1, 31))
     assert seen[-1].total < 0.5 * seen[0].total
     assert seen[14].total > seen[-1].total  # the fine level keeps improving on the coarse one
     targets = style_targets(vgg, style, GATYS)

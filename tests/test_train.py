@@ -66,9 +66,10 @@ def test_a_resumed_run_is_the_same_run(photos, vgg, tmp_path):
 
 
 def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
+    from vidstyle.synth import ClipSpec, make_clip
+
     from .helpers import frame_times
     from .test_cli import vidstyle
-    from vidstyle.synth import ClipSpec, make_clip
 
     vgg_file = tmp_path / "vgg.pth"
     torch.save(random_vgg_state(upto="relu4_3"), vgg_file)

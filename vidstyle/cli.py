@@ -195,7 +195,7 @@ def image(
         started = time.perf_counter()
 
         def step(losses, current) -> None:
-            i = losses.iteration
+            i = losses.step
             if i == 1 or i == iterations or (checkpoint_every and i % checkpoint_every == 0):
                 line = (f"iteration {i:>5}: content {losses.content:.4f}  style {losses.style:.4f}  "
                         f"tv {losses.tv:.4f}  total {losses.total:.4f}  ({time.perf_counter() - started:.1f} s)")

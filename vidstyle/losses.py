@@ -18,6 +18,20 @@ import torch.nn.functional as F
 from .vgg import VGGFeatures
 
 
+@dataclass
+class Terms:
+    """The weighted loss terms of one optimisation step, as optimised (total = content + style + tv)."""
+
+    step: int
+    content: float
+    style: float
+    tv: float
+
+    @property
+    def total(self) -> float:
+        return self.content + self.style + self.tv
+
+
 @dataclass(frozen=True)
 class LayerSet:
     content: str

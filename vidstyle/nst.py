@@ -18,6 +18,7 @@ from .errors import VidstyleError
 from .losses import (
     GATYS,
     LayerSet,
+    Terms,
     content_loss,
     resize_long_side,
     style_loss,
@@ -53,22 +54,8 @@ class NSTOptions:
             raise VidstyleError(f"{self.levels} levels from {self.size} px go below 32 px; use fewer levels.")
 
 
-@dataclass
-class Losses:
-    """Weighted terms, as optimised (total = content + style + tv)."""
-
-    iteration: int
-    content: float
-    style: float
-    tv: float
-
-    @property
-    def total(self) -> float:
-        return self.content + self.style + self.tv
-
-
 #: Called after each iteration with its losses and a function that returns the current image (1x3xHxW).
-StepCallback = Callable[[Losses, Callable[[], torch.Tensor]], None]
+StepCallback = Callable[[Terms, Callable[[], torch.Tensor]], None]
 
 
 def level_sizes(options: NSTOptions) -> list[int]:
@@ -105,7 +92,7 @@ def optimise(
         optimizer: torch.optim.Optimizer = torch.optim.LBFGS([image], lr=1, max_iter=1, history_size=50)
     else:
         optimizer = torch.optim.Adam([image], lr=options.lr)
-    last: list[Losses] = []
+    last: list[Terms] = []
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
@@ -115,7 +102,7 @@ def optimise(
         t = options.tv_weight * tv_loss(image).sum()
         total = c + s + t
         total.backward()
-        last[:] = [Losses(0, c.item(), s.item(), t.item())]
+        last[:] = [Terms(0, c.item(), s.item(), t.item())]
         return total
 
     for i in range(iterations):
@@ -125,7 +112,7 @@ def optimise(
                 image.clamp_(0, 1)
         if on_step:
             losses = last[0]
-            losses.iteration = first_iteration + i
+            losses.step = first_iteration + i
             on_step(losses, lambda: image.detach().clamp(0, 1))
     return image.detach().clamp_(0, 1)
 
@@ -152,7 +139,7 @@ def transfer(
             image = F.interpolate(current(), size=full.shape[-2:], mode="bilinear", align_corners=False)
             return keep_colours(image, full) if options.preserve_color else image
 
-        def on_step(losses: Losses, current: Callable[[], torch.Tensor]) -> None:
+        def on_step(losses: Terms, current: Callable[[], torch.Tensor]) -> None:
             report(losses, lambda: finished(current))
 
     generator = torch.Generator(device="cpu").manual_seed(options.seed)

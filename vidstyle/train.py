@@ -25,6 +25,7 @@ from .errors import VidstyleError
 from .imagefile import read_rgb, to_tensor
 from .losses import (
     JOHNSON,
+    Terms,
     content_loss,
     resize_long_side,
     style_loss,
@@ -52,18 +53,6 @@ class TrainOptions:
     checkpoint_every: int = 200
     preview_every: int = 200
     seed: int = 0
-
-
-@dataclass
-class StepLosses:
-    step: int
-    content: float
-    style: float
-    tv: float
-
-    @property
-    def total(self) -> float:
-        return self.content + self.style + self.tv
 
 
 def list_photos(folder: Path, exclude: list[str]) -> list[Path]:
@@ -98,14 +87,14 @@ def random_batch(photos: list[Path], rng: np.random.Generator, size: int, crop: 
 
 
 def losses_of(net: TransformerNet, vgg: VGGFeatures, photos: torch.Tensor, grams: dict[str, torch.Tensor],
-              options: TrainOptions) -> tuple[torch.Tensor, StepLosses]:
+              options: TrainOptions) -> tuple[torch.Tensor, Terms]:
     out = net(photos) / 255
     feats = vgg(torch.cat([out, photos / 255]))
     n = len(photos)
     c = options.content_weight * content_loss(feats[JOHNSON.content][:n], feats[JOHNSON.content][n:]).mean()
     s = options.style_weight * style_loss({k: v[:n] for k, v in feats.items()}, grams).mean()
     t = options.tv_weight * tv_loss(out).mean()
-    return c + s + t, StepLosses(0, c.item(), s.item(), t.item())
+    return c + s + t, Terms(0, c.item(), s.item(), t.item())
 
 
 def checkpoint_path(output: Path) -> Path:
@@ -128,7 +117,7 @@ def train(
     device: torch.device,
     resume: bool = False,
     previews: list[Path] | None = None,
-    on_step: Callable[[StepLosses], None] | None = None,
+    on_step: Callable[[Terms], None] | None = None,
 ) -> TransformerNet:
     """Train and return the network; checkpoints go to OUTPUT.ckpt, preview strips to OUTPUT.previews/."""
     torch.manual_seed(options.seed)

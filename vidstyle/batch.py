@@ -12,7 +12,7 @@ import csv
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import __version__, media
@@ -178,7 +178,7 @@ def run_batch(
             continue
         remove_stale_temporaries(item.target)
         try:
-            job = prepare(item.source, item.target, RenderOptions(**{**asdict(options), "overwrite": True}))
+            job = prepare(item.source, item.target, replace(options, overwrite=True))
             tmp, scratch = stage(job.target)
         except VidstyleError as exc:
             end(i, Outcome(**{**asdict(base), "error": str(exc)}))

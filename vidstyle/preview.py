@@ -22,8 +22,8 @@ from . import media
 from .errors import VidstyleError
 from .imagefile import to_tensor, to_uint8
 from .nst import NSTOptions, transfer
-from .styles import StyleInfo, load_network
-from .transformer import stylize, work_size
+from .styles import StyleInfo
+from .stylizers import NetworkRecipe
 from .vgg import VGGFeatures
 
 LABEL_WIDTH = 130
@@ -55,13 +55,9 @@ def pick(info: media.VideoInfo, count: int, at: str = "even") -> list[int]:
 
 def stylise_network(frames: list[np.ndarray], style: StyleInfo, device: torch.device,
                     max_side: int | None) -> list[np.ndarray]:
-    net = load_network(style).to(device)
-    with torch.inference_mode():
-        out = []
-        for frame in frames:
-            rgb = torch.from_numpy(frame[None].copy()).to(device)
-            out.append(stylize(net, rgb, work_size(*frame.shape[:2], max_side))[0].cpu().numpy())
-    return out
+    """The same frame filter `render` runs, so the sheet shows what a render would give."""
+    run = NetworkRecipe.of(style).build(device, 4, max_side)
+    return [image for _, _, image in run((i, 0, frame) for i, frame in enumerate(frames))]
 
 
 def stylise_painting(frames: list[np.ndarray], painting: np.ndarray, vgg: VGGFeatures, options: NSTOptions,

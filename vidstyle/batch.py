@@ -17,7 +17,16 @@ from pathlib import Path
 
 from . import __version__, media
 from .errors import VidstyleError
-from .render import Job, RenderOptions, commit, discard, finish, prepare, stage
+from .render import (
+    Job,
+    RenderOptions,
+    commit,
+    discard,
+    finish,
+    prepare,
+    remove_stale_temporaries,
+    stage,
+)
 from .shard import ATTEMPTS, Pool, ShardOptions, Work, schedule
 from .stylizers import Recipe
 
@@ -115,16 +124,6 @@ def fingerprint(source: Path, style_digest: str, options: RenderOptions) -> str:
     settings = {k: v for k, v in asdict(options).items() if k not in ("overwrite", "comment")}
     blob = json.dumps([str(source.resolve()), stat.st_size, stat.st_mtime_ns, style_digest, settings, __version__])
     return "vidstyle:" + hashlib.sha256(blob.encode()).hexdigest()[:32]
-
-
-def remove_stale_temporaries(target: Path) -> None:
-    """What a killed run left for this target (SIGKILL gives no chance to clean up)."""
-    from shutil import rmtree
-
-    for tmp in target.parent.glob(f"{target.stem}.tmp-*{target.suffix}"):
-        tmp.unlink(missing_ok=True)
-    for scratch in target.parent.glob(f".{target.stem}.parts-*"):
-        rmtree(scratch, ignore_errors=True)
 
 
 @dataclass

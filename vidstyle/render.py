@@ -170,6 +170,14 @@ def stage(target: Path) -> tuple[Path, Path]:
     return Path(tmp_name), Path(tempfile.mkdtemp(prefix=f".{target.stem}.parts-", dir=folder))
 
 
+def remove_stale_temporaries(target: Path) -> None:
+    """What a killed run left for this target (SIGKILL gives no chance to clean up): `stage`'s names."""
+    for tmp in target.parent.glob(f"{target.stem}.tmp-*{target.suffix}"):
+        tmp.unlink(missing_ok=True)
+    for scratch in target.parent.glob(f".{target.stem}.parts-*"):
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def commit(tmp: Path, scratch: Path, target: Path) -> None:
     try:
         media.fsync_file(tmp)

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import torch
 
 from . import media
+from .devices import resolve_device
 from .errors import VidstyleError
 from .styles import StyleInfo
 from .stylizers import FrameFilter, Recipe, as_recipe, make_transform
@@ -75,16 +75,6 @@ class RenderReport:
     @property
     def fps(self) -> float:
         return self.frames_out / self.wall_seconds if self.wall_seconds else 0.0
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise VidstyleError("--device cuda asked for, but PyTorch sees no CUDA GPU; use --device cpu or auto.")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise VidstyleError(f"unknown device {device!r}; use auto, cpu or cuda.")
-    return torch.device(device)
 
 
 def encode_settings(target: Path, options: RenderOptions) -> tuple[str, str, media.EncodeSettings]:

@@ -9,8 +9,6 @@ so both drivers give the same file.
 from __future__ import annotations
 
 import io
-import logging
-import os
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -27,6 +25,7 @@ from ray.exceptions import (
 )
 
 from . import media
+from .cluster import connect
 from .errors import VidstyleError
 from .render import (
     Job,
@@ -95,20 +94,6 @@ class StyleWorker:
 
         return render_segment(io.BytesIO(span), segment, self.transforms[style_key], info, settings,
                               io.BytesIO(), progress)
-
-
-def connect(address: str | None) -> bool:
-    """Join the cluster at `address` (or RAY_ADDRESS), else start Ray embedded. True if we started it."""
-    if ray.is_initialized():
-        return False
-    address = address or os.environ.get("RAY_ADDRESS") or None
-    if address:
-        # Workers on other nodes import vidstyle from the driver's copy; torch and av must be installed there.
-        ray.init(address=address, runtime_env={"py_modules": [str(Path(__file__).parent)]},
-                 logging_level=logging.WARNING)
-        return False
-    ray.init(include_dashboard=False, logging_level=logging.WARNING)
-    return True
 
 
 def _pool_shape(workers: int | None, device: str) -> tuple[int, float, float, str]:

@@ -176,9 +176,9 @@ def image(
     """
     import time
 
+    from .devices import resolve_device
     from .imagefile import check_writable, read_rgb, to_tensor, to_uint8, write_rgb
     from .nst import NSTOptions, transfer
-    from .render import resolve_device
     from .vgg import find_weights, load_state, load_vgg
 
     try:
@@ -361,9 +361,9 @@ def preview(
     import numpy as np
 
     from . import preview as pv
+    from .devices import resolve_device
     from .imagefile import check_writable, read_rgb, write_rgb
     from .nst import NSTOptions
-    from .render import resolve_device
     from .styles import resolve_style
 
     started = time.perf_counter()
@@ -536,6 +536,9 @@ def train(
     steps: Annotated[int, typer.Option(help="Optimisation steps.", min=1)] = 2000,
     batch_size: Annotated[int, typer.Option(help="Crops per step.", min=1)] = 4,
     crop: Annotated[int, typer.Option(help="Crop side in pixels.", min=16)] = 256,
+    photo_size: Annotated[int, typer.Option(help="Scale each photo so its shorter side is this many pixels "
+                                            "before cropping (0: as they are). Sets the scale the network "
+                                            "learns strokes at.", min=0)] = 0,
     lr: Annotated[float, typer.Option(help="Adam's learning rate.")] = 1e-3,
     content_weight: ContentWeight = 1.0,
     style_weight: StyleWeight = 5.0,
@@ -553,6 +556,12 @@ def train(
     artist: Annotated[str, typer.Option(help="The painter.")] = "",
     licence: Annotated[str, typer.Option(help="Licence of the trained weights.")] = "",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    workers: Annotated[Optional[int], typer.Option(help="Train on this many Ray Train workers (one GPU each when "
+                                                   "the cluster has GPUs), averaging their gradients; needs "
+                                                   "vidstyle[train].", min=1)] = None,
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster to train on (implies --workers 1 unless "
+                                                   "given); default RAY_ADDRESS with --workers, else Ray starts "
+                                                   "embedded.")] = None,
     vgg_weights: VggWeights = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it exists.")] = False,
 ) -> None:
@@ -565,16 +574,16 @@ def train(
     import shlex
     import time
 
+    from .devices import resolve_device
     from .imagefile import read_rgb
     from .losses import JOHNSON
-    from .render import resolve_device
     from .styles import StyleInfo, save_style
     from .train import TrainOptions, list_photos
     from .train import train as run_training
     from .vgg import find_weights, load_state, load_vgg
 
     started = time.perf_counter()
-    options = TrainOptions(steps=steps, batch_size=batch_size, crop=crop, lr=lr, content_weight=content_weight,
+    options = TrainOptions(steps=steps, batch_size=batch_size, crop=crop, photo_size=photo_size, lr=lr, content_weight=content_weight,
                            style_weight=style_weight, tv_weight=tv_weight, style_size=style_size, base=base,
                            checkpoint_every=checkpoint_every, preview_every=checkpoint_every, seed=seed)
     try:
@@ -582,23 +591,30 @@ def train(
             raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
         if output.suffix != ".vstyle":
             raise VidstyleError(f"{output}: a style file must end in .vstyle.")
-        dev = resolve_device(device)
         photo_list = list_photos(photos, exclude or [])
-        vgg = load_vgg(JOHNSON.all, load_state(find_weights(vgg_weights)))
-        with Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[losses]}"),
-                      TimeElapsedColumn(), TimeRemainingColumn(), console=err) as bar:
-            task = bar.add_task("train", total=steps, losses="")
+        if workers or address:
+            from .train_ray import train_on_ray
 
-            def step(losses) -> None:
-                text = f"content {losses.content:.3f} style {losses.style:.3f} tv {losses.tv:.3f}"
-                bar.update(task, completed=losses.step, losses=text)
-                if losses.step % checkpoint_every == 0 or losses.step == steps:
-                    bar.console.print(f"step {losses.step:>6}: {text}  total {losses.total:.3f}", highlight=False)
+            net, where = train_on_ray(load_state(find_weights(vgg_weights)), read_rgb(style_image), photo_list, output,
+                                      options, workers or 1, device, address, resume)
+        else:
+            dev = resolve_device(device)
+            where = dev.type
+            vgg = load_vgg(JOHNSON.all, load_state(find_weights(vgg_weights)))
+            with Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[losses]}"),
+                          TimeElapsedColumn(), TimeRemainingColumn(), console=err) as bar:
+                task = bar.add_task("train", total=steps, losses="")
 
-            net = run_training(vgg, read_rgb(style_image), photo_list, output, options, dev, resume, preview, step)
+                def step(losses) -> None:
+                    text = f"content {losses.content:.3f} style {losses.style:.3f} tv {losses.tv:.3f}"
+                    bar.update(task, completed=losses.step, losses=text)
+                    if losses.step % checkpoint_every == 0 or losses.step == steps:
+                        bar.console.print(f"step {losses.step:>6}: {text}  total {losses.total:.3f}", highlight=False)
+
+                net = run_training(vgg, read_rgb(style_image), photo_list, output, options, dev, resume, preview, step)
         command = "vidstyle " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         info = StyleInfo(name=name, painting=painting, artist=artist, licence=licence, base=base,
-                         trained=f"{command}  ({len(photo_list)} photos, {dev.type}, "
+                         trained=f"{command}  ({len(photo_list)} photos, {where}, "
                                  f"{time.perf_counter() - started:.0f} s)")
         save_style(info, net.cpu(), output, half=True)
     except VidstyleError as exc:
@@ -624,10 +640,10 @@ def evaluate_style(
     layers and losses as training, so networks trained anyhow can be compared side by side."""
     import fnmatch
 
+    from .devices import resolve_device
     from .evaluate import score_style
     from .imagefile import read_rgb, to_tensor, write_rgb
     from .losses import JOHNSON
-    from .render import resolve_device
     from .styles import load_network, resolve_style
     from .train import list_photos
     from .vgg import find_weights, load_state, load_vgg

@@ -1,0 +1,47 @@
+"""Ray Train: two workers averaging gradients train the very network one process trains, and their
+checkpoints resume anywhere."""
+
+import ray
+import torch
+
+from vidstyle.losses import JOHNSON
+from vidstyle.train import TrainOptions, checkpoint_path, list_photos, read_checkpoint, train
+from vidstyle.train_ray import train_on_ray
+from vidstyle.transformer import TransformerNet
+from vidstyle.vgg import load_vgg
+
+from .test_keyframes import STRIPES
+from .test_nst import random_vgg_state
+from .test_train import OPTIONS, photos  # noqa: F401  (fixture)
+
+
+def test_two_ray_workers_train_the_single_process_network_and_resume(photos, tmp_path):  # noqa: F811
+    state = random_vgg_state(upto="relu4_3")
+    train_photos = list_photos(photos, ["test_*"])
+    options = TrainOptions(steps=3, **{**OPTIONS, "checkpoint_every": 3})
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        distributed, where = train_on_ray(state, STRIPES, train_photos, tmp_path / "r.vstyle", options, workers=2,
+                                          device="cpu", address=None, resume=False)
+    finally:
+        ray.shutdown()
+    assert where == "2 cpu workers"
+    single = train(load_vgg(JOHNSON.all, state), STRIPES, train_photos, tmp_path / "s.vstyle", options,
+                   torch.device("cpu"))
+    torch.manual_seed(options.seed)
+    untrained = TransformerNet(options.base, options.residual_blocks).state_dict()
+    moved = 0.0
+    for (key, a), (_, b), (_, c) in zip(distributed.state_dict().items(), single.state_dict().items(),
+                                        untrained.items()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=key)
+        moved = max(moved, (a - c).abs().max().item())
+    assert moved > 1e-3  # it did train
+
+    # Ray Train's checkpoint is the single-process format: go on here for two more steps.
+    assert read_checkpoint(checkpoint_path(tmp_path / "r.vstyle"))["step"] == 3
+    resumed = train(load_vgg(JOHNSON.all, state), STRIPES, train_photos, tmp_path / "r.vstyle",
+                    TrainOptions(steps=5, **OPTIONS), torch.device("cpu"), resume=True)
+    straight = train(load_vgg(JOHNSON.all, state), STRIPES, train_photos, tmp_path / "t.vstyle",
+                     TrainOptions(steps=5, **OPTIONS), torch.device("cpu"))
+    for (key, a), (_, b) in zip(resumed.state_dict().items(), straight.state_dict().items()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=key)

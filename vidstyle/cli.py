@@ -551,6 +551,9 @@ def train(
     preview: Annotated[Optional[list[Path]], typer.Option(help="Held-out photo to stylise every "
                                                           "--checkpoint-every steps (repeatable).")] = None,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same options, same network.")] = 0,
+    init: Annotated[Optional[str], typer.Option(help="Start from this style's network (name or .vstyle) instead "
+                                                "of random weights: a new painting then needs far fewer "
+                                                "steps.")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUTPUT.ckpt (same options; --steps may grow).")] = False,
     painting: Annotated[str, typer.Option(help="Title of the painting, for `vidstyle styles`.")] = "",
     artist: Annotated[str, typer.Option(help="The painter.")] = "",
@@ -577,7 +580,7 @@ def train(
     from .devices import resolve_device
     from .imagefile import read_rgb
     from .losses import JOHNSON
-    from .styles import StyleInfo, save_style
+    from .styles import StyleInfo, load_network, resolve_style, save_style
     from .train import TrainOptions, list_photos
     from .train import train as run_training
     from .vgg import find_weights, load_state, load_vgg
@@ -592,11 +595,12 @@ def train(
         if output.suffix != ".vstyle":
             raise VidstyleError(f"{output}: a style file must end in .vstyle.")
         photo_list = list_photos(photos, exclude or [])
+        start = load_network(resolve_style(init)).state_dict() if init else None
         if workers or address:
             from .train_ray import train_on_ray
 
             net, where = train_on_ray(load_state(find_weights(vgg_weights)), read_rgb(style_image), photo_list, output,
-                                      options, workers or 1, device, address, resume)
+                                      options, workers or 1, device, address, resume, start)
         else:
             dev = resolve_device(device)
             where = dev.type
@@ -611,7 +615,8 @@ def train(
                     if losses.step % checkpoint_every == 0 or losses.step == steps:
                         bar.console.print(f"step {losses.step:>6}: {text}  total {losses.total:.3f}", highlight=False)
 
-                net = run_training(vgg, read_rgb(style_image), photo_list, output, options, dev, resume, preview, step)
+                net = run_training(vgg, read_rgb(style_image), photo_list, output, options, dev, resume, preview, step,
+                                   init=start)
         command = "vidstyle " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         info = StyleInfo(name=name, painting=painting, artist=artist, licence=licence, base=base,
                          trained=f"{command}  ({len(photo_list)} photos, {where}, "

@@ -19,7 +19,15 @@ import torch
 
 from .cluster import connect
 from .errors import VidstyleError
-from .train import TrainOptions, Worker, check_resumable, checkpoint_path, read_checkpoint, save_checkpoint, train
+from .train import (
+    TrainOptions,
+    Worker,
+    check_resumable,
+    checkpoint_path,
+    read_checkpoint,
+    save_checkpoint,
+    train,
+)
 from .transformer import TransformerNet
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -55,11 +63,12 @@ def _worker_loop(config: dict) -> None:
 
     train(load_vgg(JOHNSON.all, config["vgg_state"]), config["painting"], [Path(p) for p in config["photos"]],
           Path(config["output"]), options, ray.train.torch.get_device(), resume=config["resume"] or False,
-          on_step=on_step, worker=worker, wrap=ray.train.torch.prepare_model, save=save)
+          on_step=on_step, worker=worker, wrap=ray.train.torch.prepare_model, save=save, init=config["init"])
 
 
 def train_on_ray(vgg_state: dict, painting: np.ndarray, photos: list[Path], output: Path, options: TrainOptions,
-                 workers: int, device: str, address: str | None, resume: bool) -> tuple[TransformerNet, str]:
+                 workers: int, device: str, address: str | None, resume: bool,
+                 init: dict | None = None) -> tuple[TransformerNet, str]:
     """Train with `workers` Ray Train workers; returns the network and where it ran ("2 cpu workers")."""
     try:
         import ray
@@ -83,7 +92,8 @@ def train_on_ray(vgg_state: dict, painting: np.ndarray, photos: list[Path], outp
             raise VidstyleError(f"the Ray cluster has {cpus} CPUs, too few for {workers} workers; use --workers {cpus}.")
         threads = max(1, cpus // workers)
         config = {"vgg_state": vgg_state, "painting": painting, "photos": [str(p.resolve()) for p in photos],
-                  "output": str(output.resolve()), "options": asdict(options), "resume": state, "threads": threads}
+                  "output": str(output.resolve()), "options": asdict(options), "resume": state, "threads": threads,
+                  "init": init}
         trainer = TorchTrainer(
             _worker_loop, train_loop_config=config,
             scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu,

@@ -95,3 +95,9 @@ def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
     assert scored.returncode == 0, scored.stderr
     assert "1 photos at 48 px" in scored.stdout and "1.00" in scored.stdout
     assert (tmp_path / "sheet.png").is_file()
+
+
+def test_content_layer_must_be_one_vgg_computes(photos, vgg, tmp_path):
+    with pytest.raises(VidstyleError, match="--content-layer must be one of relu1_2, relu2_2, relu3_3, relu4_3"):
+        train(vgg, STRIPES, list_photos(photos, ["test_*"]), tmp_path / "x.vstyle",
+              TrainOptions(steps=1, **{**OPTIONS, "content_layer": "relu5_1"}), torch.device("cpu"))

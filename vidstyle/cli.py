@@ -82,6 +82,23 @@ def styles_list(ctx: typer.Context) -> None:
     Console().print(table)
 
 
+@styles_app.command("show")
+def styles_show(
+    name: Annotated[str, typer.Argument(help="A style name or .vstyle file.")],
+) -> None:
+    """Everything a style file says about itself: painting, licence, network size, and how it was trained."""
+    from dataclasses import asdict
+
+    from .styles import resolve_style
+
+    try:
+        info = resolve_style(name)
+    except VidstyleError as exc:
+        fail(str(exc))
+    for key, value in asdict(info).items():
+        typer.echo(f"{key + ':':16} {value}")
+
+
 @styles_app.command("import")
 def styles_import(
     folder: Annotated[Path, typer.Argument(help="A deeplearn.js export of a TensorFlow fast-style-transfer "
@@ -543,6 +560,9 @@ def train(
     content_weight: ContentWeight = 1.0,
     style_weight: StyleWeight = 5.0,
     tv_weight: TvWeight = 1.0,
+    content_layer: Annotated[str, typer.Option(help="VGG layer of the content loss: relu2_2 (Johnson's) keeps "
+                                               "pixels close; relu3_3 or relu4_3 keep shapes and free the "
+                                               "texture.")] = "relu2_2",
     style_size: Annotated[int, typer.Option(help="The painting's longer side for its Gram matrices: larger "
                                             "gives finer strokes.", min=32)] = 512,
     base: Annotated[int, typer.Option(help="Network width: 32 (Johnson's) or 16 (lighter, faster).",
@@ -587,6 +607,7 @@ def train(
 
     started = time.perf_counter()
     options = TrainOptions(steps=steps, batch_size=batch_size, crop=crop, photo_size=photo_size, lr=lr, content_weight=content_weight,
+                           content_layer=content_layer,
                            style_weight=style_weight, tv_weight=tv_weight, style_size=style_size, base=base,
                            checkpoint_every=checkpoint_every, preview_every=checkpoint_every, seed=seed)
     try:

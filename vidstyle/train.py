@@ -51,6 +51,7 @@ class TrainOptions:
     photo_size: int = 0  # scale photos so their shorter side is this before cropping (0: as they are)
     lr: float = 1e-3
     content_weight: float = 1.0
+    content_layer: str = JOHNSON.content  # a deeper layer (relu3_3, relu4_3) keeps shapes, not pixels
     style_weight: float = 5.0
     tv_weight: float = 1.0
     style_size: int = 512  # the painting's longer side for its Gram matrices (sets the brush-stroke scale)
@@ -142,7 +143,8 @@ def losses_of(net: torch.nn.Module, vgg: VGGFeatures, photos: torch.Tensor, gram
     feats = {k: v.float() for k, v in feats.items()}
     out = out.float()
     n = len(photos)
-    c = options.content_weight * content_loss(feats[JOHNSON.content][:n], feats[JOHNSON.content][n:]).mean()
+    layer = options.content_layer
+    c = options.content_weight * content_loss(feats[layer][:n], feats[layer][n:]).mean()
     s = options.style_weight * style_loss({k: v[:n] for k, v in feats.items()}, grams).mean()
     t = options.tv_weight * tv_loss(out).mean()
     return c + s + t, Terms(0, c.item(), s.item(), t.item())
@@ -202,6 +204,8 @@ def train(
     mostly in their normalisation parameters (Dumoulin et al. 2017), so fine-tuning one converges in a
     fraction of the steps a random start needs.
     """
+    if options.content_layer not in JOHNSON.all:
+        raise VidstyleError(f"--content-layer must be one of {', '.join(JOHNSON.all)}.")
     if options.batch_size % worker.count:
         raise VidstyleError(f"--batch-size {options.batch_size} does not split evenly over {worker.count} workers.")
     torch.manual_seed(options.seed)

@@ -6,27 +6,30 @@
 # Photos: BSDS500 train_* and val_* (test_* stays out, for `vidstyle evaluate-style`). The scale is the
 # one styles are judged at: photos with their shorter side at 171 px (256 px on the longer side) and the
 # painting at 256 px. The defaults are the reduced CPU recipe the shipped styles got (2 cores, no GPU):
-# `muse` from random weights, then the other five fine-tuned from it (--init), LANES runs at a time.
-# A GPU run should replace them, e.g.
-#   STEPS_FIRST=20000 STEPS=20000 INIT= BATCH=8 LANES=6 THREADS=2 pipelines/train_builtin.sh
-# Each .vstyle records the exact command that made it (`vidstyle styles` shows it); checkpoints
-# (OUT/NAME.vstyle.ckpt) let an interrupted run go on: pass --resume as an extra argument.
+#   1. base: a La Muse network from random weights with a high style weight (BASE_WEIGHT), which learns
+#      to lay down strokes at all;
+#   2. all six fine-tuned from it (--init) with style weight WEIGHT, LANES runs at a time; the lower weight
+#      brings the photo's shapes back.
+# A run that finds a checkpoint (OUT/NAME.vstyle.ckpt) resumes it. A GPU run should replace them, e.g.
+#   BASE_STEPS=4000 STEPS_MUSE=16000 STEPS=16000 BATCH=8 LANES=6 THREADS=2 pipelines/train_builtin.sh
+# Each .vstyle records the exact command that made it (`vidstyle styles show NAME`).
 set -euo pipefail
 ASSETS=${ASSETS:-../shared/assets}
 PHOTOS=${PHOTOS:-$ASSETS/photos/bsds500}
 PAINTINGS=${PAINTINGS:-$ASSETS/styles}
 VGG=${VGG:-$ASSETS/weights/vgg16-imagenet-features-to-relu4_3.pth}
 OUT=${OUT:-vidstyle/builtin_styles}
-STEPS_FIRST=${STEPS_FIRST:-1000}   # muse, from random weights
-STEPS=${STEPS:-450}                # each other style
-INIT=${INIT-muse}                  # fine-tune the others from this one ("" = random weights for all)
+BASE_STEPS=${BASE_STEPS:-600}
+BASE_WEIGHT=${BASE_WEIGHT:-20}
+STEPS_MUSE=${STEPS_MUSE:-400}
+STEPS=${STEPS:-300}                # each other style
 BATCH=${BATCH:-2}
 CROP=${CROP:-128}
 PHOTO_SIZE=${PHOTO_SIZE:-171}
 STYLE_SIZE=${STYLE_SIZE:-256}
 LR=${LR:-2e-3}
-WEIGHT=${WEIGHT:-20}
-LANES=${LANES:-2}                  # runs at a time after the first
+WEIGHT=${WEIGHT:-8}
+LANES=${LANES:-2}                  # runs at a time in step 2
 THREADS=${THREADS:-1}              # torch threads per run in the lanes
 STYLES=${STYLES:-"muse udnie wave rain-princess scream wreck"}
 VIDSTYLE=${VIDSTYLE:-vidstyle}
@@ -44,15 +47,16 @@ wreck|the_shipwreck_of_the_minotaur.jpg|The Shipwreck of the Minotaur (c. 1810)|
 ROWS
 }
 
-train_one() {  # name file title artist steps [extra args...]
-  local name=$1 file=$2 title=$3 artist=$4 steps=$5
+train_one() {  # name file title artist steps weight [extra args...]
+  local name=$1 file=$2 title=$3 artist=$4 steps=$5 weight=$6 out=${OUTNAME:-$1}
+  local resume=(); [[ -f $OUT/$out.vstyle.ckpt ]] && resume=(--resume)
   $VIDSTYLE train --style-image "$PAINTINGS/$file" --photos "$PHOTOS" --exclude 'test_*' --name "$name" \
     --painting "$title" --artist "$artist" \
     --licence "MIT (weights); trained on BSDS500 photos (non-commercial research licence)" \
     --steps "$steps" --batch-size "$BATCH" --crop "$CROP" --photo-size "$PHOTO_SIZE" --style-size "$STYLE_SIZE" \
-    --lr "$LR" --style-weight "$WEIGHT" --checkpoint-every 50 --vgg-weights "$VGG" \
-    -o "$OUT/$name.vstyle" --overwrite "${@:6}" > "$OUT/$name.log" 2>&1
-  echo "$name: $(tail -n 1 "$OUT/$name.log")"
+    --lr "$LR" --style-weight "$weight" --checkpoint-every 50 --vgg-weights "$VGG" \
+    -o "$OUT/$out.vstyle" --overwrite "${resume[@]}" "${@:7}" >> "$OUT/$out.log" 2>&1
+  echo "$out: $(tail -n 1 "$OUT/$out.log")"
 }
 
 declare -A ROW
@@ -62,13 +66,10 @@ run() {  # name steps [extra args...]
   train_one "$name" "$file" "$title" "$artist" "${@:2}"
 }
 
-later=()
+[[ -f $OUT/base.vstyle ]] || OUTNAME=base run muse "$BASE_STEPS" "$BASE_WEIGHT"
 for name in $STYLES; do
-  if [[ -n $INIT && $name == "$INIT" ]]; then run "$name" "$STEPS_FIRST" "$@"; else later+=("$name"); fi
-done
-for name in "${later[@]}"; do
   while (( $(jobs -rp | wc -l) >= LANES )); do wait -n; done
-  init=(); [[ -n $INIT ]] && init=(--init "$OUT/$INIT.vstyle")
-  OMP_NUM_THREADS=$THREADS run "$name" "$STEPS" "${init[@]}" "$@" &
+  steps=$STEPS; [[ $name == muse ]] && steps=$STEPS_MUSE
+  OMP_NUM_THREADS=$THREADS run "$name" "$steps" "$WEIGHT" --init "$OUT/base.vstyle" "$@" &
 done
 wait

@@ -63,7 +63,7 @@ def main() -> None:
               flush=True)
         if args.jsonl:
             with args.jsonl.open("a") as out:
-                out.write(json.dumps({"style": name, "photos": len(photos), "size": args.size, "ref_style": ref_s,
+                out.write(json.dumps({"name": name, "photos": len(photos), "size": args.size, "ref_style": ref_s,
                                       "ref_content": ref_c, "style": our_s, "content": our_c, "met": ok}) + "\n")
         if args.sheet_dir:
             args.sheet_dir.mkdir(parents=True, exist_ok=True)

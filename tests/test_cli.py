@@ -82,7 +82,7 @@ def test_unknown_style_lists_the_known_ones(clips, tiny_style, tmp_path):
     user_dir().mkdir(parents=True)
     (user_dir() / "mine.vstyle").write_bytes(tiny_style.path.read_bytes())
     result = vidstyle("render", clips["plain"], "--style", "nope", "-o", tmp_path / "o.mp4")
-    one_line_error(result, "unknown style 'nope'; known styles: mine")
+    one_line_error(result, "unknown style 'nope'; known styles: mine, muse, rain-princess, scream, udnie, wave, wreck")
 
 
 def test_missing_and_damaged_style_files(clips, tmp_path):

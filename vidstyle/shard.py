@@ -25,7 +25,7 @@ from ray.exceptions import (
 )
 
 from . import media
-from .cluster import connect
+from .cluster import connect, pool_shape
 from .errors import VidstyleError
 from .render import (
     Job,
@@ -96,20 +96,6 @@ class StyleWorker:
                               io.BytesIO(), progress)
 
 
-def _pool_shape(workers: int | None, device: str) -> tuple[int, float, float, str]:
-    """(workers, CPUs each, GPUs each, device) from what the cluster offers."""
-    resources = ray.cluster_resources()
-    gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
-    use_gpu = gpus > 0 and device in ("auto", "cuda")
-    if device == "cuda" and not gpus:
-        raise VidstyleError("--device cuda asked for, but the Ray cluster has no GPU; use --device cpu or auto.")
-    if use_gpu:
-        n = workers or gpus
-        return n, max(1, cpus // n), 1, "cuda"
-    n = workers or max(1, cpus // 2)
-    return n, max(1, cpus // n), 0, "cpu"
-
-
 @dataclass
 class Work:
     """One segment of one video, and where its part goes."""
@@ -129,7 +115,7 @@ class Pool:
         self.actors: list = []
         self.counter = None
         try:
-            n, self.cpus, self.gpus, self.device = _pool_shape(shard.workers, options.device)
+            n, self.cpus, self.gpus, self.device = pool_shape(shard.workers, options.device)
             self.options, self.tag, self.spawned = options, uuid.uuid4().hex[:8], 0
             self.recipes: dict[str, list] = {}
             self.idle = deque(self.spawn() for _ in range(max(1, min(n, most))))

@@ -180,6 +180,11 @@ def check_resumable(state: dict, options: TrainOptions, where: str) -> None:
         raise VidstyleError(f"{where} was trained with other settings ({changed}); use the same ones to resume.")
 
 
+def check_split(batch_size: int, workers: int) -> None:
+    if batch_size % workers:
+        raise VidstyleError(f"--batch-size {batch_size} does not split evenly over {workers} workers.")
+
+
 def train(
     vgg: VGGFeatures,
     painting: np.ndarray,
@@ -206,8 +211,7 @@ def train(
     """
     if options.content_layer not in JOHNSON.all:
         raise VidstyleError(f"--content-layer must be one of {', '.join(JOHNSON.all)}.")
-    if options.batch_size % worker.count:
-        raise VidstyleError(f"--batch-size {options.batch_size} does not split evenly over {worker.count} workers.")
+    check_split(options.batch_size, worker.count)
     torch.manual_seed(options.seed)
     net = TransformerNet(options.base, options.residual_blocks)
     if init is not None:

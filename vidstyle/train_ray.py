@@ -1,8 +1,8 @@
 """`vidstyle train --workers N`: the same training loop on several processes, GPUs or nodes, with Ray Train.
 
 Ray Train's TorchTrainer starts the workers and DistributedDataParallel averages their gradients; each worker
-draws its own share of every step's crops (seeded by step and rank), so N workers with batch B see the same
-number of photos per step as one process with batch B. Checkpoints are the single-process format: a run
+takes its turn of every step's crops (drawn from a generator seeded by the step), so N workers with batch B
+train exactly the network one process with batch B trains. Checkpoints are the single-process format: a run
 started on a cluster can be resumed on a laptop and the other way round. Rank 0 reports them to Ray Train,
 which keeps the latest in OUTPUT.ray/ (on a multi-node cluster put OUTPUT on storage every node shares).
 Needs `pip install "vidstyle[train]"` (Ray Train's own dependencies).
@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .cluster import connect
+from .cluster import connect, pool_shape
 from .errors import VidstyleError
 from .train import (
     TrainOptions,
     Worker,
     check_resumable,
+    check_split,
     checkpoint_path,
     read_checkpoint,
     save_checkpoint,
@@ -76,21 +77,17 @@ def train_on_ray(vgg_state: dict, painting: np.ndarray, photos: list[Path], outp
         from ray.train.torch import TorchTrainer
     except ImportError:
         raise VidstyleError('training on Ray needs Ray Train: pip install "vidstyle[train]".') from None
-    if options.batch_size % workers:
-        raise VidstyleError(f"--batch-size {options.batch_size} does not split evenly over {workers} workers.")
+    check_split(options.batch_size, workers)
     state = read_checkpoint(checkpoint_path(output)) if resume else None
     if state:
         check_resumable(state, options, str(checkpoint_path(output)))
     started = connect(address)
     try:
-        resources = ray.cluster_resources()
-        use_gpu = device in ("auto", "cuda") and resources.get("GPU", 0) >= 1
-        if device == "cuda" and not use_gpu:
-            raise VidstyleError("--device cuda asked for, but the Ray cluster has no GPU; use --device cpu or auto.")
-        cpus = int(resources.get("CPU", 1))
+        _, threads, gpus, where = pool_shape(workers, device)
+        use_gpu = gpus > 0
+        cpus = int(ray.cluster_resources().get("CPU", 1))
         if workers > cpus and not use_gpu:
             raise VidstyleError(f"the Ray cluster has {cpus} CPUs, too few for {workers} workers; use --workers {cpus}.")
-        threads = max(1, cpus // workers)
         config = {"vgg_state": vgg_state, "painting": painting, "photos": [str(p.resolve()) for p in photos],
                   "output": str(output.resolve()), "options": asdict(options), "resume": state, "threads": threads,
                   "init": init}
@@ -111,4 +108,4 @@ def train_on_ray(vgg_state: dict, painting: np.ndarray, photos: list[Path], outp
     save_checkpoint(checkpoint_path(output), final)
     net = TransformerNet(options.base, options.residual_blocks)
     net.load_state_dict(final["net"])
-    return net.eval(), f"{workers} {'gpu' if use_gpu else 'cpu'} workers"
+    return net.eval(), f"{workers} {where} workers"

@@ -23,6 +23,7 @@ from .render import (
     commit,
     discard,
     finish,
+    job_gflop,
     prepare,
     remove_stale_temporaries,
     stage,
@@ -188,7 +189,9 @@ def run_batch(
     if not running:
         return [outcomes[i] for i in sorted(outcomes)]
     remaining = {i: len(r.job.segments) for i, r in running.items()}
-    pool = Pool(options, shard, len(work))
+    gflop = sum(job_gflop(r.job, recipes[r.item.style][0], options.max_side)  # type: ignore[index]
+                for r in running.values())
+    pool = Pool(options, shard, len(work), gflop)
     try:
         for style in {r.item.style for r in running.values()}:
             pool.add_recipe(style, recipes[style][0])  # type: ignore[index]

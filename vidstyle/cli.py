@@ -143,6 +143,8 @@ Levels = Annotated[int, typer.Option(help="Coarse-to-fine levels, each twice the
                                      min=1, max=5)]
 PreserveColor = Annotated[bool, typer.Option(help="Keep the photo's colours; take only texture and tone.")]
 Seed = Annotated[int, typer.Option(help="Seed for --init noise.")]
+Compile = Annotated[str, typer.Option(help="torch.compile the network: on, off, or auto (when the job is "
+                                       "long enough to repay the ~30 s of compiling; twice as fast on CPU).")]
 Stabilize = Annotated[float, typer.Option(
     "--stabilize", help="Temporal stabilisation: each frame is blended with the previous output carried along "
     "the input's optical flow, where visible; this is the previous output's weight (0 turns it off). At 0.4 "
@@ -245,6 +247,7 @@ def render(
                                                     "coarser brush strokes).", min=16)] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Frames per network call.", min=1)] = 4,
+    compile: Compile = "auto",
     crf: Annotated[Optional[int], typer.Option(help="Quality: lower is better and bigger (x264 default 18, "
                                                "VP9 32).", min=0, max=63)] = None,
     preset: Annotated[str, typer.Option(help="x264 speed preset (ultrafast ... veryslow).")] = "medium",
@@ -281,6 +284,7 @@ def render(
     and renamed only when complete. A damaged input is stylised as far as it decodes, with a warning that
     says how many frames were lost.
     """
+    from .acceleration import check_compile_mode
     from .render import RenderOptions
     from .styles import resolve_style
 
@@ -294,8 +298,9 @@ def render(
         run_render = partial(render_sharded, shard=ShardOptions(workers=workers, address=address))
 
     options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
-                            overwrite=overwrite, stabilize=_stabilize(stabilize))
+                            overwrite=overwrite, stabilize=_stabilize(stabilize), compile=compile)
     try:
+        check_compile_mode(compile)
         if (style is None) == (style_image is None):
             raise VidstyleError("give either --style NAME (a trained network) or --style-image PAINTING.")
         if style_image is not None:
@@ -431,6 +436,7 @@ def batch(
                                                     "side.", min=16)] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Frames per network call.", min=1)] = 4,
+    compile: Compile = "auto",
     crf: Annotated[Optional[int], typer.Option(help="Quality (x264 default 18).", min=0, max=63)] = None,
     preset: Annotated[str, typer.Option(help="x264 speed preset.")] = "medium",
     workers: Annotated[Optional[int], typer.Option(help="Ray actors shared by all videos: default one per "
@@ -448,17 +454,19 @@ def batch(
     the output folder; exit status 1 if any video failed.
     """
     from . import batch as bt
+    from .acceleration import check_compile_mode
     from .render import RenderOptions
     from .shard import ShardOptions
 
     if not suffix.startswith("."):
         suffix = "." + suffix
     try:
+        check_compile_mode(compile)
         output.mkdir(parents=True, exist_ok=True)
         items = bt.discover(inputs, style or [], style_image or [], output, suffix)
         recipes = bt.build_recipes(items, vgg_weights)
         options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
-                                stabilize=_stabilize(stabilize))
+                                stabilize=_stabilize(stabilize), compile=compile)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err) as bar:
             overall = bar.add_task(f"{len(items)} outputs", total=len(items))

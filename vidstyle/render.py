@@ -20,10 +20,11 @@ from typing import BinaryIO
 import numpy as np
 
 from . import media
+from .acceleration import should_compile
 from .devices import resolve_device
 from .errors import VidstyleError
 from .styles import StyleInfo
-from .stylizers import FrameFilter, Recipe, as_recipe, make_transform
+from .stylizers import FrameFilter, Recipe, as_recipe, frame_gflop, make_transform
 from .temporal import StabilizeOptions
 from .threads import background
 
@@ -40,6 +41,7 @@ class RenderOptions:
     preset: str = "medium"
     overwrite: bool = False
     stabilize: StabilizeOptions | None = None  # None: every frame on its own
+    compile: str = "auto"  # torch.compile the network: on, off, or auto (when the job is big enough to pay)
     comment: str | None = None  # written into the output's comment tag (batch keeps its fingerprint there)
 
 
@@ -205,6 +207,11 @@ def check_output(path: Path, written: np.ndarray, time_base: Fraction) -> None:
         raise VidstyleError(f"internal: output timestamps drift from the source's by up to {float(worst):.6f} s.")
 
 
+def job_gflop(job: Job, recipe: Recipe, max_side: int | None) -> float:
+    """The network work of the whole video."""
+    return job.info.frames * frame_gflop(recipe, job.info.height, job.info.width, max_side)
+
+
 @dataclass
 class Job:
     """What both drivers need before the first frame: checked paths, encoder settings, the plan."""
@@ -243,8 +250,9 @@ def render(
 ) -> RenderReport:
     """Render `source` to `target` in one process: segments one after another, then the same join as Ray's."""
     job = prepare(source, target, options)
-    transform = make_transform(as_recipe(style), resolve_device(options.device), options.batch_size,
-                               options.max_side, options.stabilize)
+    recipe, device = as_recipe(style), resolve_device(options.device)
+    compiled = should_compile(options.compile, device, job_gflop(job, recipe, options.max_side))
+    transform = make_transform(recipe, device, options.batch_size, options.max_side, options.stabilize, compiled)
     if on_start:
         on_start(job.info, job.segments)
     with staged_output(job.target) as (tmp, scratch):

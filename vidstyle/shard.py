@@ -12,7 +12,7 @@ import io
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ray
@@ -25,6 +25,7 @@ from ray.exceptions import (
 )
 
 from . import media
+from .acceleration import should_compile
 from .cluster import connect, pool_shape
 from .errors import VidstyleError
 from .render import (
@@ -34,6 +35,7 @@ from .render import (
     RenderReport,
     Segment,
     finish,
+    job_gflop,
     prepare,
     render_segment,
     staged_output,
@@ -87,7 +89,7 @@ class StyleWorker:
         if style_key not in self.transforms:  # the recipe is boxed in a list so Ray fetches it only now
             o = self.options
             self.transforms[style_key] = make_transform(ray.get(recipe[0]), self.device, o.batch_size, o.max_side,
-                                                        o.stabilize)
+                                                        o.stabilize, o.compile == "on")
 
         def progress(n: int) -> None:
             counter.add.remote(key, n)
@@ -108,17 +110,23 @@ class Work:
 
 
 class Pool:
-    """Ray actors sized to the cluster, the recipes they may be asked for, and the frame counter."""
+    """Ray actors sized to the cluster, the recipes they may be asked for, and the frame counter.
 
-    def __init__(self, options: RenderOptions, shard: ShardOptions, most: int):
+    `gflop` is the network work of the whole job: whether the actors compile is decided here, where their
+    number and device are known, and handed to them as `compile` on or off."""
+
+    def __init__(self, options: RenderOptions, shard: ShardOptions, most: int, gflop: float):
         self.started_ray = connect(shard.address)
         self.actors: list = []
         self.counter = None
         try:
             n, self.cpus, self.gpus, self.device = pool_shape(shard.workers, options.device)
-            self.options, self.tag, self.spawned = options, uuid.uuid4().hex[:8], 0
+            n = max(1, min(n, most))
+            compiled = should_compile(options.compile, torch.device(self.device), gflop / n)
+            self.options = replace(options, compile="on" if compiled else "off")
+            self.tag, self.spawned = uuid.uuid4().hex[:8], 0
             self.recipes: dict[str, list] = {}
-            self.idle = deque(self.spawn() for _ in range(max(1, min(n, most))))
+            self.idle = deque(self.spawn() for _ in range(n))
             self.counter = FrameCounter.remote()
         except BaseException:
             self.close()
@@ -223,9 +231,9 @@ def render_sharded(
 ) -> RenderReport:
     """One video on a pool of actors; the same plan, parts and join as `render.render`, so the same bytes."""
     job = prepare(source, target, options)
-    pool = Pool(options, shard or ShardOptions(), len(job.segments))
+    recipe = as_recipe(style)
+    pool = Pool(options, shard or ShardOptions(), len(job.segments), job_gflop(job, recipe, options.max_side))
     try:
-        recipe = as_recipe(style)
         pool.add_recipe("style", recipe)
         if on_start:
             on_start(job.info, job.segments)

@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .acceleration import Stylize, fast_stylizer, gflop_per_frame, run_padded
 from .keyframes import Frame, KeyframeOptions, KeyframeStylizer
 from .nst import NSTOptions
 from .styles import StyleInfo, load_network
 from .temporal import StabilizeOptions, stabilized
 from .threads import batched
-from .transformer import stylize, work_size
+from .transformer import work_size
 from .vgg import find_weights, load_state, load_vgg
 
 FrameFilter = Callable[[Iterator[Frame]], Iterator[Frame]]
@@ -37,14 +38,21 @@ class NetworkRecipe:
     def of(cls, style: StyleInfo) -> NetworkRecipe:
         return cls(style, style.path.read_bytes())
 
-    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None) -> FrameFilter:
-        net = load_network(self.style, self.data).to(device)
+    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
+              compile: bool = False) -> FrameFilter:
+        """`compile`: run the network through torch.compile (`acceleration.py`); frames of a new size make
+        a new compiled graph, so a worker keeps one per size."""
+        net = load_network(self.style, self.data)
+        stylizers: dict[tuple[int, int], Stylize] = {}
 
         def run(frames: Iterator[Frame]) -> Iterator[Frame]:
             with torch.inference_mode():
                 for batch in batched(frames, batch_size):
                     rgb = torch.from_numpy(np.stack([f[2] for f in batch])).to(device)
-                    out = stylize(net, rgb, work_size(*rgb.shape[1:3], max_side)).cpu().numpy()
+                    size = tuple(rgb.shape[1:3])
+                    if size not in stylizers:
+                        stylizers[size] = fast_stylizer(net, device, work_size(*size, max_side), compile)
+                    out = run_padded(stylizers[size], rgb, batch_size, pad=compile).cpu().numpy()
                     for (pts, duration, _), image in zip(batch, out):
                         yield pts, duration, image
 
@@ -67,8 +75,10 @@ class ImageRecipe:
         load_state(path)  # fail here, in the driver, with a clear message, not in every worker
         return cls(style_rgb, path.read_bytes(), nst, keyframes)
 
-    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None) -> FrameFilter:
-        """`max_side` (render's --max-side) replaces the NST working size; batches do not apply."""
+    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
+              compile: bool = False) -> FrameFilter:
+        """`max_side` (render's --max-side) replaces the NST working size; batches and compiling do not
+        apply."""
         state = torch.load(io.BytesIO(self.vgg_state), map_location="cpu", weights_only=True)
         nst = replace(self.nst, size=max_side) if max_side else self.nst
         return KeyframeStylizer(load_vgg(nst.layers.all, state), self.style_rgb, nst, self.keyframes, device)
@@ -78,10 +88,18 @@ Recipe = NetworkRecipe | ImageRecipe
 
 
 def make_transform(recipe: Recipe, device: torch.device, batch_size: int, max_side: int | None,
-                   stabilize: StabilizeOptions | None) -> FrameFilter:
+                   stabilize: StabilizeOptions | None, compile: bool = False) -> FrameFilter:
     """What a worker runs: the recipe's filter, stabilised when asked."""
-    transform = recipe.build(device, batch_size, max_side)
+    transform = recipe.build(device, batch_size, max_side, compile)
     return stabilized(transform, stabilize) if stabilize else transform
+
+
+def frame_gflop(recipe: Recipe, height: int, width: int, max_side: int | None) -> float:
+    """The network's work per frame, for deciding whether to compile it; 0 for NST, which never compiles."""
+    if not isinstance(recipe, NetworkRecipe):
+        return 0.0
+    h, w = work_size(height, width, max_side) or (height, width)
+    return gflop_per_frame(recipe.style.base, recipe.style.residual_blocks, h, w)
 
 
 def as_recipe(style: StyleInfo | Recipe) -> Recipe:

@@ -1,0 +1,97 @@
+"""Running the style network as fast as the device allows, decided once per job.
+
+Measured by `bench/network_speed.py` on a 2-core CPU: Inductor (`torch.compile`) doubles the eager network at
+720p, from about 32% to about 60% of the matmul peak, while bf16 is six times slower there, so the CPU stays
+fp32. Compiling costs some 30 s per process and frame size (less once Inductor's on-disk cache is warm), so
+`auto` compiles only when the job's network work is large enough to pay that back.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .errors import VidstyleError
+from .transformer import TransformerNet, stylize
+
+Stylize = Callable[[torch.Tensor], torch.Tensor]  # uint8 NHWC batch -> uint8 NHWC batch
+
+#: What an eager network sustains, roughly, in GFLOP/s: a 2-core CPU measured 45; a datacentre GPU tens of
+#: thousands. Only used to guess whether compiling (COMPILE_SECONDS) pays for itself.
+EAGER_GFLOPS = {"cpu": 50.0, "cuda": 20000.0}
+COMPILE_SECONDS = 30.0
+COMPILE_MODES = ("auto", "on", "off")
+
+
+@functools.lru_cache(maxsize=64)
+def gflop_per_frame(base: int, residual_blocks: int, height: int, width: int) -> float:
+    """The network's cost for one frame of this size, margin and padding included; counted on the meta
+    device, so nothing is computed."""
+    with torch.device("meta"):
+        net = TransformerNet(base, residual_blocks)
+        frame = torch.empty(1, height, width, 3, dtype=torch.uint8)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        stylize(net, frame)
+    return counter.get_total_flops() / 1e9
+
+
+def check_compile_mode(mode: str) -> None:
+    if mode not in COMPILE_MODES:
+        raise VidstyleError(f"--compile must be one of {', '.join(COMPILE_MODES)}, not {mode!r}.")
+
+
+def should_compile(mode: str, device: torch.device, gflop: float) -> bool:
+    """`on`/`off` as asked; `auto` when the eager network would take several times what compiling costs."""
+    check_compile_mode(mode)
+    if mode != "auto":
+        return mode == "on"
+    eager_seconds = gflop / EAGER_GFLOPS.get(device.type, EAGER_GFLOPS["cpu"])
+    return eager_seconds > 2 * COMPILE_SECONDS
+
+
+def fast_stylizer(net: TransformerNet, device: torch.device, work_size: tuple[int, int] | None,
+                  compile: bool) -> Stylize:
+    """`stylize` with the network in channels-last layout (a uint8 NHWC frame permuted to NCHW already is),
+    compiled whole when asked, so Inductor fuses the padding, crop and rounding with the convolutions.
+
+    A compiled graph is specialised to one batch shape; callers pad short batches (`run_padded`). Where
+    compiling fails (no C++ compiler on the machine, an unsupported build) the first call warns once and the
+    eager network carries on, with the same output.
+    """
+    net = net.to(device=device, memory_format=torch.channels_last).eval()
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    eager = functools.partial(stylize, net, work_size=work_size)
+    if not compile:
+        return eager
+    compiled = torch.compile(eager, dynamic=False)
+    state = {"first": True, "run": compiled}
+
+    def run(frames: torch.Tensor) -> torch.Tensor:
+        if not state["first"]:
+            return state["run"](frames)
+        state["first"] = False
+        try:
+            return compiled(frames)
+        except Exception as exc:  # noqa: BLE001 - any compiler failure means: run eager
+            warnings.warn(f"torch.compile failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                          "running the network uncompiled (pass --compile off to skip the attempt).", stacklevel=2)
+            state["run"] = eager
+            return eager(frames)
+
+    return run
+
+
+def run_padded(run: Stylize, frames: torch.Tensor, batch_size: int, pad: bool) -> torch.Tensor:
+    """`run` on a batch shorter than `batch_size`, padded with copies of its last frame when `pad` (a compiled
+    graph then sees one shape only), the padding dropped from the result."""
+    n = len(frames)
+    if not pad or n == batch_size:
+        return run(frames)
+    filler = frames[-1:].expand(batch_size - n, *frames.shape[1:])
+    return run(torch.cat([frames, filler]))[:n]

@@ -26,7 +26,7 @@ from .errors import VidstyleError
 from .styles import StyleInfo
 from .stylizers import FrameFilter, Recipe, as_recipe, frame_gflop, make_transform
 from .temporal import StabilizeOptions
-from .threads import background
+from .threads import background, consumed
 
 Progress = Callable[[int], None]
 
@@ -121,7 +121,8 @@ def render_segment(
 ) -> media.Part:
     """Stylise one segment into one part (a file path, or a BytesIO for a part that travels).
 
-    Decoding runs in a thread a few frames ahead of `transform`; the part records the keyframes an NST
+    Decoding runs in a thread a few frames ahead of `transform`, and encoding in another a few frames behind
+    it, so neither waits for the network nor it for them; the part records the keyframes an NST
     transform optimised, with their cost.
     """
     started = time.perf_counter()
@@ -131,12 +132,13 @@ def render_segment(
         log.clear()
     frames = background(media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base), 8)
     try:
-        for pts, duration, image in transform(frames):
-            if segment.start is not None and pts < segment.start:
-                continue  # a lead frame: it primed the filter, the previous segment writes it
-            writer.write(pts, duration, image)
-            if progress:
-                progress(1)
+        with consumed(lambda frame: writer.write(*frame), 8) as write:
+            for pts, duration, image in transform(frames):
+                if segment.start is not None and pts < segment.start:
+                    continue  # a lead frame: it primed the filter, the previous segment writes it
+                write((pts, duration, image))
+                if progress:
+                    progress(1)
     finally:
         frames.close()
     done = writer.close()

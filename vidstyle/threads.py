@@ -1,10 +1,11 @@
-"""A bounded background producer: decoding overlaps the network without ever buffering a whole video."""
+"""Bounded background threads: decoding and encoding overlap the network without ever buffering a whole video."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -60,6 +61,44 @@ def background(items: Iterable[T], maxsize: int) -> Iterator[T]:
     finally:
         stop.set()
         thread.join()
+
+
+@contextlib.contextmanager
+def consumed(consume: Callable[[T], None], maxsize: int) -> Iterator[Callable[[T], None]]:
+    """A `put` whose items `consume` takes in a thread, at most `maxsize` waiting: the encoder's side of
+    `background`. Leaving the block waits until every item is consumed; an error in `consume` is raised at
+    the next `put` or on leaving, and an error in the block stops the thread without consuming the rest.
+    """
+    q: queue.Queue = queue.Queue(maxsize)
+    errors: list[BaseException] = []
+    cancel = threading.Event()
+
+    def run() -> None:
+        while (item := q.get()) is not _DONE:
+            if errors or cancel.is_set():
+                continue  # keep draining, so `put` never blocks on a dead consumer
+            try:
+                consume(item)
+            except BaseException as exc:  # handed to the producer, which re-raises it
+                errors.append(exc)
+
+    def put(item: T) -> None:
+        if errors:
+            raise errors[0]
+        q.put(item)
+
+    thread = threading.Thread(target=run, name="vidstyle-consumer", daemon=True)
+    thread.start()
+    try:
+        yield put
+    except BaseException:
+        cancel.set()
+        raise
+    finally:
+        q.put(_DONE)
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -160,6 +160,7 @@ def checkpoint_state(step: int, net: TransformerNet, optimizer, options: TrainOp
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)  # as save_style does for the result beside it
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)

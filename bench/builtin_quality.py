@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--sheet-dir", type=Path, help="write NAME.jpg contact sheets here")
     parser.add_argument("--jsonl", type=Path, help="append one JSON line per style here")
+    parser.add_argument("--ours", type=Path, default=BUILTIN_DIR, help="folder of NAME.vstyle to score (default: "
+                        "the built-ins; a training run's output folder scores candidates)")
     args = parser.parse_args()
     photos = sorted((args.assets / "photos" / "bsds500").glob("test_*.jpg"))[: args.photos]
     vgg = load_vgg(JOHNSON.all, load_state(args.assets / "weights" / "vgg16-imagenet-features-to-relu4_3.pth"))
@@ -51,7 +53,7 @@ def main() -> None:
         folder, painting_file = PAIRS[name]
         painting = to_tensor(read_rgb(args.assets / "styles" / painting_file))
         reference = import_deeplearnjs(args.assets / "reference-styles" / folder, StyleInfo(name=f"{name}-ref"))
-        ours = load_network(read_info(BUILTIN_DIR / f"{name}.vstyle"))
+        ours = load_network(read_info(args.ours / f"{name}.vstyle"))
         started = time.perf_counter()
         kept_ref: list = []
         kept_ours: list = []

@@ -10,6 +10,8 @@
 #      to lay down strokes at all;
 #   2. all six fine-tuned from it (--init) with style weight WEIGHT, LANES runs at a time; the lower weight
 #      brings the photo's shapes back.
+# ARCH=lite trains the lite networks instead (half the channels), as NAME-lite from base-lite, with the same
+# recipe; `render --arch auto` uses them on CPU.
 # A run that finds a checkpoint (OUT/NAME.vstyle.ckpt) resumes it. A GPU run should replace them, e.g.
 #   BASE_STEPS=4000 STEPS_MUSE=16000 STEPS=16000 BATCH=8 LANES=6 THREADS=2 pipelines/train_builtin.sh
 # Each .vstyle records the exact command that made it (`vidstyle styles show NAME`).
@@ -32,6 +34,8 @@ WEIGHT=${WEIGHT:-8}
 LANES=${LANES:-2}                  # runs at a time in step 2
 THREADS=${THREADS:-1}              # torch threads per run in the lanes
 STYLES=${STYLES:-"muse udnie wave rain-princess scream wreck"}
+ARCH=${ARCH:-full}
+SUFFIX=""; [[ $ARCH == lite ]] && SUFFIX="-lite"
 VIDSTYLE=${VIDSTYLE:-vidstyle}
 mkdir -p "$OUT"
 
@@ -48,13 +52,13 @@ ROWS
 }
 
 train_one() {  # name file title artist steps weight [extra args...]
-  local name=$1 file=$2 title=$3 artist=$4 steps=$5 weight=$6 out=${OUTNAME:-$1}
+  local name=$1$SUFFIX file=$2 title=$3 artist=$4 steps=$5 weight=$6 out=${OUTNAME:-$1}$SUFFIX
   local resume=(); [[ -f $OUT/$out.vstyle.ckpt ]] && resume=(--resume)
   $VIDSTYLE train --style-image "$PAINTINGS/$file" --photos "$PHOTOS" --exclude 'test_*' --name "$name" \
     --painting "$title" --artist "$artist" \
     --licence "MIT (weights); trained on BSDS500 photos (non-commercial research licence)" \
     --steps "$steps" --batch-size "$BATCH" --crop "$CROP" --photo-size "$PHOTO_SIZE" --style-size "$STYLE_SIZE" \
-    --lr "$LR" --style-weight "$weight" --checkpoint-every 50 --vgg-weights "$VGG" \
+    --lr "$LR" --style-weight "$weight" --arch "$ARCH" --checkpoint-every 50 --vgg-weights "$VGG" \
     -o "$OUT/$out.vstyle" --overwrite "${resume[@]}" "${@:7}" >> "$OUT/$out.log" 2>&1
   echo "$out: $(tail -n 1 "$OUT/$out.log")"
 }
@@ -66,10 +70,10 @@ run() {  # name steps [extra args...]
   train_one "$name" "$file" "$title" "$artist" "${@:2}"
 }
 
-[[ -f $OUT/base.vstyle ]] || OUTNAME=base run muse "$BASE_STEPS" "$BASE_WEIGHT"
+[[ -f $OUT/base$SUFFIX.vstyle ]] || OUTNAME=base run muse "$BASE_STEPS" "$BASE_WEIGHT"
 for name in $STYLES; do
   while (( $(jobs -rp | wc -l) >= LANES )); do wait -n; done
   steps=$STEPS; [[ $name == muse ]] && steps=$STEPS_MUSE
-  OMP_NUM_THREADS=$THREADS run "$name" "$steps" "$WEIGHT" --init "$OUT/base.vstyle" "$@" &
+  OMP_NUM_THREADS=$THREADS run "$name" "$steps" "$WEIGHT" --init "$OUT/base$SUFFIX.vstyle" "$@" &
 done
 wait

@@ -10,11 +10,12 @@ from vidstyle.styles import (
     installed_styles,
     load_network,
     read_info,
+    resolve_network,
     resolve_style,
     save_style,
     user_dir,
 )
-from vidstyle.transformer import stylize
+from vidstyle.transformer import TransformerNet, stylize
 
 from .conftest import SHARED, needs_shared, tiny_network
 from .tf_reference import load_variables, network
@@ -50,6 +51,23 @@ def test_registry_finds_user_styles_and_names_known_ones_on_a_miss():
     assert resolve_style("mine").path == user_dir() / "mine.vstyle"
     with pytest.raises(VidstyleError, match=r"unknown style 'nope'; known styles: .*mine"):
         resolve_style("nope")
+
+
+def test_auto_arch_takes_the_lite_network_on_cpu_only_and_never_for_a_file():
+    full = save_style(StyleInfo(name="mine", base=4, residual_blocks=1), tiny_network(), user_dir() / "mine.vstyle")
+    with pytest.raises(VidstyleError, match=r"no lite network: train one with `vidstyle train --arch lite "
+                                            r"--name mine-lite"):
+        resolve_network("mine", "lite", on_cpu=True)
+    assert resolve_network("mine", "auto", on_cpu=True).path == full  # none installed: the full one
+    lite = save_style(StyleInfo(name="mine-lite", base=2, residual_blocks=1), TransformerNet(2, 1),
+                      user_dir() / "mine-lite.vstyle")
+    assert resolve_network("mine", "auto", on_cpu=True).path == lite
+    assert resolve_network("mine", "auto", on_cpu=False).path == full  # a GPU runs the full network
+    assert resolve_network("mine", "full", on_cpu=True).path == full
+    assert resolve_network("mine", "lite", on_cpu=False).path == lite
+    assert resolve_network(str(full), "auto", on_cpu=True).path == full  # a file is used as it is
+    with pytest.raises(VidstyleError, match="--arch must be one of auto, full, lite"):
+        resolve_network("mine", "small", on_cpu=True)
 
 
 def test_import_rejects_a_folder_without_manifest(tmp_path):

@@ -90,6 +90,20 @@ def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
     rendered = vidstyle("render", clip, "--style", style, "-o", tmp_path / "out.mp4", "--no-ray")
     assert rendered.returncode == 0, rendered.stderr
     assert frame_times(tmp_path / "out.mp4") == frame_times(clip)
+    # the lite network: trained with --arch lite under NAME-lite, picked by `render --arch auto` on CPU
+    from vidstyle.styles import user_dir
+
+    lite = vidstyle("train", "--style-image", painting, "--photos", photos, "--exclude", "test_*", "--name",
+                    "stripes-lite", "-o", user_dir() / "stripes-lite.vstyle", "--steps", 1, "--crop", 32,
+                    "--batch-size", 1, "--arch", "lite", *common)
+    assert lite.returncode == 0, lite.stderr
+    assert read_info(user_dir() / "stripes-lite.vstyle").base == 16
+    (user_dir() / "stripes.vstyle").write_bytes(style.read_bytes())
+    rendered = vidstyle("render", clip, "--style", "stripes", "-o", tmp_path / "lite.mp4", "--no-ray",
+                        "--device", "cpu")
+    assert rendered.returncode == 0, rendered.stderr
+    assert "using stripes-lite, the lite network of stripes" in rendered.stderr
+    assert frame_times(tmp_path / "lite.mp4") == frame_times(clip)
     scored = vidstyle("evaluate-style", style, style, "--style-image", painting, "--photos", photos, "--include",
                       "test_*", "--size", 48, "--sheet", tmp_path / "sheet.png", *common)
     assert scored.returncode == 0, scored.stderr

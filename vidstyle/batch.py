@@ -254,13 +254,14 @@ def digest_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def build_recipes(items: list[Item], vgg_weights: Path | None = None) -> dict[str, tuple[Recipe, str] | str]:
+def build_recipes(items: list[Item], vgg_weights: Path | None = None, arch: str = "full",
+                  on_cpu: bool = False) -> dict[str, tuple[Recipe, str] | str]:
     """Each distinct style once: (recipe, digest of what defines it), or the error that makes it unusable
-    (an unknown style fails only its own items)."""
+    (an unknown style fails only its own items). A named style's network follows `resolve_network`."""
     from .imagefile import read_rgb
     from .keyframes import KeyframeOptions
     from .nst import NSTOptions
-    from .styles import resolve_style
+    from .styles import resolve_network
     from .stylizers import ImageRecipe, NetworkRecipe
 
     recipes: dict[str, tuple[Recipe, str] | str] = {}
@@ -273,7 +274,7 @@ def build_recipes(items: list[Item], vgg_weights: Path | None = None) -> dict[st
                 recipe: Recipe = ImageRecipe.of(read_rgb(item.style), vgg_weights, nst, keys)
                 digest = digest_file(Path(item.style)) + repr((nst, keys))
             else:
-                info = resolve_style(item.style)
+                info = resolve_network(item.style, arch, on_cpu)
                 recipe, digest = NetworkRecipe.of(info), digest_file(info.path)
             recipes[item.style] = (recipe, digest)
         except VidstyleError as exc:

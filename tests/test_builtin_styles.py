@@ -1,5 +1,5 @@
-"""The six built-in styles: shipped in the package, trained by vidstyle (the file says how), and each one
-paints its own painting rather than a generic filter."""
+"""The six built-in styles (and the lite networks shipped so far): in the package, trained by vidstyle (the
+file says how), and each one paints its own painting rather than a generic filter."""
 
 import numpy as np
 import pytest
@@ -13,12 +13,14 @@ from .conftest import SHARED, needs_shared
 
 BUILTINS = {"muse": "la_muse", "udnie": "udnie", "wave": "wave", "rain-princess": "rain_princess",
             "scream": "the_scream", "wreck": "the_shipwreck_of_the_minotaur"}
+LITE = {"muse-lite": "la_muse"}  # half the channels, `render --arch auto` takes them on CPU
 
 
-def test_all_six_are_in_the_package_with_their_provenance():
+def test_every_builtin_is_in_the_package_with_its_provenance():
     styles = installed_styles()
-    for name in BUILTINS:
+    for name in {**BUILTINS, **LITE}:
         info = styles[name]
+        assert info.base == (16 if name in LITE else 32)
         assert info.path.parent == BUILTIN_DIR
         assert info.painting and info.artist and info.licence.startswith("MIT")
         # trained by vidstyle itself, on the training photos only, and the command says so
@@ -56,7 +58,7 @@ def test_each_builtin_is_closest_to_its_own_painting():
                                    JOHNSON) for name, file in BUILTINS.items()}
     photos = [SHARED / "photos" / "bsds500" / f for f in ("test_100007.jpg", "test_100039.jpg")]
     with torch.inference_mode():
-        for name in BUILTINS:
+        for name, painting in {**BUILTINS, **LITE}.items():
             net = load_network(read_info(BUILTIN_DIR / f"{name}.vstyle"))
             losses = {other: 0.0 for other in BUILTINS}
             for path in photos:
@@ -65,15 +67,17 @@ def test_each_builtin_is_closest_to_its_own_painting():
                 feats = vgg(out)
                 for other, target in targets.items():
                     losses[other] += style_loss(feats, target).item()
-            assert min(losses, key=losses.get) == name, (name, losses)
+            assert BUILTINS[min(losses, key=losses.get)] == painting, (name, losses)
 
 
-@pytest.mark.parametrize("name", ["muse"])
-def test_builtin_renders_with_the_cli(name, clips, tmp_path):
+@pytest.mark.parametrize("arch", ["auto", "full"])
+def test_builtin_renders_with_the_cli(arch, clips, tmp_path):
     from .helpers import frame_times
     from .test_cli import vidstyle
 
     out = tmp_path / "out.mp4"
-    result = vidstyle("render", clips["plain"], "--style", name, "-o", out, "--no-ray")
+    result = vidstyle("render", clips["plain"], "--style", "muse", "-o", out, "--no-ray", "--device", "cpu",
+                      "--arch", arch)
     assert result.returncode == 0, result.stderr
+    assert ("using muse-lite, the lite network of muse" in result.stderr) == (arch == "auto")
     assert frame_times(out) == frame_times(clips["plain"])

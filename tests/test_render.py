@@ -126,3 +126,18 @@ def test_segments_cut_at_keyframes_and_cover_every_frame(clips):
     assert sum(s.frames for s in segments) == info.frames == 50
     assert all(s.start in info.keyframes for s in segments[1:])
     assert [s.end for s in segments[:-1]] == [s.start for s in segments[1:]]
+
+
+def test_outputs_get_the_permissions_of_any_new_file_not_the_temporary_files_0600(clips, tiny_style, tmp_path):
+    import os
+
+    from vidstyle.imagefile import write_rgb
+
+    old = os.umask(0o022)
+    try:
+        run(clips["plain"], tmp_path / "out.mp4", tiny_style)
+        write_rgb(tmp_path / "still.png", np.zeros((8, 8, 3), np.uint8))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.mp4").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "still.png").stat().st_mode & 0o777 == 0o644

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import VidstyleError
+from .files import temporary_beside
 
 WRITABLE = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -38,8 +38,7 @@ def check_writable(path: Path) -> None:
 def write_rgb(path: Path, image: np.ndarray) -> None:
     """Write via a temporary file in the same folder, renamed into place when complete."""
     check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = temporary_beside(path.parent, f".{path.stem}.tmp-", path.suffix)
     try:
         Image.fromarray(image).save(tmp)
         os.replace(tmp, path)

@@ -23,6 +23,7 @@ from . import media
 from .acceleration import should_compile
 from .devices import resolve_device
 from .errors import VidstyleError
+from .files import temporary_beside
 from .styles import StyleInfo
 from .stylizers import FrameFilter, Recipe, as_recipe, frame_gflop, make_transform
 from .temporal import StabilizeOptions
@@ -157,11 +158,10 @@ def stage(target: Path) -> tuple[Path, Path]:
     if not folder.is_dir():
         raise VidstyleError(f"output folder {folder} does not exist.")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f"{target.stem}.tmp-", suffix=target.suffix, dir=folder)
+        tmp = temporary_beside(folder, f"{target.stem}.tmp-", target.suffix)
     except OSError as exc:
         raise VidstyleError(f"cannot write to {folder} ({exc.strerror}).") from None
-    os.close(fd)
-    return Path(tmp_name), Path(tempfile.mkdtemp(prefix=f".{target.stem}.parts-", dir=folder))
+    return tmp, Path(tempfile.mkdtemp(prefix=f".{target.stem}.parts-", dir=folder))
 
 
 def remove_stale_temporaries(target: Path) -> None:

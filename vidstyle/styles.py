@@ -108,7 +108,8 @@ def resolve_style(name_or_path: str) -> StyleInfo:
     styles = installed_styles()
     if name_or_path in styles:
         return styles[name_or_path]
-    known = ", ".join(sorted(styles)) or "none installed - see `vidstyle styles import --help`"
+    paintings = [n for n in sorted(styles) if not (n.endswith(LITE_SUFFIX) and n.removesuffix(LITE_SUFFIX) in styles)]
+    known = ", ".join(paintings) or "none installed - see `vidstyle styles import --help`"
     raise VidstyleError(f"unknown style {name_or_path!r}; known styles: {known}.")
 
 

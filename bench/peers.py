@@ -81,7 +81,7 @@ def main() -> None:
 
         options = RenderOptions(overwrite=True)
         timed("vidstyle render", lambda: render_sharded(clip, out, style, options, ShardOptions()).frames_out)
-        lite = resolve_network(args.style, "lite", on_cpu=True) if args.lite else None
+        lite = resolve_network(args.style, "lite", on_cpu=True)[0] if args.lite else None
         if lite:
             timed("vidstyle render --arch lite", lambda: render_sharded(clip, out, lite, options,
                                                                           ShardOptions()).frames_out)

@@ -58,14 +58,17 @@ def test_auto_arch_takes_the_lite_network_on_cpu_only_and_never_for_a_file():
     with pytest.raises(VidstyleError, match=r"no lite network: train one with `vidstyle train --arch lite "
                                             r"--name mine-lite"):
         resolve_network("mine", "lite", on_cpu=True)
-    assert resolve_network("mine", "auto", on_cpu=True).path == full  # none installed: the full one
+    network, lite_used = resolve_network("mine", "auto", on_cpu=True)
+    assert network.path == full and not lite_used  # none installed: the full one
     lite = save_style(StyleInfo(name="mine-lite", base=2, residual_blocks=1), TransformerNet(2, 1),
                       user_dir() / "mine-lite.vstyle")
-    assert resolve_network("mine", "auto", on_cpu=True).path == lite
-    assert resolve_network("mine", "auto", on_cpu=False).path == full  # a GPU runs the full network
-    assert resolve_network("mine", "full", on_cpu=True).path == full
-    assert resolve_network("mine", "lite", on_cpu=False).path == lite
-    assert resolve_network(str(full), "auto", on_cpu=True).path == full  # a file is used as it is
+    network, lite_used = resolve_network("mine", "auto", on_cpu=True)
+    assert network.path == lite and lite_used
+    assert resolve_network("mine", "auto", on_cpu=False)[0].path == full  # a GPU runs the full network
+    assert resolve_network("mine", "full", on_cpu=True)[0].path == full
+    assert resolve_network("mine", "lite", on_cpu=False)[0].path == lite
+    network, lite_used = resolve_network(str(full), "auto", on_cpu=True)
+    assert network.path == full and not lite_used  # a file is used as it is
     with pytest.raises(VidstyleError, match="--arch must be one of auto, full, lite"):
         resolve_network("mine", "small", on_cpu=True)
 

@@ -274,7 +274,7 @@ def build_recipes(items: list[Item], vgg_weights: Path | None = None, arch: str 
                 recipe: Recipe = ImageRecipe.of(read_rgb(item.style), vgg_weights, nst, keys)
                 digest = digest_file(Path(item.style)) + repr((nst, keys))
             else:
-                info = resolve_network(item.style, arch, on_cpu)
+                info, _ = resolve_network(item.style, arch, on_cpu)
                 recipe, digest = NetworkRecipe.of(info), digest_file(info.path)
             recipes[item.style] = (recipe, digest)
         except VidstyleError as exc:

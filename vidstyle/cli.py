@@ -333,8 +333,8 @@ def render(
             recipe = ImageRecipe.of(read_rgb(style_image), vgg_weights, nst,
                                     KeyframeOptions(every=keyframe_every, warm_iterations=iterations // 2))
         else:
-            recipe = resolve_network(style, arch, _on_cpu(device, address, no_ray))
-            if recipe.name != style and not style.endswith(".vstyle"):
+            recipe, lite = resolve_network(style, arch, _on_cpu(device, address, no_ray))
+            if lite:
                 err.print(f"using {recipe.name}, the lite network of {style} (--arch full for the full one)",
                           highlight=False)
         with contextlib.ExitStack() as stack:

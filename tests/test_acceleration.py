@@ -1,13 +1,19 @@
 """The compiled network path: same pictures as eager, chosen only when it pays, and never a dead end."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from vidstyle.acceleration import fast_stylizer, gflop_per_frame, run_padded, should_compile
+from vidstyle.acceleration import fast_stylizer, gflop_per_frame, network_dtype, run_padded, should_compile
 from vidstyle.errors import VidstyleError
 from vidstyle.render import RenderOptions, render
+from vidstyle.styles import load_network, resolve_style
+from vidstyle.synth import scene
 from vidstyle.transformer import stylize
 
 from .conftest import tiny_network
@@ -44,23 +50,34 @@ def test_compiled_network_paints_what_eager_paints_even_for_a_short_batch():
     assert (compiled.int() - eager.int()).abs().max() <= 1  # rounding of a fused kernel, nothing more
 
 
-def test_a_machine_that_cannot_compile_falls_back_to_eager_with_a_warning(monkeypatch, tmp_path):
-    from torch._dynamo import reset
-    from torch._inductor import config
+FALLBACK = """
+import copy, warnings, torch
+from vidstyle.acceleration import fast_stylizer
+from vidstyle.transformer import TransformerNet, stylize
+torch.manual_seed(0)
+net, frames = TransformerNet(4, 1).eval(), torch.randint(0, 256, (2, 40, 40, 3), dtype=torch.uint8)
+run = fast_stylizer(copy.deepcopy(net), torch.device("cpu"), None, compile=True)
+with torch.inference_mode(), warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    first = run(frames)
+    eager = stylize(net, frames)
+    again = run(frames)
+print("warned:", [str(w.message) for w in caught if "torch.compile failed" in str(w.message)])
+print("max diff:", (first.int() - eager.int()).abs().max().item(), "same again:", torch.equal(first, again))
+"""
 
-    reset()
-    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))  # nothing cached: the compiler must run
-    monkeypatch.setattr(config, "fx_graph_cache", False)
-    monkeypatch.setattr(config.cpp, "cxx", (str(tmp_path / "no-such-c++"),))
-    net, frames = tiny_network(), torch.randint(0, 256, (2, 40, 40, 3), dtype=torch.uint8)
-    run = fast_stylizer(tiny_network(), torch.device("cpu"), None, compile=True)
-    with torch.inference_mode(), pytest.warns(UserWarning, match="torch.compile failed .* running the network "
-                                              "uncompiled"):
-        first = run(frames)
-    with torch.inference_mode():
-        assert (first.int() - stylize(net, frames).int()).abs().max() <= 1  # channels-last rounds differently
-        assert torch.equal(run(frames), first)  # later batches go straight to eager
-    reset()
+
+def test_a_machine_that_cannot_compile_falls_back_to_eager_with_a_warning(tmp_path):
+    """In a fresh process whose C++ compiler is missing and whose Inductor cache is empty, as on a machine
+    without build tools (in this process the failure would stay cached and break later compiles)."""
+    env = {**os.environ, "CXX": str(tmp_path / "no-such-c++"), "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "cache"),
+           "TORCHINDUCTOR_FX_GRAPH_CACHE": "0"}
+    out = subprocess.run([sys.executable, "-c", FALLBACK], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    warned = next(line for line in out.stdout.splitlines() if line.startswith("warned:"))
+    assert "running the network uncompiled" in warned
+    diff = out.stdout.split("max diff: ")[1].split()
+    assert int(diff[0]) <= 1 and diff[3] == "True"  # eager both (channels-last rounds differently)
 
 
 def test_render_with_the_compiled_network_keeps_every_frame_and_the_audio(clips, tiny_style, tmp_path):
@@ -70,4 +87,45 @@ def test_render_with_the_compiled_network_keeps_every_frame_and_the_audio(clips,
     assert report.frames_out == 50 and frame_times(compiled) == frame_times(clips["plain"])
     assert audio_packets(compiled) == audio_packets(clips["plain"])
     a, b = (np.stack(frames_rgb(p)).astype(int) for p in (eager, compiled))
-    assert np.abs(a - b).mean() < 1.0  # the same pictures, up to x264 and rounding
+    # the same pictures, up to rounding (at most 1 level per pixel, the test above) carried on by x264 and the
+    # stabiliser; a wrong graph would be tens of levels off
+    assert np.abs(a - b).mean() < 2.0
+
+
+def test_auto_precision_is_fp16_on_tensor_core_gpus_and_fp32_elsewhere(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert network_dtype("auto", cpu) == torch.float32
+    assert network_dtype("bf16", cpu) == torch.bfloat16 and network_dtype("fp16", cuda) == torch.float16
+    # the GPU generation is the only thing auto asks the driver; this machine has no GPU to ask
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))  # H100
+    assert network_dtype("auto", cuda) == torch.float16
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (6, 1))  # GTX 1080: slow fp16
+    assert network_dtype("auto", cuda) == torch.float32
+    with pytest.raises(VidstyleError, match="--precision must be one of auto, fp32, fp16, bf16, not 'half'"):
+        network_dtype("half", cpu)
+
+
+@pytest.mark.parametrize("dtype, min_psnr", [(torch.float16, 50.0), (torch.bfloat16, 45.0)])
+def test_half_precision_paints_what_fp32_paints_with_a_trained_network(dtype, min_psnr):
+    """The built-in muse network (real weights) on a real-sized crop: what the GPU default (fp16) changes."""
+    frame = torch.from_numpy(scene(0.7, 96, 64).astype(np.uint8))[None]
+    net = load_network(resolve_style("muse"))
+    with torch.inference_mode():
+        full = stylize(net, frame).double()
+        half = fast_stylizer(load_network(resolve_style("muse")), torch.device("cpu"), None, False, dtype)(frame)
+    assert half.dtype == torch.uint8 and half.shape == frame.shape
+    mse = ((half.double() - full) ** 2).mean().item()
+    assert 10 * np.log10(255**2 / max(mse, 1e-12)) > min_psnr
+    assert (half.double() - full).abs().max() <= 4
+
+
+def test_render_in_half_precision_keeps_every_frame_and_the_audio(clips, tiny_style, tmp_path):
+    fp32, fp16 = tmp_path / "fp32.mp4", tmp_path / "fp16.mp4"
+    render(clips["plain"], fp32, tiny_style, RenderOptions(segment_seconds=0.5, precision="fp32"))
+    report = render(clips["plain"], fp16, tiny_style, RenderOptions(segment_seconds=0.5, precision="fp16"))
+    assert report.frames_out == 50 and frame_times(fp16) == frame_times(clips["plain"])
+    assert audio_packets(fp16) == audio_packets(clips["plain"])
+    a, b = (np.stack(frames_rgb(p)).astype(int) for p in (fp32, fp16))
+    # fp16 did run (the pictures differ), and changed them little: the tiny random network amplifies
+    # rounding far more than a trained one does (the test above), and x264 and the stabiliser carry it on
+    assert 0 < np.abs(a - b).mean() < 3.0

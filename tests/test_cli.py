@@ -76,6 +76,16 @@ def _audio_only(path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("option,value,fragment", [
+    ("--precision", "half", "--precision must be one of auto, fp32, fp16, bf16, not 'half'"),
+    ("--compile", "fast", "--compile must be one of auto, on, off, not 'fast'"),
+])
+def test_bad_option_values_get_one_clear_line(option, value, fragment, clips, tiny_style, tmp_path):
+    result = vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", tmp_path / "out.mp4", option, value)
+    one_line_error(result, fragment)
+    assert not (tmp_path / "out.mp4").exists() and leftovers(tmp_path) == []
+
+
 def test_unknown_style_lists_the_known_ones(clips, tiny_style, tmp_path):
     from vidstyle.styles import user_dir
 

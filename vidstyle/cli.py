@@ -147,6 +147,9 @@ Arch = Annotated[str, typer.Option(help="auto: a style's lite network (NAME-lite
                                     "CPU and one is installed, else the full one; full; lite.")]
 Compile = Annotated[str, typer.Option(help="torch.compile the network: on, off, or auto (when the job is "
                                        "long enough to repay the ~30 s of compiling; twice as fast on CPU).")]
+Precision = Annotated[str, typer.Option(help="The network's arithmetic: fp32, fp16, bf16, or auto (fp16 on a "
+                                         "GPU with tensor cores, else fp32). Half precision is for GPUs: on "
+                                         "a CPU without bf16 units it is many times slower.")]
 Stabilize = Annotated[float, typer.Option(
     "--stabilize", help="Temporal stabilisation: each frame is blended with the previous output carried along "
     "the input's optical flow, where visible; this is the previous output's weight (0 turns it off). At 0.4 "
@@ -265,6 +268,7 @@ def render(
     batch_size: Annotated[int, typer.Option(help="Frames per network call.", min=1)] = 4,
     arch: Arch = "auto",
     compile: Compile = "auto",
+    precision: Precision = "auto",
     crf: Annotated[Optional[int], typer.Option(help="Quality: lower is better and bigger (x264 default 18, "
                                                "VP9 32).", min=0, max=63)] = None,
     preset: Annotated[str, typer.Option(help="x264 speed preset (ultrafast ... veryslow).")] = "medium",
@@ -301,7 +305,7 @@ def render(
     and renamed only when complete. A damaged input is stylised as far as it decodes, with a warning that
     says how many frames were lost.
     """
-    from .acceleration import check_compile_mode
+    from .acceleration import check_compile_mode, check_precision
     from .render import RenderOptions
     from .styles import resolve_network
 
@@ -315,9 +319,11 @@ def render(
         run_render = partial(render_sharded, shard=ShardOptions(workers=workers, address=address))
 
     options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
-                            overwrite=overwrite, stabilize=_stabilize(stabilize), compile=compile)
+                            overwrite=overwrite, stabilize=_stabilize(stabilize), compile=compile,
+                            precision=precision)
     try:
         check_compile_mode(compile)
+        check_precision(precision)
         if (style is None) == (style_image is None):
             raise VidstyleError("give either --style NAME (a trained network) or --style-image PAINTING.")
         if style_image is not None:
@@ -458,6 +464,7 @@ def batch(
     batch_size: Annotated[int, typer.Option(help="Frames per network call.", min=1)] = 4,
     arch: Arch = "auto",
     compile: Compile = "auto",
+    precision: Precision = "auto",
     crf: Annotated[Optional[int], typer.Option(help="Quality (x264 default 18).", min=0, max=63)] = None,
     preset: Annotated[str, typer.Option(help="x264 speed preset.")] = "medium",
     workers: Annotated[Optional[int], typer.Option(help="Ray actors shared by all videos: default one per "
@@ -475,7 +482,7 @@ def batch(
     the output folder; exit status 1 if any video failed.
     """
     from . import batch as bt
-    from .acceleration import check_compile_mode
+    from .acceleration import check_compile_mode, check_precision
     from .render import RenderOptions
     from .shard import ShardOptions
 
@@ -483,11 +490,12 @@ def batch(
         suffix = "." + suffix
     try:
         check_compile_mode(compile)
+        check_precision(precision)
         output.mkdir(parents=True, exist_ok=True)
         items = bt.discover(inputs, style or [], style_image or [], output, suffix)
         recipes = bt.build_recipes(items, vgg_weights, arch, _on_cpu(device, address, False))
         options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
-                                stabilize=_stabilize(stabilize), compile=compile)
+                                stabilize=_stabilize(stabilize), compile=compile, precision=precision)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err) as bar:
             overall = bar.add_task(f"{len(items)} outputs", total=len(items))

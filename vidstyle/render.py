@@ -43,6 +43,7 @@ class RenderOptions:
     overwrite: bool = False
     stabilize: StabilizeOptions | None = None  # None: every frame on its own
     compile: str = "auto"  # torch.compile the network: on, off, or auto (when the job is big enough to pay)
+    precision: str = "auto"  # the network's: fp32, fp16, bf16, or auto (fp16 on tensor-core GPUs, else fp32)
     comment: str | None = None  # written into the output's comment tag (batch keeps its fingerprint there)
 
 
@@ -254,7 +255,8 @@ def render(
     job = prepare(source, target, options)
     recipe, device = as_recipe(style), resolve_device(options.device)
     compiled = should_compile(options.compile, device, job_gflop(job, recipe, options.max_side))
-    transform = make_transform(recipe, device, options.batch_size, options.max_side, options.stabilize, compiled)
+    transform = make_transform(recipe, device, options.batch_size, options.max_side, options.stabilize, compiled,
+                               options.precision)
     if on_start:
         on_start(job.info, job.segments)
     with staged_output(job.target) as (tmp, scratch):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .acceleration import Stylize, fast_stylizer, gflop_per_frame, run_padded
+from .acceleration import Stylize, fast_stylizer, gflop_per_frame, network_dtype, run_padded
 from .keyframes import Frame, KeyframeOptions, KeyframeStylizer
 from .nst import NSTOptions
 from .styles import StyleInfo, load_network
@@ -39,10 +39,10 @@ class NetworkRecipe:
         return cls(style, style.path.read_bytes())
 
     def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
-              compile: bool = False) -> FrameFilter:
+              compile: bool = False, precision: str = "auto") -> FrameFilter:
         """`compile`: run the network through torch.compile (`acceleration.py`); frames of a new size make
-        a new compiled graph, so a worker keeps one per size."""
-        net = load_network(self.style, self.data)
+        a new compiled graph, so a worker keeps one per size. `precision`: see `network_dtype`."""
+        net, dtype = load_network(self.style, self.data), network_dtype(precision, device)
         stylizers: dict[tuple[int, int], Stylize] = {}
 
         def run(frames: Iterator[Frame]) -> Iterator[Frame]:
@@ -51,7 +51,8 @@ class NetworkRecipe:
                     rgb = torch.from_numpy(np.stack([f[2] for f in batch])).to(device)
                     size = tuple(rgb.shape[1:3])
                     if size not in stylizers:
-                        stylizers[size] = fast_stylizer(net, device, work_size(*size, max_side), compile)
+                        stylizers[size] = fast_stylizer(net, device, work_size(*size, max_side), compile,
+                                                         dtype)
                     out = run_padded(stylizers[size], rgb, batch_size, pad=compile).cpu().numpy()
                     for (pts, duration, _), image in zip(batch, out):
                         yield pts, duration, image
@@ -76,9 +77,9 @@ class ImageRecipe:
         return cls(style_rgb, path.read_bytes(), nst, keyframes)
 
     def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
-              compile: bool = False) -> FrameFilter:
-        """`max_side` (render's --max-side) replaces the NST working size; batches and compiling do not
-        apply."""
+              compile: bool = False, precision: str = "auto") -> FrameFilter:
+        """`max_side` (render's --max-side) replaces the NST working size; batches, compiling and precision
+        do not apply (the optimisation stays fp32)."""
         state = torch.load(io.BytesIO(self.vgg_state), map_location="cpu", weights_only=True)
         nst = replace(self.nst, size=max_side) if max_side else self.nst
         return KeyframeStylizer(load_vgg(nst.layers.all, state), self.style_rgb, nst, self.keyframes, device)
@@ -88,9 +89,9 @@ Recipe = NetworkRecipe | ImageRecipe
 
 
 def make_transform(recipe: Recipe, device: torch.device, batch_size: int, max_side: int | None,
-                   stabilize: StabilizeOptions | None, compile: bool = False) -> FrameFilter:
+                   stabilize: StabilizeOptions | None, compile: bool = False, precision: str = "auto") -> FrameFilter:
     """What a worker runs: the recipe's filter, stabilised when asked."""
-    transform = recipe.build(device, batch_size, max_side, compile)
+    transform = recipe.build(device, batch_size, max_side, compile, precision)
     return stabilized(transform, stabilize) if stabilize else transform
 
 

@@ -108,7 +108,8 @@ def stylize(net: TransformerNet, frames: torch.Tensor, work_size: tuple[int, int
     # reflect needs the padding to be smaller than the side; tiny frames fall back to replicating the edge
     mode = "reflect" if m + max(ph, pw) < min(wh, ww) else "replicate"
     x = F.pad(x, (m, m + pw, m, m + ph), mode=mode)
-    y = net(x)[..., m : m + wh, m : m + ww]
+    # The network runs in its own precision (half on GPUs); resizing and rounding stay in fp32.
+    y = net(x.to(net.conv1.conv.weight.dtype)).float()[..., m : m + wh, m : m + ww]
     if (wh, ww) != (h, w):
         y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
     return y.clamp_(0, 255).round_().to(torch.uint8).permute(0, 2, 3, 1)

@@ -1,11 +1,14 @@
 """The Ray driver: same bytes as the single-process path, and faults that a real cluster has."""
 
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 import ray
 
+from vidstyle.cluster import shape
 from vidstyle.errors import VidstyleError
 from vidstyle.render import RenderOptions, render
 from vidstyle.shard import ShardOptions, render_sharded
@@ -93,3 +96,35 @@ def test_stabilised_sharded_render_is_byte_identical_to_single_process(clips, ti
     assert report.segments >= 3 and report.frames_out == 50
     assert sharded.read_bytes() == single.read_bytes()
     assert frame_times(sharded) == frame_times(clips["plain"])
+
+
+@pytest.mark.parametrize("resources, workers, share, expected", [
+    ({"CPU": 16, "GPU": 1}, None, True, (4, 4, 1 / 4, "cuda")),  # an H100 node: 4 encoders share the GPU
+    ({"CPU": 64, "GPU": 8}, None, True, (16, 4, 1 / 2, "cuda")),
+    ({"CPU": 16, "GPU": 2}, 3, True, (3, 5, 1 / 2, "cuda")),  # 2 + 1: shares of 1/2 so that all 3 fit
+    ({"CPU": 2, "GPU": 1}, None, True, (1, 2, 1, "cuda")),  # too few CPUs to share: one actor, whole GPU
+    ({"CPU": 16, "GPU": 1}, None, False, (1, 16, 1, "cuda")),  # training: one replica per GPU
+    ({"CPU": 16}, None, True, (8, 2, 0, "cpu")),
+])
+def test_render_actors_share_each_gpu_so_enough_encoders_keep_it_busy(resources, workers, share, expected):
+    assert shape(resources, workers, "auto", share) == expected
+
+
+SHARED_GPU = """
+import ray
+from vidstyle.render import RenderOptions
+from vidstyle.shard import Pool, ShardOptions
+ray.init(address="local", num_cpus=12, num_gpus=1, include_dashboard=False)  # a GPU Ray believes in
+pool = Pool(RenderOptions(device="auto"), ShardOptions(), most=10, gflop=0.0)
+ray.get([actor.__ray_ready__.remote() for actor in pool.actors], timeout=240)
+print("ready", len(pool.actors), round(pool.gpus, 4), ray.available_resources().get("GPU", 0.0))
+pool.close()
+"""
+
+
+def test_ray_places_every_actor_of_a_shared_gpu():
+    """Shares of 1/3 GPU: Ray must place all three actors on the one GPU, none left pending. The GPU is
+    declared, not real (no CUDA here), so the actors are only started, not given frames."""
+    out = subprocess.run([sys.executable, "-c", SHARED_GPU], capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "ready 3 0.3333 0.0" in out.stdout, out.stdout

@@ -150,6 +150,10 @@ Compile = Annotated[str, typer.Option(help="torch.compile the network: on, off, 
 Precision = Annotated[str, typer.Option(help="The network's arithmetic: fp32, fp16, bf16, or auto (fp16 on a "
                                          "GPU with tensor cores, else fp32). Half precision is for GPUs: on "
                                          "a CPU without bf16 units it is many times slower.")]
+Workers = Annotated[Optional[int], typer.Option(
+    help="Ray actors, each holding the network and decoding and encoding its own segments (a batch's videos "
+    "share them). Default: with GPUs, one per 4 CPUs, sharing the GPUs (one actor's x264 cannot keep up "
+    "with a GPU); without, one per 2 CPUs.", min=1)]
 Stabilize = Annotated[float, typer.Option(
     "--stabilize", help="Temporal stabilisation: each frame is blended with the previous output carried along "
     "the input's optical flow, where visible; this is the previous output's weight (0 turns it off). At 0.4 "
@@ -273,8 +277,7 @@ def render(
                                                "VP9 32).", min=0, max=63)] = None,
     preset: Annotated[str, typer.Option(help="x264 speed preset (ultrafast ... veryslow).")] = "medium",
     overwrite: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
-    workers: Annotated[Optional[int], typer.Option(help="Ray actors, each holding the network: default one "
-                                                   "per GPU, else one per 2 CPUs.", min=1)] = None,
+    workers: Workers = None,
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to run on (ray://head:10001, auto, "
                                                    "host:port); default RAY_ADDRESS, else Ray starts "
                                                    "embedded on this machine.")] = None,
@@ -467,8 +470,7 @@ def batch(
     precision: Precision = "auto",
     crf: Annotated[Optional[int], typer.Option(help="Quality (x264 default 18).", min=0, max=63)] = None,
     preset: Annotated[str, typer.Option(help="x264 speed preset.")] = "medium",
-    workers: Annotated[Optional[int], typer.Option(help="Ray actors shared by all videos: default one per "
-                                                   "GPU, else one per 2 CPUs.", min=1)] = None,
+    workers: Workers = None,
     address: Annotated[Optional[str], typer.Option(help="Ray cluster (auto, host:port, ray://...); default "
                                                    "RAY_ADDRESS, else Ray starts embedded.")] = None,
     vgg_weights: VggWeights = None,

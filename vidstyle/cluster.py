@@ -25,14 +25,32 @@ def connect(address: str | None) -> bool:
     return True
 
 
-def pool_shape(workers: int | None, device: str) -> tuple[int, float, float, str]:
-    """(workers, CPUs each, GPUs each, device) from what the cluster offers: one GPU per worker when it
-    has GPUs, else its CPUs split between the workers. Rendering and training size their pools alike."""
-    resources = ray.cluster_resources()
+#: A render's actors on a GPU node: one per this many CPUs, sharing the node's GPUs. The network on a GPU
+#: outruns one actor's CPU side (decode, colour conversion, x264 with its 4 threads, the stabiliser's
+#: flow; bench/cpu_side.py: 0.17-0.31 CPU-seconds per 1080p frame on this project's machine) many times
+#: over, so the GPU is kept busy by several actors, each decoding and encoding its own segments.
+CPUS_PER_GPU_ACTOR = 4
+
+
+def pool_shape(workers: int | None, device: str, share_gpus: bool = False) -> tuple[int, float, float, str]:
+    """(workers, CPUs each, GPUs each, device) from what the cluster offers; see `shape`."""
+    return shape(ray.cluster_resources(), workers, device, share_gpus)
+
+
+def shape(resources: dict[str, float], workers: int | None, device: str,
+          share_gpus: bool = False) -> tuple[int, float, float, str]:
+    """Without GPUs, the CPUs split between the workers (one per 2 CPUs by default). With GPUs, one GPU per
+    worker (training: one model replica per GPU), or, with `share_gpus` (rendering), CPUS_PER_GPU_ACTOR
+    CPUs per worker by default with each GPU shared by as many workers as that gives it, so that enough
+    encoders run beside each GPU. Shares are 1/k of a GPU so that Ray packs exactly k workers on each."""
     gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
     use_gpu = gpus > 0 and device in ("auto", "cuda")
     if device == "cuda" and not gpus:
         raise VidstyleError("--device cuda asked for, but the Ray cluster has no GPU; use --device cpu or auto.")
+    if use_gpu and share_gpus:
+        n = workers or gpus * max(1, cpus // gpus // CPUS_PER_GPU_ACTOR)
+        per_gpu = -(-n // gpus)
+        return n, max(1, cpus // n), 1 / per_gpu, "cuda"
     if use_gpu:
         n = workers or gpus
         return n, max(1, cpus // n), 1, "cuda"

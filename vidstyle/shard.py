@@ -49,7 +49,7 @@ ATTEMPTS = 2
 
 @dataclass
 class ShardOptions:
-    workers: int | None = None  # None: one per GPU, else one per 2 CPUs
+    workers: int | None = None  # None: see cluster.shape (one per 4 CPUs sharing GPUs, else one per 2 CPUs)
     address: str | None = None  # None: RAY_ADDRESS if set, else an embedded Ray on this machine
 
 
@@ -120,7 +120,7 @@ class Pool:
         self.actors: list = []
         self.counter = None
         try:
-            n, self.cpus, self.gpus, self.device = pool_shape(shard.workers, options.device)
+            n, self.cpus, self.gpus, self.device = pool_shape(shard.workers, options.device, share_gpus=True)
             n = max(1, min(n, most))
             compiled = should_compile(options.compile, torch.device(self.device), gflop / n)
             self.options = replace(options, compile="on" if compiled else "off")

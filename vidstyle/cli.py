@@ -6,7 +6,6 @@ Every failure a user can fix is a `VidstyleError`, printed as one line on stderr
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -23,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from . import __version__
+from . import __version__, interrupts
 from .errors import VidstyleError
 
 app = typer.Typer(
@@ -43,10 +42,6 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C: temporaries are removed on the way out
-    raise KeyboardInterrupt
-
-
 def version_callback(value: bool) -> None:
     if value:
         typer.echo(f"vidstyle {__version__}")
@@ -58,7 +53,7 @@ def main(
     version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    signal.signal(signal.SIGTERM, _terminate)
+    interrupts.install()  # SIGTERM behaves like Ctrl-C: temporaries are removed on the way out
 
 
 def _human_size(n: int) -> str:

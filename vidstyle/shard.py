@@ -24,7 +24,7 @@ from ray.exceptions import (
     RayTaskError,
 )
 
-from . import media
+from . import interrupts, media
 from .acceleration import should_compile
 from .cluster import connect, pool_shape
 from .errors import VidstyleError
@@ -183,6 +183,7 @@ def schedule(
                                       item.job.info, item.job.settings, pool.counter)
             inflight[ref] = (item, actor)
         ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.25)
+        interrupts.check()
         if progress:
             totals = ray.get(pool.counter.per_video.remote())
             if totals != shown:

@@ -27,7 +27,7 @@ def connect(address: str | None) -> bool:
 
 #: A render's actors on a GPU node: one per this many CPUs, sharing the node's GPUs. The network on a GPU
 #: outruns one actor's CPU side (decode, colour conversion, x264 with its 4 threads, the stabiliser's
-#: flow; bench/cpu_side.py: 0.17-0.31 CPU-seconds per 1080p frame on this project's machine) many times
+#: flow; bench/cpu_side.py: 0.19-0.29 CPU-seconds per 1080p frame on this project's machine) many times
 #: over, so the GPU is kept busy by several actors, each decoding and encoding its own segments.
 CPUS_PER_GPU_ACTOR = 4
 

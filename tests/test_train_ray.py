@@ -15,6 +15,19 @@ from .test_nst import random_vgg_state
 from .test_train import OPTIONS, photos  # noqa: F401  (fixture)
 
 
+def assert_trained_alike(a: dict, b: dict, untrained: dict) -> None:
+    """Every tensor of `a` lies within a thousandth of how far training moved it from `b`.
+
+    Not bit for bit: DDP sums two half-batch gradients computed on one thread each, one process the whole
+    batch on two threads, and float sums in another order differ in the last bits (measured: at most 1.6e-4
+    of the distance moved, on a CPU with AVX-512); Adam's normalised steps carry that into the weights. A
+    worker that trained on the wrong crops lands a whole step away, at a ratio near 1.
+    """
+    for key in a:
+        moved = (b[key] - untrained[key]).norm()
+        assert (a[key] - b[key]).norm() <= 1e-3 * moved + 1e-7, key
+
+
 def test_two_ray_workers_train_the_single_process_network_and_resume(photos, tmp_path):  # noqa: F811
     state = random_vgg_state(upto="relu4_3")
     train_photos = list_photos(photos, ["test_*"])
@@ -30,12 +43,8 @@ def test_two_ray_workers_train_the_single_process_network_and_resume(photos, tmp
                    torch.device("cpu"))
     torch.manual_seed(options.seed)
     untrained = TransformerNet(options.base, options.residual_blocks).state_dict()
-    moved = 0.0
-    for (key, a), (_, b), (_, c) in zip(distributed.state_dict().items(), single.state_dict().items(),
-                                        untrained.items()):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=key)
-        moved = max(moved, (a - c).abs().max().item())
-    assert moved > 1e-3  # it did train
+    assert_trained_alike(distributed.state_dict(), single.state_dict(), untrained)
+    assert max((a - c).abs().max().item() for a, c in zip(single.state_dict().values(), untrained.values())) > 1e-3
 
     # Ray Train's checkpoint is the single-process format: go on here for two more steps.
     assert read_checkpoint(checkpoint_path(tmp_path / "r.vstyle"))["step"] == 3
@@ -43,5 +52,4 @@ def test_two_ray_workers_train_the_single_process_network_and_resume(photos, tmp
                     TrainOptions(steps=5, **OPTIONS), torch.device("cpu"), resume=True)
     straight = train(load_vgg(JOHNSON.all, state), STRIPES, train_photos, tmp_path / "t.vstyle",
                      TrainOptions(steps=5, **OPTIONS), torch.device("cpu"))
-    for (key, a), (_, b) in zip(resumed.state_dict().items(), straight.state_dict().items()):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=key)
+    assert_trained_alike(resumed.state_dict(), straight.state_dict(), untrained)

@@ -71,10 +71,25 @@ class VideoInfo:
     audio: list[str] = field(default_factory=list)  # codec of each audio stream
     audio_packets: list[int] = field(default_factory=list)
     damage: str | None = None  # why reading stopped early, or a shortfall against the declared frame count
+    last_duration: int = 0  # the last frame's own duration (its packet's), in time_base; 0: unknown
 
     @property
     def frames(self) -> int:
         return len(self.pts)
+
+    def frame_duration(self, pts: int) -> int:
+        """How long the frame at `pts` is shown: up to the next frame, and the last one as its packet says.
+
+        Taken from the packet index, never from the decoder, because the decoder's frame durations depend on
+        the container it reads: a segment remuxed into NUT for a Ray worker reported other durations than the
+        source file (1200 where the MP4 said 2400 ticks, on a variable-frame-rate clip), so the two drivers
+        handed x264 the same frames with different durations."""
+        i = int(np.searchsorted(self.pts, pts))
+        if i + 1 < len(self.pts):
+            return int(self.pts[i + 1] - self.pts[i])
+        if self.last_duration > 0:
+            return self.last_duration
+        return int(np.median(np.diff(self.pts))) if len(self.pts) > 1 else 0
 
     @property
     def out_size(self) -> tuple[int, int]:
@@ -108,6 +123,7 @@ def probe(path: str | Path) -> VideoInfo:
         audio = list(container.streams.audio)
         keyframes: list[int] = []
         pts: list[int] = []
+        durations: dict[int, int] = {}
         audio_packets = {s.index: 0 for s in audio}
         try:
             for packet in container.demux(stream, *audio):
@@ -120,6 +136,7 @@ def probe(path: str | Path) -> VideoInfo:
                 if ts is None:
                     continue
                 pts.append(ts)
+                durations[ts] = packet.duration or 0
                 if packet.is_keyframe:
                     keyframes.append(ts)
         except av.error.FFmpegError as exc:  # truncated or damaged: plan with what is readable
@@ -148,7 +165,7 @@ def probe(path: str | Path) -> VideoInfo:
             pix_fmt=first.format.name, time_base=tb, pts=pts_array, keyframes=sorted(set(keyframes)),
             average_rate=stream.average_rate, duration=duration,
             audio=[s.codec_context.name for s in audio], audio_packets=list(audio_packets.values()),
-            damage=damage,
+            damage=damage, last_duration=durations.get(int(pts_array[-1]), 0),
         )
 
 

@@ -135,10 +135,10 @@ def render_segment(
     frames = background(media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base), 8)
     try:
         with consumed(lambda frame: writer.write(*frame), 8) as write:
-            for pts, duration, image in transform(frames):
+            for pts, _, image in transform(frames):
                 if segment.start is not None and pts < segment.start:
                     continue  # a lead frame: it primed the filter, the previous segment writes it
-                write((pts, duration, image))
+                write((pts, info.frame_duration(pts), image))
                 if progress:
                     progress(1)
     finally:

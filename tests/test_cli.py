@@ -204,8 +204,8 @@ def pictures(tmp_path_factory) -> tuple[Path, Path]:
 def test_image_reports_losses_and_saves_checkpoints_as_it_goes(vgg_file, pictures, tmp_path):
     photo, painting = pictures
     out = tmp_path / "out.png"
-    result = vidstyle("image", photo, "--style-image", painting, "-o", out, "--size", 64, "--iterations", 20,
-                      "--checkpoint-every", 5, "--vgg-weights", vgg_file)
+    result = vidstyle("image", photo, "--style-image", painting, "--method", "nst", "-o", out, "--size", 64,
+                      "--iterations", 20, "--checkpoint-every", 5, "--vgg-weights", vgg_file)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "out_10.png", "out_15.png", "out_5.png"]
     totals = [float(line.split("total ")[1].split()[0]) for line in result.stdout.splitlines() if "total" in line]
@@ -217,23 +217,23 @@ def test_image_reports_losses_and_saves_checkpoints_as_it_goes(vgg_file, picture
 
 def test_image_without_weights_says_what_to_download(pictures, tmp_path):
     photo, painting = pictures
-    result = vidstyle("image", photo, "--style-image", painting, "-o", tmp_path / "out.png",
+    result = vidstyle("image", photo, "--style-image", painting, "--method", "nst", "-o", tmp_path / "out.png",
                       "--vgg-weights", tmp_path / "missing.pth")
     one_line_error(result, "download https://download.pytorch.org/models/vgg19-dcbb9e9d.pth")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_render_needs_exactly_one_of_style_and_style_image(clips, tiny_style, pictures, tmp_path):
-    one_line_error(vidstyle("render", clips["plain"], "-o", tmp_path / "o.mp4"), "either --style")
+def test_render_needs_exactly_one_of_style_style_image_and_blend(clips, tiny_style, pictures, tmp_path):
+    one_line_error(vidstyle("render", clips["plain"], "-o", tmp_path / "o.mp4"), "exactly one of --style")
     one_line_error(vidstyle("render", clips["plain"], "-o", tmp_path / "o.mp4", "--style", tiny_style.path,
-                            "--style-image", pictures[1]), "either --style")
+                            "--style-image", pictures[1]), "exactly one of --style")
 
 
 def test_render_style_image_reports_its_keyframes(vgg_file, pictures, tmp_path):
     source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.0, audio=None))
     out = tmp_path / "out.mp4"
-    result = vidstyle("render", source, "--style-image", pictures[1], "-o", out, "--max-side", 64,
-                      "--iterations", 6, "--keyframe-every", 10, "--vgg-weights", vgg_file, "--no-ray")
+    result = vidstyle("render", source, "--style-image", pictures[1], "--method", "nst", "-o", out, "--max-side",
+                      64, "--iterations", 6, "--keyframe-every", 10, "--vgg-weights", vgg_file, "--no-ray")
     assert result.returncode == 0, result.stderr
     assert "4 keyframes optimised at 0.00, 0.40, 0.80, 0.96 s" in result.stdout, result.stdout
     assert len(frame_times(out)) == 25 and leftovers(tmp_path) == []

@@ -81,11 +81,13 @@ def should_compile(mode: str, device: torch.device, gflop: float) -> bool:
     return eager_seconds > 2 * COMPILE_SECONDS
 
 
-def fast_stylizer(net: TransformerNet, device: torch.device, work_size: tuple[int, int] | None,
-                  compile: bool, dtype: torch.dtype = torch.float32) -> Stylize:
+def fast_stylizer(net: torch.nn.Module, device: torch.device, work_size: tuple[int, int] | None,
+                  compile: bool, dtype: torch.dtype = torch.float32,
+                  step: Callable[..., torch.Tensor] = stylize) -> Stylize:
     """`stylize` with the network in channels-last layout (a uint8 NHWC frame permuted to NCHW already is)
     and in `dtype`, compiled whole when asked, so Inductor fuses the padding, crop and rounding with the
-    convolutions.
+    convolutions. `step(net, frames, work_size=...)` is the network's stylise function: the Johnson network's
+    `transformer.stylize` by default, or the arbitrary network's with its style code bound.
 
     A compiled graph is specialised to one batch shape; callers pad short batches (`run_padded`). Where
     compiling fails (no C++ compiler on the machine, an unsupported build) the first call warns once and the
@@ -94,7 +96,7 @@ def fast_stylizer(net: TransformerNet, device: torch.device, work_size: tuple[in
     net = net.to(device=device, dtype=dtype, memory_format=torch.channels_last).eval()
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    eager = functools.partial(stylize, net, work_size=work_size)
+    eager = functools.partial(step, net, work_size=work_size)
     if not compile:
         return eager
     compiled = torch.compile(eager, dynamic=False)

@@ -43,7 +43,11 @@ class Item:
     source: Path
     style: str  # a style name, .vstyle path, or painting path (with image=True)
     target: Path
-    image: bool = False  # `style` is a painting for NST keyframes
+    image: bool = False  # `style` is a painting
+    key: str = ""  # which recipe renders it: the style, or style and video when the recipe depends on the video
+
+    def __post_init__(self) -> None:
+        self.key = self.key or self.style
 
 
 @dataclass
@@ -163,10 +167,10 @@ def run_batch(
     for i, item in enumerate(items):
         label = style_label(item.style)
         base = Outcome(video=str(item.source), style=label, output=str(item.target), status="failed")
-        if isinstance(recipes[item.style], str):
-            end(i, Outcome(**{**asdict(base), "error": recipes[item.style]}))
+        if isinstance(recipes[item.key], str):
+            end(i, Outcome(**{**asdict(base), "error": recipes[item.key]}))
             continue
-        digest = recipes[item.style][1]
+        digest = recipes[item.key][1]
         try:
             comment = fingerprint(item.source, digest, options)
         except OSError as exc:
@@ -184,17 +188,17 @@ def run_batch(
             end(i, Outcome(**{**asdict(base), "error": str(exc)}))
             continue
         running[i] = Running(item, job, tmp, scratch, comment)
-        work += [Work(i, job, item.style, s, scratch) for s in job.segments]
+        work += [Work(i, job, item.key, s, scratch) for s in job.segments]
 
     if not running:
         return [outcomes[i] for i in sorted(outcomes)]
     remaining = {i: len(r.job.segments) for i, r in running.items()}
-    gflop = sum(job_gflop(r.job, recipes[r.item.style][0], options.max_side)  # type: ignore[index]
+    gflop = sum(job_gflop(r.job, recipes[r.item.key][0], options.max_side)  # type: ignore[index]
                 for r in running.values())
     pool = Pool(options, shard, len(work), gflop)
     try:
-        for style in {r.item.style for r in running.values()}:
-            pool.add_recipe(style, recipes[style][0])  # type: ignore[index]
+        for key in {r.item.key for r in running.values()}:
+            pool.add_recipe(key, recipes[key][0])  # type: ignore[index]
 
         def done(work_item: Work, part: media.Part) -> None:
             i = work_item.video
@@ -255,28 +259,44 @@ def digest_file(path: Path) -> str:
 
 
 def build_recipes(items: list[Item], vgg_weights: Path | None = None, arch: str = "full",
-                  on_cpu: bool = False) -> dict[str, tuple[Recipe, str] | str]:
-    """Each distinct style once: (recipe, digest of what defines it), or the error that makes it unusable
-    (an unknown style fails only its own items). A named style's network follows `resolve_network`."""
-    from .imagefile import read_rgb
+                  on_cpu: bool = False, method: str = "fast", strength: float = 1.0,
+                  preserve_color: bool = False) -> dict[str, tuple[Recipe, str] | str]:
+    """Each distinct recipe once: (recipe, digest of what defines it), or the error that makes it unusable
+    (an unknown style fails only its own items). The same rule as `render` (`choice.make_recipe`): a
+    painting is fast unless `method` is nst; a style code's `strength` below 1 moves it towards each
+    video's own code, so such items get a recipe per video (`Item.key`)."""
+    from dataclasses import replace as replaced
+
+    from .choice import CONTENT_FRAMES, StyleChoice, make_recipe
     from .keyframes import KeyframeOptions
     from .nst import NSTOptions
-    from .styles import resolve_network
-    from .stylizers import ImageRecipe, NetworkRecipe
+    from .preview import sample
+    from .stylizers import CodeRecipe, ImageRecipe
+
+    def nst_recipe(painting):
+        return ImageRecipe.of(painting, vgg_weights, NSTOptions(preserve_color=preserve_color), KeyframeOptions())
 
     recipes: dict[str, tuple[Recipe, str] | str] = {}
     for item in items:
-        if item.style in recipes:
+        if item.key in recipes:
             continue
+        choice = StyleChoice(style_image=Path(item.style), method=method) if item.image else StyleChoice(item.style)
+        choice = replaced(choice, strength=strength, preserve_color=preserve_color)
         try:
-            if item.image:
-                nst, keys = NSTOptions(), KeyframeOptions()
-                recipe: Recipe = ImageRecipe.of(read_rgb(item.style), vgg_weights, nst, keys)
-                digest = digest_file(Path(item.style)) + repr((nst, keys))
+            recipe, _ = make_recipe(choice, lambda: sample(item.source, CONTENT_FRAMES, "even")[2], arch, on_cpu,
+                                    nst_recipe)
+            if isinstance(recipe, CodeRecipe) and strength < 1.0:
+                item.key = f"{item.style}|{item.source}"  # the code depends on this video
+                for other in items:
+                    if other.style == item.style and other.source == item.source:
+                        other.key = item.key
+            if isinstance(recipe, CodeRecipe):
+                digest = hashlib.sha256(recipe.code.tobytes()).hexdigest()
+            elif isinstance(recipe, ImageRecipe):
+                digest = digest_file(Path(item.style)) + repr((recipe.nst, recipe.keyframes))
             else:
-                info, _ = resolve_network(item.style, arch, on_cpu)
-                recipe, digest = NetworkRecipe.of(info), digest_file(info.path)
-            recipes[item.style] = (recipe, digest)
+                digest = digest_file(recipe.style.path)
+            recipes[item.key] = (recipe, digest)
         except VidstyleError as exc:
-            recipes[item.style] = str(exc)
+            recipes[item.key] = str(exc)
     return recipes

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -75,6 +76,8 @@ def styles_list(ctx: typer.Context) -> None:
     for name, info in sorted(styles.items()):
         table.add_row(name, info.painting, info.artist, str(info.path), _human_size(info.path.stat().st_size))
     Console().print(table)
+    typer.echo("Any painting: --style-image PAINTING (the arbitrary-style network; `vidstyle styles show "
+               "arbitrary` says where it comes from).")
 
 
 @styles_app.command("show")
@@ -84,13 +87,18 @@ def styles_show(
     """Everything a style file says about itself: painting, licence, network size, and how it was trained."""
     from dataclasses import asdict
 
-    from .styles import resolve_style
+    from . import arbitrary
+    from .styles import installed_styles, resolve_style
 
     try:
-        info = resolve_style(name)
+        if name == arbitrary.ArbitraryInfo.name and name not in installed_styles():
+            facts = {**asdict(arbitrary.read_info()), "file": arbitrary.WEIGHTS,
+                     "notice": arbitrary.WEIGHTS.parent / "NOTICE"}
+        else:
+            facts = asdict(resolve_style(name))
     except VidstyleError as exc:
         fail(str(exc))
-    for key, value in asdict(info).items():
+    for key, value in facts.items():
         typer.echo(f"{key + ':':16} {value}")
 
 
@@ -122,9 +130,23 @@ def styles_import(
     typer.echo(f"imported {name!r} -> {target}")
 
 
-# Options shared by `image` and `render --style-image` (Gatys et al. optimisation)
+class Method(str, Enum):
+    fast = "fast"
+    nst = "nst"
+
+
+# What to paint with: the same options, and the same meaning, in render, image, preview and batch
 StyleImage = Annotated[Optional[Path], typer.Option(
-    "--style-image", help="A painting to imitate, any image file: no trained network needed (NST).")]
+    "--style-image", help="A painting to imitate, any image file. Fast by default (the arbitrary-style "
+    "network, one pass per frame); --method nst optimises keyframes instead (Gatys et al.: slow, finer).")]
+Blend = Annotated[Optional[str], typer.Option(
+    help="Mix styles: 'muse=0.7,wave.jpg=0.3' (built-in styles and painting files, by weight).")]
+MethodOption = Annotated[Method, typer.Option(help="For --style-image: fast (feed-forward) or nst (Gatys "
+                                              "optimisation).")]
+Strength = Annotated[float, typer.Option(help="How much style, 0 to 1. Built-ins, paintings and blends: their "
+                                         "style code moved towards the video's own (Ghiasi et al.); trained "
+                                         "networks and NST: the share of the painted frame in a mix with the "
+                                         "source.")]
 VggWeights = Annotated[Optional[Path], typer.Option(
     help="torchvision-layout VGG16/VGG19 ImageNet weights for the losses; default $VIDSTYLE_VGG_WEIGHTS, then "
     "torchvision's file in the torch.hub cache ($TORCH_HOME), else a download when online.")]
@@ -136,7 +158,8 @@ StyleWeight = Annotated[float, typer.Option(help="Weight of matching the paintin
 TvWeight = Annotated[float, typer.Option(help="Weight of smoothness (total variation).")]
 Levels = Annotated[int, typer.Option(help="Coarse-to-fine levels, each twice the size of the one before.",
                                      min=1, max=5)]
-PreserveColor = Annotated[bool, typer.Option(help="Keep the photo's colours; take only texture and tone.")]
+PreserveColor = Annotated[bool, typer.Option(help="Keep the source's colours; take only the painting's "
+                                             "texture and tone (luminance transfer), for every kind of style.")]
 Seed = Annotated[int, typer.Option(help="Seed for --init noise.")]
 Arch = Annotated[str, typer.Option(help="auto: a style's lite network (NAME-lite, ~3x faster) when rendering on "
                                     "CPU and one is installed, else the full one; full; lite.")]
@@ -187,69 +210,115 @@ def _progress_bar() -> Progress:
 @app.command()
 def image(
     source: Annotated[Path, typer.Argument(help="The photo to paint.")],
-    style_image: Annotated[Path, typer.Option("--style-image", help="The painting to imitate.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Result image (.png, .jpg, ...).")],
-    size: Annotated[int, typer.Option(help="Longer side of the result, in pixels.", min=32)] = 384,
-    iterations: Annotated[int, typer.Option(help="Optimisation steps in all, split over the levels.",
-                                            min=1)] = 300,
-    checkpoint_every: Annotated[int, typer.Option(help="Also save OUTPUT_N.png every N iterations (0: never), "
-                                                  "to stop early when it looks right.", min=0)] = 0,
+    style: Annotated[Optional[str], typer.Option("--style", "-s", help="Installed style name (see `vidstyle "
+                                                 "styles`) or a .vstyle file.")] = None,
+    style_image: StyleImage = None,
+    blend: Blend = None,
+    method: MethodOption = Method.fast,
+    strength: Strength = 1.0,
+    size: Annotated[Optional[int], typer.Option(help="Longer side of the result, in pixels (default: the "
+                                                "photo's own; 384 with --method nst).", min=32)] = None,
+    iterations: Annotated[int, typer.Option(help="--method nst: optimisation steps in all, split over the "
+                                            "levels.", min=1)] = 300,
+    checkpoint_every: Annotated[int, typer.Option(help="--method nst: also save OUTPUT_N.png every N "
+                                                  "iterations (0: never), to stop early when it looks right.",
+                                                  min=0)] = 0,
     levels: Levels = 2,
     optimizer: Optimizer = "lbfgs",
     content_weight: ContentWeight = 1.0,
     style_weight: StyleWeight = 10.0,
     tv_weight: TvWeight = 10.0,
-    init: Annotated[str, typer.Option(help="Start from the photo (content) or from noise.")] = "content",
+    init: Annotated[str, typer.Option(help="--method nst: start from the photo (content) or from "
+                                      "noise.")] = "content",
     preserve_color: PreserveColor = False,
     vgg_weights: VggWeights = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     seed: Seed = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
 ) -> None:
-    """Paint one photo in the manner of a painting by optimising the image itself (Gatys et al.).
+    """Paint one photo: with a built-in style, a trained network, a blend, or any painting (fast, one pass).
 
-    Slow but needs no trained network. Losses (content, style, total variation) are printed as it goes;
-    with --checkpoint-every the image so far is saved too, so you can stop when it looks right.
+    --method nst optimises the image itself against the painting (Gatys et al.): slow but fine. Its losses
+    are printed as it goes; with --checkpoint-every the image so far is saved too, so you can stop when it
+    looks right.
     """
     import time
 
+    from .choice import StyleChoice, make_recipe
     from .devices import resolve_device
-    from .imagefile import check_writable, read_rgb, to_tensor, to_uint8, write_rgb
-    from .nst import NSTOptions, transfer
-    from .vgg import find_weights, load_state, load_vgg
+    from .imagefile import check_writable, read_rgb, write_rgb
 
+    started = time.perf_counter()
     try:
         if output.exists() and not overwrite:
             raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
         check_writable(output)
-        options = NSTOptions(size=size, iterations=iterations, levels=levels, optimizer=optimizer,
-                             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
-                             init=init, preserve_color=preserve_color, seed=seed)
-        options.check()
         dev = resolve_device(device)
-        photo, painting = to_tensor(read_rgb(source), dev), to_tensor(read_rgb(style_image), dev)
-        vgg = load_vgg(options.layers.all, load_state(find_weights(vgg_weights))).to(dev)
-        started = time.perf_counter()
+        choice = StyleChoice(style, style_image, blend, method.value, strength, preserve_color)
+        choice.check()
+        photo = read_rgb(source)
+        if method == Method.nst:
+            result = _image_nst(photo, choice, output, size or 384, iterations, checkpoint_every, levels, optimizer,
+                                content_weight, style_weight, tv_weight, init, vgg_weights, dev, seed, started)
+        else:
+            from .stylizers import stylize_still
 
-        def step(losses, current) -> None:
-            i = losses.step
-            if i == 1 or i == iterations or (checkpoint_every and i % checkpoint_every == 0):
-                line = (f"iteration {i:>5}: content {losses.content:.4f}  style {losses.style:.4f}  "
-                        f"tv {losses.tv:.4f}  total {losses.total:.4f}  ({time.perf_counter() - started:.1f} s)")
-                if checkpoint_every and i % checkpoint_every == 0 and i != iterations:
-                    path = output.with_name(f"{output.stem}_{i}{output.suffix}")
-                    write_rgb(path, to_uint8(current()))
-                    line += f" -> {path}"
-                typer.echo(line)
+            if size and size != max(photo.shape[:2]):
+                import cv2
 
-        result = transfer(vgg, photo, painting, options, step)
-        write_rgb(output, to_uint8(result))
+                scale = size / max(photo.shape[:2])
+                photo = cv2.resize(photo, (max(1, round(photo.shape[1] * scale)), max(1, round(photo.shape[0] * scale))),
+                                   interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+            recipe, finish = make_recipe(choice, lambda: [photo], on_cpu=dev.type == "cpu",
+                                         note=lambda line: err.print(line, highlight=False))
+            result = stylize_still(recipe, finish, photo, dev)
+        write_rgb(output, result)
     except VidstyleError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted; checkpoints already written are kept.", code=130)
-    h, w = result.shape[-2:]
+    h, w = result.shape[:2]
     typer.echo(f"{w}x{h} in {time.perf_counter() - started:.1f} s -> {output}")
+
+
+def _image_nst(photo, choice, output: Path, size: int, iterations: int, checkpoint_every: int, levels: int,
+               optimizer: str, content_weight: float, style_weight: float, tv_weight: float, init: str,
+               vgg_weights, dev, seed: int, started: float):
+    """`image --method nst`: Gatys et al.'s optimisation, printing its losses and saving checkpoints."""
+    import time
+
+    from .choice import read_painting
+    from .imagefile import to_tensor, to_uint8, write_rgb
+    from .nst import NSTOptions, transfer
+    from .stylizers import Finish
+    from .vgg import find_weights, load_state, load_vgg
+
+    options = NSTOptions(size=size, iterations=iterations, levels=levels, optimizer=optimizer,
+                         content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+                         init=init, preserve_color=choice.preserve_color, seed=seed)
+    options.check()
+    painting = to_tensor(read_painting(Path(choice.style_image)), dev)
+    vgg = load_vgg(options.layers.all, load_state(find_weights(vgg_weights))).to(dev)
+
+    def step(losses, current) -> None:
+        i = losses.step
+        if i == 1 or i == iterations or (checkpoint_every and i % checkpoint_every == 0):
+            line = (f"iteration {i:>5}: content {losses.content:.4f}  style {losses.style:.4f}  "
+                    f"tv {losses.tv:.4f}  total {losses.total:.4f}  ({time.perf_counter() - started:.1f} s)")
+            if checkpoint_every and i % checkpoint_every == 0 and i != iterations:
+                path = output.with_name(f"{output.stem}_{i}{output.suffix}")
+                write_rgb(path, to_uint8(current()))
+                line += f" -> {path}"
+            typer.echo(line)
+
+    result = to_uint8(transfer(vgg, to_tensor(photo, dev), painting, options, step))
+    if choice.strength < 1.0:  # NST has no style code: strength mixes the result with the photo
+        import cv2
+
+        small = cv2.resize(photo, result.shape[1::-1], interpolation=cv2.INTER_AREA)
+        result = Finish(choice.strength).apply(small, result, mix=choice.strength)
+    return result
 
 
 @app.command()
@@ -291,12 +360,16 @@ def render(
     preserve_color: PreserveColor = False,
     vgg_weights: VggWeights = None,
     stabilize: Stabilize = 0.4,
+    blend: Blend = None,
+    method: MethodOption = Method.fast,
+    strength: Strength = 1.0,
 ) -> None:
     """Stylise every frame of a video; audio, frame rate and timestamps are kept.
 
-    With --style, a trained network paints every frame. With --style-image, any painting works: keyframes
-    are optimised (Gatys et al., at 384 px unless --max-side says otherwise) and the frames between are
-    carried from them along optical flow; slow, but no training needed.
+    With --style, a built-in style or a trained network paints every frame. With --style-image, any painting
+    works, as fast: the arbitrary-style network reads the painting once and paints every frame in one pass.
+    --method nst optimises keyframes instead (Gatys et al., at 384 px unless --max-side says otherwise) and
+    carries the frames between along optical flow: slow, but finer. --blend mixes styles and paintings.
 
     The timeline is cut at keyframes into segments that Ray actors decode, stylise and encode in parallel;
     the parts are joined without re-encoding. The output is written beside the target under a temporary name
@@ -305,7 +378,6 @@ def render(
     """
     from .acceleration import check_compile_mode, check_precision
     from .render import RenderOptions
-    from .styles import resolve_network
 
     if no_ray:
         from .render import render as run_render
@@ -316,16 +388,13 @@ def render(
 
         run_render = partial(render_sharded, shard=ShardOptions(workers=workers, address=address))
 
-    options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
-                            overwrite=overwrite, stabilize=_stabilize(stabilize), compile=compile,
-                            precision=precision)
     try:
         check_compile_mode(compile)
         check_precision(precision)
-        if (style is None) == (style_image is None):
-            raise VidstyleError("give either --style NAME (a trained network) or --style-image PAINTING.")
-        if style_image is not None:
-            from .imagefile import read_rgb
+        from .choice import CONTENT_FRAMES, StyleChoice, make_recipe
+        from .preview import sample
+
+        def nst_recipe(painting):
             from .keyframes import KeyframeOptions
             from .nst import NSTOptions
             from .stylizers import ImageRecipe
@@ -334,13 +403,16 @@ def render(
                              content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
                              preserve_color=preserve_color)
             nst.check()
-            recipe = ImageRecipe.of(read_rgb(style_image), vgg_weights, nst,
-                                    KeyframeOptions(every=keyframe_every, warm_iterations=iterations // 2))
-        else:
-            recipe, lite = resolve_network(style, arch, _on_cpu(device, address, no_ray))
-            if lite:
-                err.print(f"using {recipe.name}, the lite network of {style} (--arch full for the full one)",
-                          highlight=False)
+            return ImageRecipe.of(painting, vgg_weights, nst,
+                                  KeyframeOptions(every=keyframe_every, warm_iterations=iterations // 2))
+
+        choice = StyleChoice(style, style_image, blend, method.value, strength, preserve_color)
+        recipe, finish = make_recipe(choice, lambda: sample(source, CONTENT_FRAMES, "even")[2], arch,
+                                     _on_cpu(device, address, no_ray), nst_recipe,
+                                     note=lambda line: err.print(line, highlight=False))
+        options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
+                                overwrite=overwrite, stabilize=_stabilize(stabilize), compile=compile,
+                                precision=precision, finish=finish)
         with contextlib.ExitStack() as stack:
             bar, task = None, None
 
@@ -383,16 +455,22 @@ def preview(
     style: Annotated[Optional[list[str]], typer.Option("--style", "-s", help="A style to compare; repeat "
                                                        "for more.")] = None,
     style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="A painting to compare "
-                                                              "(NST; repeat for more).")] = None,
+                                                              "(repeat for more); fast unless --method "
+                                                              "nst.")] = None,
+    blend: Annotated[Optional[list[str]], typer.Option(help="A blend to compare, 'muse=0.7,wave.jpg=0.3' "
+                                                       "(repeat for more).")] = None,
+    method: MethodOption = Method.fast,
+    strength: Strength = 1.0,
+    preserve_color: PreserveColor = False,
     frames: Annotated[int, typer.Option("--frames", "-n", help="How many frames to sample.", min=1)] = 8,
     at: Annotated[str, typer.Option(help="even: the middles of equal stretches of the video; keyframes: "
                                     "keyframes spread the same way (one decoded frame each; encoders put "
                                     "them at shot changes).")] = "even",
     thumb: Annotated[int, typer.Option(help="Thumbnail width on the sheet, in pixels.", min=32)] = 320,
-    max_side: Annotated[Optional[int], typer.Option(help="Run trained styles at most this large (default: "
+    max_side: Annotated[Optional[int], typer.Option(help="Run networks at most this large (default: "
                                                     "the frame's size, as render does).", min=16)] = None,
-    nst_size: Annotated[int, typer.Option(help="--style-image: optimise at this size.", min=32)] = 256,
-    iterations: Annotated[int, typer.Option(help="--style-image: optimisation steps.", min=2)] = 100,
+    nst_size: Annotated[int, typer.Option(help="--method nst: optimise at this size.", min=32)] = 256,
+    iterations: Annotated[int, typer.Option(help="--method nst: optimisation steps.", min=2)] = 100,
     html_page: Annotated[bool, typer.Option("--html", help="Also write OUTPUT.html with every cell full "
                                             "size.")] = False,
     vgg_weights: VggWeights = None,
@@ -407,28 +485,40 @@ def preview(
     import numpy as np
 
     from . import preview as pv
+    from .choice import CONTENT_FRAMES, StyleChoice, make_recipe
     from .devices import resolve_device
-    from .imagefile import check_writable, read_rgb, write_rgb
+    from .imagefile import check_writable, write_rgb
     from .nst import NSTOptions
-    from .styles import resolve_style
 
     started = time.perf_counter()
     try:
-        if not style and not style_image:
-            raise VidstyleError("give at least one --style or --style-image to compare.")
+        if not style and not style_image and not blend:
+            raise VidstyleError("give at least one --style, --style-image or --blend to compare.")
         if output.exists() and not overwrite:
             raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
         check_writable(output)
         dev = resolve_device(device)
-        runs = [(name, partial(pv.stylise_network, style=resolve_style(name), device=dev, max_side=max_side))
-                for name in style or []]
-        if style_image:
-            from .vgg import find_weights, load_state, load_vgg
+        content = lambda: pv.sample(source, CONTENT_FRAMES, "even")[2]  # noqa: E731
+        nst = method == Method.nst
+        choices = [(name, StyleChoice(style=name)) for name in style or []]
+        choices += [(path.stem, StyleChoice(style_image=path, method=method.value)) for path in style_image or []]
+        choices += [(mix, StyleChoice(blend=mix)) for mix in blend or []]
+        vgg = None
+        runs = []
+        for label, choice in choices:
+            choice.strength, choice.preserve_color = strength, preserve_color
+            if nst and choice.style_image is not None:
+                from .choice import read_painting
+                from .vgg import find_weights, load_state, load_vgg
 
-            options = NSTOptions(size=nst_size, iterations=iterations)
-            vgg = load_vgg(options.layers.all, load_state(find_weights(vgg_weights)))
-            runs += [(path.stem, partial(pv.stylise_painting, painting=read_rgb(path), vgg=vgg, options=options,
-                                         device=dev)) for path in style_image]
+                options = NSTOptions(size=nst_size, iterations=iterations, preserve_color=preserve_color)
+                vgg = vgg or load_vgg(options.layers.all, load_state(find_weights(vgg_weights)))
+                runs.append((label, partial(pv.stylise_painting, painting=read_painting(choice.style_image), vgg=vgg,
+                                            options=options, device=dev)))
+                continue
+            recipe, finish = make_recipe(choice, content, "auto", dev.type == "cpu")
+            runs.append((label, partial(pv.stylise_recipe, recipe=recipe, finish=finish, device=dev,
+                                        max_side=max_side)))
         report = pv.preview(source, runs, frames, at, started)
         rows = list(zip(report.rows, report.cells))
         sheet = pv.contact_sheet(rows, [pv.clock(t) for t in report.times], thumb)
@@ -454,7 +544,10 @@ def batch(
     style: Annotated[Optional[list[str]], typer.Option("--style", "-s", help="Style for every video (repeat "
                                                        "for several; manifest rows may name their own).")] = None,
     style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="A painting for every "
-                                                              "video (NST keyframes).")] = None,
+                                                              "video (fast unless --method nst).")] = None,
+    method: MethodOption = Method.fast,
+    strength: Strength = 1.0,
+    preserve_color: PreserveColor = False,
     suffix: Annotated[str, typer.Option(help="Container of the outputs named VIDEO.STYLE.SUFFIX.")] = ".mp4",
     max_side: Annotated[Optional[int], typer.Option(help="Stylise at most this many pixels on the longer "
                                                     "side.", min=16)] = None,
@@ -480,6 +573,8 @@ def batch(
     """
     from . import batch as bt
     from .acceleration import check_compile_mode, check_precision
+    from .choice import check_strength
+    from .stylizers import Finish
     from .render import RenderOptions
     from .shard import ShardOptions
 
@@ -488,11 +583,14 @@ def batch(
     try:
         check_compile_mode(compile)
         check_precision(precision)
+        check_strength(strength)
         output.mkdir(parents=True, exist_ok=True)
         items = bt.discover(inputs, style or [], style_image or [], output, suffix)
-        recipes = bt.build_recipes(items, vgg_weights, arch, _on_cpu(device, address, False))
+        recipes = bt.build_recipes(items, vgg_weights, arch, _on_cpu(device, address, False), method.value, strength,
+                                   preserve_color)
         options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
-                                stabilize=_stabilize(stabilize), compile=compile, precision=precision)
+                                stabilize=_stabilize(stabilize), compile=compile, precision=precision,
+                                finish=Finish(strength, preserve_color and method == Method.fast))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err) as bar:
             overall = bar.add_task(f"{len(items)} outputs", total=len(items))
@@ -573,6 +671,74 @@ def evaluate(
     if result.style_loss is not None:
         typer.echo(f"style loss to painting   {result.style_loss:.4f}  ({result.frames_scored} frames)")
         typer.echo(f"content loss to input    {result.content_loss:.4f}")
+
+
+@app.command("train-code")
+def train_code_command(
+    style_image: Annotated[Path, typer.Option("--style-image", help="The painting.")],
+    photos: Annotated[Path, typer.Option(help="Folder of training photos.")],
+    name: Annotated[str, typer.Option(help="Style name (use with --style NAME).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The style file to write (NAME.vstyle).")],
+    painting: Annotated[str, typer.Option(help="Title of the painting, for `styles show`.")] = "",
+    artist: Annotated[str, typer.Option(help="The painter.")] = "",
+    licence: Annotated[str, typer.Option(help="Licence of the painting's image.")] = "",
+    exclude: Annotated[Optional[list[str]], typer.Option(help="Leave out photos matching this pattern "
+                                                         "(repeat), e.g. 'test_*'.")] = None,
+    steps: Annotated[int, typer.Option(help="Optimisation steps.", min=1)] = 300,
+    batch_size: Annotated[int, typer.Option(help="Crops per step.", min=1)] = 2,
+    crop: Annotated[int, typer.Option(help="Crop side, pixels.", min=32)] = 256,
+    photo_side: Annotated[int, typer.Option(help="Photos and the painting's Gram targets at this long "
+                                            "side: the size you render at.", min=64)] = 480,
+    lr: Annotated[float, typer.Option(help="Adam's learning rate.")] = 0.02,
+    content_weight: Annotated[float, typer.Option(help="Weight of the content loss (relu2_2).")] = 1.0,
+    style_weight: Annotated[float, typer.Option(help="Weight of the style loss (relative Gram distance over "
+                                                "relu1_2..relu4_3).")] = 4.0,
+    tv_weight: Annotated[float, typer.Option(help="Weight of total variation.")] = 10.0,
+    checkpoint_every: Annotated[int, typer.Option(help="Save OUTPUT.ckpt every N steps.", min=1)] = 25,
+    seed: Annotated[int, typer.Option(help="Seed of the crops.")] = 0,
+    resume: Annotated[bool, typer.Option(help="Go on from OUTPUT.ckpt.")] = False,
+    vgg_weights: VggWeights = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it exists.")] = False,
+) -> None:
+    """Tune a style code for a painting: the arbitrary-style network's weights stay as shipped, the code of
+    its conditional instance norms is optimised with perceptual losses. Minutes on a CPU; the result is a
+    style (`--style NAME`) that also blends with paintings and other code styles."""
+    import shlex
+
+    from . import arbitrary
+    from .choice import painting_code, read_painting
+    from .losses import JOHNSON
+    from .styles import StyleInfo, save_code_style
+    from .train import list_photos
+    from .train_code import CodeTrainOptions, train_code
+    from .vgg import find_weights, load_state, load_vgg
+
+    try:
+        if output.exists() and not overwrite:
+            raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
+        options = CodeTrainOptions(steps=steps, batch_size=batch_size, crop=crop, photo_side=photo_side, lr=lr,
+                                   content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+                                   checkpoint_every=checkpoint_every, seed=seed)
+        art = read_painting(style_image)
+        net = arbitrary.load()
+        vgg = load_vgg(JOHNSON.all, load_state(find_weights(vgg_weights)))
+        train_photos = list_photos(photos, exclude or [])
+
+        def show(s) -> None:
+            if s.step == 1 or s.step % 10 == 0 or s.step == steps:
+                typer.echo(f"step {s.step:>5}: style {s.style:.4f} content {s.content:.4f} tv {s.tv:.5f} "
+                           f"({s.seconds:.0f} s)")
+
+        code = train_code(vgg, net, art, train_photos, painting_code(net, art), output, options, resume, show)
+        command = "vidstyle train-code " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "vidstyle train-code"
+        save_code_style(StyleInfo(name=name, painting=painting, artist=artist, licence=licence,
+                                  trained=f"{command} (code tuned on {len(train_photos)} photos; network: "
+                                          "the shipped arbitrary-style network)"), code, output)
+    except VidstyleError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted; run again with --resume to go on from the last checkpoint.", code=130)
+    typer.echo(f"-> {output}")
 
 
 @app.command()

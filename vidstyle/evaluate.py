@@ -63,6 +63,38 @@ def evaluate(source: Path, output: Path, every: int = 1, side: int = 384, vgg: V
     return result
 
 
+def structure(source: np.ndarray, output: np.ndarray) -> float:
+    """How much of the subject survives: the correlation of the blurred gradient magnitudes of the source and
+    output frames (grey, uint8 RGB). 1: the same edges in the same places; a texture that swallows the
+    subject, or a blur, scores low. The blur (sigma = long side / 240: 2 px at 480 px) makes it ask whether
+    edges are kept where they were, not whether they are pixel-sharp."""
+    import cv2
+
+    sigma = max(source.shape[:2]) / 240
+
+    def edges(rgb: np.ndarray) -> np.ndarray:
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+        magnitude = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+        return cv2.GaussianBlur(magnitude, (0, 0), sigma).ravel()
+
+    return float(np.corrcoef(edges(source), edges(output))[0, 1])
+
+
+def style_distance(vgg: VGGFeatures, painting: torch.Tensor, frames: list[np.ndarray]) -> list[float]:
+    """Per frame: mean over training's style layers of ||G - T||^2 / ||T||^2, T the painting's Gram at the
+    frame's long side (`painting`: (1, 3, H, W) in [0, 1]); frames uint8 RGB."""
+    targets: dict[int, dict] = {}
+    out = []
+    with torch.no_grad():
+        for frame in frames:
+            side = max(frame.shape[:2])
+            if side not in targets:
+                targets[side] = style_targets(vgg, resize_long_side(painting, side), JOHNSON)
+            x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float() / 255
+            out.append(style_loss(vgg(x), targets[side]).item())
+    return out
+
+
 def score_style(net, vgg: VGGFeatures, painting: torch.Tensor, photos: list[Path], side: int = 256,
                 device: torch.device | None = None, keep: list | None = None) -> tuple[float, float]:
     """Mean style and content loss of a style network over held-out photos, each at `side` pixels (longer

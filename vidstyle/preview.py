@@ -22,8 +22,7 @@ from . import media
 from .errors import VidstyleError
 from .imagefile import to_tensor, to_uint8
 from .nst import NSTOptions, transfer
-from .styles import StyleInfo
-from .stylizers import NetworkRecipe
+from .stylizers import Finish, Recipe, make_transform
 from .vgg import VGGFeatures
 
 LABEL_WIDTH = 130
@@ -53,10 +52,11 @@ def pick(info: media.VideoInfo, count: int, at: str = "even") -> list[int]:
     return sorted(set(picks))
 
 
-def stylise_network(frames: list[np.ndarray], style: StyleInfo, device: torch.device,
-                    max_side: int | None) -> list[np.ndarray]:
-    """The same frame filter `render` runs, so the sheet shows what a render would give."""
-    run = NetworkRecipe.of(style).build(device, 4, max_side)
+def stylise_recipe(frames: list[np.ndarray], recipe: Recipe, finish: Finish, device: torch.device,
+                   max_side: int | None) -> list[np.ndarray]:
+    """The same frame filter `render` runs (without the stabiliser, which needs neighbouring frames), so
+    the sheet shows what a render would give."""
+    run = make_transform(recipe, device, 4, max_side, None, finish=finish)
     return [image for _, _, image in run((i, 0, frame) for i, frame in enumerate(frames))]
 
 

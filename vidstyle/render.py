@@ -25,7 +25,7 @@ from .devices import resolve_device
 from .errors import VidstyleError
 from .files import temporary_beside
 from .styles import StyleInfo
-from .stylizers import FrameFilter, Recipe, as_recipe, frame_gflop, make_transform
+from .stylizers import Finish, FrameFilter, Recipe, as_recipe, frame_gflop, make_transform
 from .temporal import StabilizeOptions
 from .threads import background, consumed
 
@@ -44,6 +44,7 @@ class RenderOptions:
     stabilize: StabilizeOptions | None = None  # None: every frame on its own
     compile: str = "auto"  # torch.compile the network: on, off, or auto (when the job is big enough to pay)
     precision: str = "auto"  # the network's: fp32, fp16, bf16, or auto (fp16 on tensor-core GPUs, else fp32)
+    finish: Finish = field(default_factory=Finish)  # strength of a trained network or NST; keeping colours
     comment: str | None = None  # written into the output's comment tag (batch keeps its fingerprint there)
 
 
@@ -256,7 +257,7 @@ def render(
     recipe, device = as_recipe(style), resolve_device(options.device)
     compiled = should_compile(options.compile, device, job_gflop(job, recipe, options.max_side))
     transform = make_transform(recipe, device, options.batch_size, options.max_side, options.stabilize, compiled,
-                               options.precision)
+                               options.precision, options.finish)
     if on_start:
         on_start(job.info, job.segments)
     with staged_output(job.target) as (tmp, scratch):

@@ -89,7 +89,7 @@ class StyleWorker:
         if style_key not in self.transforms:  # the recipe is boxed in a list so Ray fetches it only now
             o = self.options
             self.transforms[style_key] = make_transform(ray.get(recipe[0]), self.device, o.batch_size, o.max_side,
-                                                        o.stabilize, o.compile == "on", o.precision)
+                                                        o.stabilize, o.compile == "on", o.precision, o.finish)
 
         def progress(n: int) -> None:
             counter.add.remote(key, n)

@@ -37,6 +37,9 @@ class StyleInfo:
     trained: str = ""  # how it was trained: the command, or where it was imported from
     base: int = 32  # first-layer width of the network
     residual_blocks: int = 5
+    #: "network": a trained Johnson network; "code": a style code for the arbitrary-style network
+    #: (`arbitrary.py`), which needs no network of its own and blends with paintings and other codes
+    kind: str = "network"
     path: Path | None = field(default=None, compare=False)
 
 
@@ -59,6 +62,28 @@ def save_style(info: StyleInfo, net: TransformerNet, path: Path, half: bool = Fa
     return path
 
 
+def save_code_style(info: StyleInfo, code: np.ndarray, path: Path) -> Path:
+    """A code style: the style code (float32, a few hundred numbers) and the same metadata as a network."""
+    info.kind = "code"
+    meta = {k: v for k, v in asdict(info).items() if k != "path"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": FORMAT, "meta": meta, "state_dict": {"code": torch.from_numpy(np.asarray(code, np.float32))}},
+               tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_code(info: StyleInfo, data: bytes | None = None) -> np.ndarray:
+    """A code style's code (`arbitrary.CODE_SIZE` floats)."""
+    from .arbitrary import CODE_SIZE
+
+    code = _read(info.path, data)["state_dict"].get("code")
+    if info.kind != "code" or code is None or tuple(code.shape) != (CODE_SIZE,):
+        raise VidstyleError(f"{info.path}: not a style code for the arbitrary-style network.")
+    return code.float().numpy()
+
+
 def _read(path: Path, data: bytes | None = None) -> dict:
     try:
         blob = torch.load(io.BytesIO(data) if data is not None else path, map_location="cpu", weights_only=True)
@@ -76,6 +101,8 @@ def read_info(path: Path) -> StyleInfo:
 
 def load_network(info: StyleInfo, data: bytes | None = None) -> TransformerNet:
     """The style's network, from its file, or from the file's bytes (a worker on another node)."""
+    if info.kind != "network":
+        raise VidstyleError(f"{info.path}: style {info.name!r} is a style code, not a network of its own.")
     blob = _read(info.path, data)
     net = TransformerNet(base=info.base, residual_blocks=info.residual_blocks)
     state = {k: v.float() for k, v in blob["state_dict"].items()}
@@ -121,7 +148,7 @@ def resolve_network(name_or_path: str, arch: str, on_cpu: bool) -> tuple[StyleIn
     if arch not in ARCHS:
         raise VidstyleError(f"--arch must be one of {', '.join(ARCHS)}, not {arch!r}.")
     style = resolve_style(name_or_path)
-    if arch == "full" or style.name.endswith(LITE_SUFFIX) or (arch == "auto" and not on_cpu):
+    if arch == "full" or style.kind != "network" or style.name.endswith(LITE_SUFFIX) or (arch == "auto" and not on_cpu):
         return style, False
     styles = installed_styles()  # read once more only when a lite network may be wanted
     if styles.get(name_or_path) != style:

@@ -1,0 +1,206 @@
+"""The arbitrary-style network: faithful to the ONNX release it was converted from, and every way a user
+reaches it (a painting, a blend, strength, colours; render, image) with real outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vidstyle import arbitrary
+from vidstyle.choice import StyleChoice, content_code, make_recipe, painting_code, parse_blend
+from vidstyle.errors import VidstyleError
+from vidstyle.stylizers import CodeRecipe, stylize_still
+from vidstyle.synth import ClipSpec, make_clip, scene
+
+from .conftest import SHARED, needs_shared
+from .helpers import audio_packets, frame_times, frames_rgb
+from .test_cli import leftovers, one_line_error, vidstyle
+
+PAINTINGS = ["wave.jpg", "la_muse.jpg"]
+PHOTOS = ["photos/chicago.jpg", "photos/stata.jpg"]
+
+
+def float_activations(path) -> bytes:
+    """The ONNX graph with its activation QuantizeLinear/DequantizeLinear nodes made Identity: the same
+    network and (dequantised int8) weights, with float activations, as vidstyle runs it."""
+    import onnx
+
+    model = onnx.load(str(path))
+    inits = {i.name for i in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type in ("QuantizeLinear", "DequantizeLinear") and node.input[0] not in inits:
+            node.op_type = "Identity"
+            del node.input[1:]
+            del node.attribute[:]
+    del model.graph.value_info[:]
+    return model.SerializeToString()
+
+
+def square(path, side: int) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB").resize((side, side), Image.BICUBIC)).copy()
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+@needs_shared
+def test_pytorch_network_is_the_onnx_graph():
+    """On real photos and paintings at 384 px: against the same graph with float activations the PyTorch
+    network agrees to > 40 dB (measured 47-49 dB; the rest is the fp16 storage of the weights). Against the
+    int8 graph as released it is 25-28 dB: that graph quantises every activation to 8 bits, ours does not."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    folder = SHARED / "arbitrary"
+    graphs = {"float": [ort.InferenceSession(float_activations(folder / f)) for f in
+                        ("arbitrary_predict.onnx", "arbitrary_transform.onnx")],
+              "int8": [ort.InferenceSession(str(folder / f)) for f in
+                       ("arbitrary_predict.onnx", "arbitrary_transform.onnx")]}
+    net = arbitrary.load()
+    for painting in PAINTINGS:
+        style = square(SHARED / "styles" / painting, 256)
+        with torch.no_grad():
+            ours_embedding = net.predictor(torch.from_numpy(style)[None].permute(0, 3, 1, 2).float() / 255)
+        for photo in PHOTOS:
+            content = square(SHARED / photo, 384)
+            x = torch.from_numpy(content)[None].permute(0, 3, 1, 2).float() / 255
+            with torch.no_grad():
+                ours = net.transfer(x, net.transfer.code(ours_embedding))[0].permute(1, 2, 0).numpy()
+            for kind, (predict, transform) in graphs.items():
+                embedding = predict.run(None, {"style_image": style[None].astype(np.float32) / 255})[0]
+                theirs = transform.run(None, {"content_image": content[None].astype(np.float32) / 255,
+                                              "mobilenet_conv/Conv/BiasAdd": embedding.reshape(1, 1, 1, 100)})[0][0]
+                if kind == "float":
+                    cosine = np.dot(embedding.ravel(), ours_embedding.numpy().ravel()) / (
+                        np.linalg.norm(embedding) * np.linalg.norm(ours_embedding.numpy()))
+                    assert cosine > 0.999, (painting, cosine)
+                    assert psnr(ours, theirs) > 40, (painting, photo, psnr(ours, theirs))
+                else:
+                    assert psnr(ours, theirs) > 24, (painting, photo, psnr(ours, theirs))
+
+
+@needs_shared
+def test_converter_rebuilds_the_shipped_weights():
+    pytest.importorskip("onnx")
+    from vidstyle.convert_arbitrary import convert
+
+    rebuilt = convert(SHARED / "arbitrary").state_dict()
+    shipped = arbitrary.load().state_dict()
+    assert rebuilt.keys() == shipped.keys()
+    for key in shipped:  # shipped in fp16
+        torch.testing.assert_close(shipped[key], rebuilt[key], rtol=1e-3, atol=1e-4, msg=key)
+
+
+def test_any_frame_size_is_painted_whole():
+    net = arbitrary.load().transfer
+    frame = scene(0.3, 161, 121)
+    code = torch.from_numpy(painting_code(arbitrary.shipped(), scene(2.0, 96, 96)))[None]
+    with torch.inference_mode():
+        out = arbitrary.stylize(net, torch.from_numpy(frame)[None], code=code)[0].numpy()
+        again = arbitrary.stylize(net, torch.from_numpy(frame)[None], code=code)[0].numpy()
+    assert out.shape == frame.shape and np.array_equal(out, again)
+    assert np.abs(out.astype(int) - frame).mean() > 10  # it painted
+    assert out[:, -1].std() > 1 and out[-1].std() > 1  # the padded-and-cropped edges hold picture too
+
+
+def test_strength_moves_the_code_towards_the_contents_own(tmp_path):
+    painting, frames = scene(2.0, 96, 96), [scene(0.1 * i, 120, 90) for i in range(3)]
+    Image.fromarray(painting).save(tmp_path / "painting.png")
+    net = arbitrary.shipped()
+    full, _ = make_recipe(StyleChoice(style_image=tmp_path / "painting.png", strength=1.0), lambda: frames)
+    none, _ = make_recipe(StyleChoice(style_image=tmp_path / "painting.png", strength=0.0), lambda: frames)
+    half, _ = make_recipe(StyleChoice(style_image=tmp_path / "painting.png", strength=0.5), lambda: frames)
+    np.testing.assert_allclose(full.code, painting_code(net, painting), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(none.code, content_code(net, frames), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(half.code, (full.code + none.code) / 2, rtol=1e-5, atol=1e-5)
+
+
+def test_blend_is_the_weighted_mean_of_codes(tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    Image.fromarray(scene(2.0, 96, 96)).save(a)
+    Image.fromarray(scene(5.0, 96, 96)[:, ::-1].copy()).save(b)
+    mixed, _ = make_recipe(StyleChoice(blend=f"{a}=3,{b}=1"), lambda: [])
+    net = arbitrary.shipped()
+    expected = 0.75 * painting_code(net, np.asarray(Image.open(a))) + 0.25 * painting_code(net, np.asarray(Image.open(b)))
+    np.testing.assert_allclose(mixed.code, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("a=1,b", "NAME=WEIGHT"), ("a=x", "not a number"), ("a=-1,b=2", "negative"), ("a=0,b=0", "positive"),
+])
+def test_bad_blends_are_refused(text, fragment):
+    with pytest.raises(VidstyleError, match=fragment):
+        parse_blend(text)
+
+
+def test_preserve_color_keeps_the_source_chroma_for_every_kind(tiny_style, tmp_path):
+    Image.fromarray(scene(2.0, 96, 96)).save(tmp_path / "p.png")
+    photo = scene(0.4, 160, 120)
+    for choice in (StyleChoice(style_image=tmp_path / "p.png"), StyleChoice(style=str(tiny_style.path))):
+        plain = stylize_still(*make_recipe(choice, lambda: [photo]), photo, torch.device("cpu"))
+        choice.preserve_color = True
+        kept = stylize_still(*make_recipe(choice, lambda: [photo]), photo, torch.device("cpu"))
+
+        def chroma(rgb):
+            return np.asarray(Image.fromarray(rgb).convert("YCbCr"), np.float64)[..., 1:]
+
+        assert np.abs(chroma(kept) - chroma(photo)).mean() < 0.3 * np.abs(chroma(plain) - chroma(photo)).mean()
+
+
+def test_render_with_any_painting_keeps_every_frame_and_the_audio(tmp_path):
+    clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.0, width=160, height=120))
+    Image.fromarray(scene(2.0, 128, 128)).save(tmp_path / "painting.png")
+    out = tmp_path / "out.mp4"
+    result = vidstyle("render", clip, "--style-image", tmp_path / "painting.png", "-o", out, "--no-ray",
+                      "--strength", "0.8")
+    assert result.returncode == 0, result.stderr
+    assert "25/25 frames" in result.stdout
+    assert frame_times(out) == frame_times(clip) and audio_packets(out) == audio_packets(clip)
+    painted, source = frames_rgb(out), frames_rgb(clip)
+    assert np.mean([np.abs(a.astype(int) - b).mean() for a, b in zip(painted, source)]) > 10
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--strength", "1.5"], "between 0 and 1"),
+    (["--blend", "nosuchstyle=1"], "unknown style"),
+    (["--blend", "x=0"], "positive"),
+])
+def test_bad_style_choices_are_one_line_and_write_nothing(tmp_path, args, fragment):
+    clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=0.4, width=64, height=48))
+    Image.fromarray(scene(2.0, 64, 64)).save(tmp_path / "painting.png")
+    if args[0] == "--strength":
+        args = ["--style-image", tmp_path / "painting.png", *args]
+    one_line_error(vidstyle("render", clip, *args, "-o", tmp_path / "out.mp4", "--no-ray"), fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "painting.png"]
+
+
+@pytest.mark.parametrize("painting, fragment", [(b"not an image", "painting.png"), (None, "at least 32")])
+def test_unreadable_or_tiny_paintings_are_refused(tmp_path, painting, fragment):
+    path = tmp_path / "painting.png"
+    if painting is None:
+        Image.fromarray(scene(1.0, 16, 12)).save(path)
+    else:
+        path.write_bytes(painting)
+    Image.fromarray(scene(0.2, 96, 64)).save(tmp_path / "photo.png")
+    one_line_error(vidstyle("image", tmp_path / "photo.png", "--style-image", path, "-o", tmp_path / "o.png"),
+                   fragment)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_image_with_a_trained_style(tiny_style, tmp_path):
+    Image.fromarray(scene(0.2, 96, 64)).save(tmp_path / "photo.png")
+    result = vidstyle("image", tmp_path / "photo.png", "--style", tiny_style.path, "-o", tmp_path / "o.png")
+    assert result.returncode == 0, result.stderr
+    out = np.asarray(Image.open(tmp_path / "o.png"))
+    assert out.shape == (64, 96, 3) and np.abs(out.astype(int) - scene(0.2, 96, 64)).mean() > 5
+
+
+def test_code_recipe_is_what_a_worker_builds(tmp_path):
+    """A recipe travels to Ray workers by pickling: the code and the network bytes, nothing else."""
+    import pickle
+
+    recipe = CodeRecipe.of(np.zeros(arbitrary.CODE_SIZE, np.float32), "zeros")
+    assert pickle.loads(pickle.dumps(recipe)).code.shape == (arbitrary.CODE_SIZE,)

@@ -346,10 +346,12 @@ def render(
                                                    "host:port); default RAY_ADDRESS, else Ray starts "
                                                    "embedded on this machine.")] = None,
     no_ray: Annotated[bool, typer.Option("--no-ray", help="One process, no Ray: for debugging, and the "
-                                         "reference the sharded path matches byte for byte.")] = False,
-    keyframe_every: Annotated[int, typer.Option(help="--style-image: at most this many frames between "
+                                         "reference the sharded path matches frame for frame. A clip of one "
+                                         "segment (under ~20 s) runs in one process anyway, unless --workers "
+                                         "or --address asks for Ray.")] = False,
+    keyframe_every: Annotated[int, typer.Option(help="--method nst: at most this many frames between "
                                                 "optimised keyframes (shot changes add more).", min=1)] = 12,
-    iterations: Annotated[int, typer.Option(help="--style-image: optimisation steps for a shot's first "
+    iterations: Annotated[int, typer.Option(help="--method nst: optimisation steps for a shot's first "
                                             "keyframe; later keyframes start from the previous one and take "
                                             "half.", min=2)] = 200,
     levels: Levels = 2,
@@ -379,15 +381,6 @@ def render(
     from .acceleration import check_compile_mode, check_precision
     from .render import RenderOptions
 
-    if no_ray:
-        from .render import render as run_render
-    else:
-        from functools import partial
-
-        from .shard import ShardOptions, render_sharded
-
-        run_render = partial(render_sharded, shard=ShardOptions(workers=workers, address=address))
-
     try:
         check_compile_mode(compile)
         check_precision(precision)
@@ -413,6 +406,14 @@ def render(
         options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
                                 overwrite=overwrite, stabilize=_stabilize(stabilize), compile=compile,
                                 precision=precision, finish=finish)
+        from .render import render as run_render
+        from .shard import ShardOptions, render_sharded, worth_a_pool
+
+        shard = ShardOptions(workers=workers, address=address)
+        if not no_ray and worth_a_pool(source, options, shard):
+            from functools import partial
+
+            run_render = partial(render_sharded, shard=shard)
         with contextlib.ExitStack() as stack:
             bar, task = None, None
 

@@ -36,6 +36,7 @@ from .render import (
     Segment,
     finish,
     job_gflop,
+    plan_segments,
     prepare,
     render_segment,
     staged_output,
@@ -219,6 +220,19 @@ def schedule(
                 pending.appendleft(item)
     if progress:
         progress(ray.get(pool.counter.per_video.remote()))
+
+
+def worth_a_pool(source: Path, options: RenderOptions, shard: ShardOptions) -> bool:
+    """Whether a render should start Ray: for a cluster (an address), when asked for workers, or when the
+    video has more than one segment to share out. A clip of one segment gains nothing from a pool of one
+    actor and would pay Ray's start-up (9-14 s measured by bench/pipeline_speed.py) for it."""
+    import os
+
+    if shard.address or os.environ.get("RAY_ADDRESS") or shard.workers:
+        return True
+    info = media.probe(source)
+    lead = options.stabilize.lead if options.stabilize else 0
+    return len(plan_segments(info, options.segment_seconds, lead)) > 1
 
 
 def render_sharded(

@@ -1,5 +1,6 @@
 """The command as a user runs it: exit codes, one-line errors, nothing half-written left behind."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -151,6 +152,35 @@ def test_ctrl_c_leaves_neither_output_nor_temporaries(tiny_style, tmp_path):
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted; no output was written" in stderr and "Traceback" not in stderr
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT] * 3], ids=["sigterm", "three-ctrl-c"])
+def test_ray_render_stops_once_with_130_on_sigterm_or_repeated_ctrl_c(signals, tiny_style, tmp_path):
+    """ray.init replaced the SIGTERM handler (exit 134 with Ray's C++ dump, or 1), and a second and third
+    Ctrl-C broke into the cleanup and Ray's atexit shutdown (a traceback)."""
+    clip = make_clip(tmp_path / "long.mp4", ClipSpec(seconds=20, width=320, height=240))
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "vidstyle", "render", str(clip), "--style", str(tiny_style.path),
+                             "-o", str(out), "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while not leftovers(tmp_path):  # staging has begun: Ray is up, its workers are starting or painting
+            assert proc.poll() is None and time.time() < deadline, "render ended before it could be interrupted"
+            time.sleep(0.05)
+        time.sleep(2)
+        for sig in signals:
+            proc.send_signal(sig)
+            time.sleep(0.3)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group this test started
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "interrupted; no output was written" in stderr, stderr
+    assert "Traceback" not in stderr and "SIGTERM received" not in stderr, stderr
     assert not out.exists() and leftovers(tmp_path) == []
 
 

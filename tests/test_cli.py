@@ -54,6 +54,7 @@ def test_styles_lists_imported_style_with_its_painting(tiny_style):
     ("text", "not a video file"),
     ("audio-only", "has no video stream"),
     ("missing", "no such file"),
+    ("directory", "in.mp4 is a directory, not a video file."),  # said "no such file"
 ])
 def test_bad_inputs_get_one_clear_line(kind, fragment, tiny_style, tmp_path):
     source = tmp_path / "in.mp4"
@@ -61,6 +62,8 @@ def test_bad_inputs_get_one_clear_line(kind, fragment, tiny_style, tmp_path):
         source.write_text("hello, I am not a video\n" * 100)
     elif kind == "audio-only":
         source = _audio_only(tmp_path / "in.m4a")
+    elif kind == "directory":
+        source.mkdir()
     result = vidstyle("render", source, "--style", tiny_style.path, "-o", tmp_path / "out.mp4")
     one_line_error(result, fragment)
     assert not (tmp_path / "out.mp4").exists() and leftovers(tmp_path) == []
@@ -112,6 +115,14 @@ def test_existing_output_is_refused_unless_overwrite(clips, tiny_style, tmp_path
     assert out.read_bytes() == b"precious"
     assert vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", out, "--overwrite").returncode == 0
     assert len(frame_times(out)) == 50
+
+
+def test_an_existing_directory_as_output_is_named_a_directory(clips, tiny_style, tmp_path):
+    """It advised --overwrite, which cannot replace a directory."""
+    (tmp_path / "out.mp4").mkdir()
+    result = vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", tmp_path / "out.mp4", "--no-ray")
+    one_line_error(result, f"{tmp_path / 'out.mp4'} is a directory; give a file name such as")
+    assert "--overwrite" not in result.stderr and list((tmp_path / "out.mp4").iterdir()) == []
 
 
 @pytest.mark.parametrize("target,fragment", [

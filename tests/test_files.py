@@ -1,7 +1,6 @@
 """Output files: temporaries of killed runs are cleaned, a live run's never; a file that appears meanwhile is
 kept; a full disk is one line. Temporaries here are made by real processes through `render.stage`."""
 
-import os
 import shutil
 import signal
 import subprocess
@@ -15,7 +14,12 @@ import pytest
 
 from vidstyle import media
 from vidstyle.errors import VidstyleError
-from vidstyle.render import RenderOptions, remove_stale_temporaries, render, staged_output
+from vidstyle.render import (
+    RenderOptions,
+    remove_stale_temporaries,
+    render,
+    staged_output,
+)
 from vidstyle.synth import ClipSpec, make_clip
 
 from .helpers import frame_times
@@ -112,12 +116,11 @@ def test_a_full_disk_is_one_line_naming_the_folder_and_the_space_needed(tmp_path
     """FFmpeg's ENOSPC (a real one: /dev/full) was an av.error.OSError traceback."""
     target = tmp_path / "out.mp4"
     settings = media.EncodeSettings(codec="libx264", crf=None, preset="ultrafast")
-    with pytest.raises(VidstyleError) as caught:
-        with staged_output(target, needed=3_000_000):
-            writer = media.PartWriter("/dev/full", (160, 120), Fraction(1, 25), settings)
-            for i in range(50):
-                writer.write(i, 1, np.zeros((120, 160, 3), np.uint8))
-            writer.close()
+    with pytest.raises(VidstyleError) as caught, staged_output(target, needed=3_000_000):
+        writer = media.PartWriter("/dev/full", (160, 120), Fraction(1, 25), settings)
+        for i in range(50):
+            writer.write(i, 1, np.zeros((120, 160, 3), np.uint8))
+        writer.close()
     assert isinstance(caught.value.__context__, av.error.OSError)  # what FFmpeg raised, translated
     message = str(caught.value)
     assert message.startswith(f"no space left in {tmp_path} (") and "needs about 3.0 MB there" in message, message
@@ -128,22 +131,26 @@ def _can_mount_a_small_tmpfs() -> bool:
     if not shutil.which("unshare"):
         return False
     probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=40k none /tmp"],
-                           capture_output=True, check=False)
+                           capture_output=True, check=False)  # in a namespace of its own: /tmp is untouched
     return probe.returncode == 0
 
 
 @pytest.mark.skipif(not _can_mount_a_small_tmpfs(), reason="needs unprivileged user and mount namespaces")
-@pytest.mark.parametrize("driver", ["--no-ray", "--workers=1"])
-def test_render_into_a_full_filesystem_says_so_in_one_line(tiny_style, tmp_path, driver):
+@pytest.mark.parametrize("command", ["render --no-ray", "render --workers=1", "batch --workers=1"])
+def test_a_render_into_a_full_filesystem_says_so_in_one_line(tiny_style, tmp_path, command):
     """The whole command on a real 40 kB filesystem (a private mount, gone with the namespace)."""
-    clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=2))
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    clip = make_clip(videos / "in.mp4", ClipSpec(seconds=2))
     small = tmp_path / "small"
     small.mkdir()
-    command = " ".join(map(str, [sys.executable, "-m", "vidstyle", "render", clip, "--style", tiny_style.path,
-                                 "-o", small / "out.mp4", driver]))
-    result = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=40k none {small} && {command}"
-                             f" ; status=$? ; ls -A {small} ; exit $status"],
-                            capture_output=True, text=True, timeout=300, env={**os.environ})
+    name, option = command.split()
+    where = small / "out.mp4" if name == "render" else small
+    line = " ".join(map(str, [sys.executable, "-m", "vidstyle", name, clip if name == "render" else videos,
+                              "--style", tiny_style.path, "-o", where, option]))
+    script = f"mount -t tmpfs -o size=40k none {small} && {line} ; status=$? ; ls -A {small} ; exit $status"
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300,
+                            check=False)
     one_line_error(result, f"no space left in {small} (")
     assert f"needs about {2 * clip.stat().st_size / 1e3:.0f} kB there" in result.stderr, result.stderr
     assert result.stdout.strip() == ""  # nothing left in the full folder

@@ -214,7 +214,8 @@ def staged_output(target: Path, replace: bool = False, needed: int = 0) -> Itera
     except BaseException:
         discard(tmp, scratch)
         raise
-    commit(tmp, scratch, target, replace)
+    with space_checked(tmp.parent, needed):  # fsync reports a full disk on some filesystems (NFS)
+        commit(tmp, scratch, target, replace)
 
 
 def check_output(path: Path, written: np.ndarray, time_base: Fraction) -> None:

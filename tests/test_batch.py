@@ -1,6 +1,7 @@
 """batch: many videos through one pool; a bad one is reported, the rest finish; reruns skip what is done."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -157,31 +158,33 @@ def test_inputs_that_would_share_an_output_fail_their_rows_before_any_work(tiny_
     the whole batch died with a traceback."""
     folder = tmp_path / "videos"
     folder.mkdir()
-    make_clip(folder / "dup.mp4", ClipSpec(seconds=0.6))
-    make_clip(folder / "dup.mov", ClipSpec(seconds=0.6))
+    make_clip(folder / "dup [x].mp4", ClipSpec(seconds=0.6))  # [x] is also rich markup, which ate it
+    make_clip(folder / "dup [x].mov", ClipSpec(seconds=0.6))
     out = tmp_path / "out"
-    result = vidstyle("batch", folder, "--style", tiny_style.path, "-o", out)
+    result = vidstyle("batch", folder, "--style", tiny_style.path, "-o", out, env={**os.environ, "COLUMNS": "400"})
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     rows = summary_of(out)
-    assert sorted(rows) == ["dup.mov -> dup.tiny.mp4", "dup.mp4 -> dup.tiny.mp4"]
+    assert sorted(rows) == ["dup [x].mov -> dup [x].tiny.mp4", "dup [x].mp4 -> dup [x].tiny.mp4"]
+    error = ("dup [x].mov (tiny) and dup [x].mp4 (tiny) would both write dup [x].tiny.mp4; rename one of the "
+             "inputs or use a manifest.")
     for row in rows.values():
-        assert row["status"] == "failed"
-        assert row["error"] == ("dup.mov (tiny) and dup.mp4 (tiny) would both write dup.tiny.mp4; rename one of "
-                                "the inputs or use a manifest.")
+        assert row["status"] == "failed" and row["error"] == error
+    assert f"failed  dup [x].tiny.mp4  ({error})" in result.stderr, result.stderr  # the log line
+    assert result.stdout.count(error) == 2, result.stdout  # the table
     assert sorted(p.name for p in out.iterdir()) == ["batch-summary.csv", "batch-summary.json"]
 
     # a manifest's rows likewise, each reported (the whole manifest was refused), and an input that is
     # an output of the same batch
     manifest = tmp_path / "jobs.jsonl"
-    rows = [{"input": "videos/dup.mp4", "style": str(tiny_style.path), "output": "same.mp4"},
-            {"input": "videos/dup.mov", "style": str(tiny_style.path), "output": "same.mp4"},
+    rows = [{"input": "videos/dup [x].mp4", "style": str(tiny_style.path), "output": "same.mp4"},
+            {"input": "videos/dup [x].mov", "style": str(tiny_style.path), "output": "same.mp4"},
             {"input": "out/same.mp4", "style": str(tiny_style.path), "output": "again.mp4"}]
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = vidstyle("batch", manifest, "-o", out)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     errors = [r["error"] for r in json.loads((out / "batch-summary.json").read_text())]
-    assert errors[:2] == ["dup.mp4 (tiny) and dup.mov (tiny) would both write same.mp4; give each row its own "
-                          "'output'."] * 2
+    shared = "dup [x].mp4 (tiny) and dup [x].mov (tiny) would both write same.mp4; give each row its own 'output'."
+    assert errors[:2] == [shared, shared]
     assert errors[2] == f"input {out / 'same.mp4'} is an output of this same batch."
 
 

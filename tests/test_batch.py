@@ -1,15 +1,19 @@
 """batch: many videos through one pool; a bad one is reported, the rest finish; reruns skip what is done."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from vidstyle.synth import ClipSpec, make_clip
 
 from .helpers import frame_times
-from .test_cli import leftovers, vidstyle
+from .test_cli import leftovers, one_line_error, vidstyle
 
 
 def make_folder(folder, n=2, seconds=1.0):
@@ -87,3 +91,120 @@ def test_manifest_rows_name_their_own_styles_and_outputs(tiny_style, tmp_path):
     assert [r["status"] for r in summary] == ["done", "failed", "done"]
     assert "unknown style" in summary[1]["error"] or "no-such-style" in summary[1]["error"]
     assert len(frame_times(out / "first.mkv")) == 25 and len(frame_times(out / "clip1.tiny.mp4")) == 30
+
+
+def summary_of(out) -> dict[str, dict]:
+    return {f"{Path(r['video']).name} -> {Path(r['output']).name}": r
+            for r in json.loads((out / "batch-summary.json").read_text())}
+
+
+def test_files_the_batch_did_not_make_are_kept_and_its_outputs_are_never_its_inputs(tiny_style, tmp_path):
+    """The user's own a.tiny.mp4 beside a.mp4 was replaced without --overwrite, and rendered as an input."""
+    folder = make_folder(tmp_path / "c")  # clip0.mp4, clip1.mp4
+    mine = folder / "clip0.tiny.mp4"
+    make_clip(mine, ClipSpec(seconds=0.6))  # a real video of the user's, at the path of clip0's output
+    precious = mine.read_bytes()
+    first = vidstyle("batch", folder, "--style", tiny_style.path, "-o", folder, "--workers", 1)
+    assert first.returncode == 1, first.stderr
+    rows = summary_of(folder)
+    assert sorted(rows) == ["clip0.mp4 -> clip0.tiny.mp4", "clip1.mp4 -> clip1.tiny.mp4"]
+    assert rows["clip0.mp4 -> clip0.tiny.mp4"]["status"] == "failed"
+    assert "clip0.tiny.mp4 already exists and is not this batch's output of clip0.mp4; pass --overwrite" in \
+        rows["clip0.mp4 -> clip0.tiny.mp4"]["error"]
+    assert rows["clip1.mp4 -> clip1.tiny.mp4"]["status"] == "done"
+    assert mine.read_bytes() == precious
+    assert frame_times(folder / "clip1.tiny.mp4") == frame_times(folder / "clip1.mp4")
+
+    again = vidstyle("batch", folder, "--style", tiny_style.path, "-o", folder, "--workers", 1)
+    assert "0 done, 1 skipped, 1 failed" in again.stdout, again.stdout  # clip1.tiny.mp4 is no input now
+    assert mine.read_bytes() == precious
+
+    forced = vidstyle("batch", folder, "--style", tiny_style.path, "-o", folder, "--workers", 1, "--overwrite")
+    assert forced.returncode == 0, forced.stderr
+    assert "1 done, 1 skipped, 0 failed" in forced.stdout, forced.stdout
+    assert frame_times(mine) == frame_times(folder / "clip0.mp4")
+    assert sorted(p.name for p in folder.glob("*.mp4")) == ["clip0.mp4", "clip0.tiny.mp4", "clip1.mp4",
+                                                           "clip1.tiny.mp4"]
+    assert leftovers(folder) == []
+
+
+def test_manifest_outputs_stay_inside_the_output_folder(tiny_style, tmp_path):
+    """Rows with output ../../x.mp4, /abs/x.mp4 or ../in/victim.mp4 were written there (the last replaced
+    the input); a symlink inside the output folder leads out of it just the same."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    victim = make_clip(inputs / "victim.mp4", ClipSpec(seconds=0.6))
+    before = victim.read_bytes()
+    out = tmp_path / "work" / "out"
+    out.mkdir(parents=True)
+    (out / "link").symlink_to(inputs)
+    escapes = ["../../x.mp4", str(tmp_path / "abs.mp4"), "../../in/victim.mp4", "link/made.mp4"]
+    manifest = tmp_path / "jobs.jsonl"
+    manifest.write_text("".join(json.dumps({"input": str(victim), "style": str(tiny_style.path), "output": o}) + "\n"
+                                for o in escapes))
+    result = vidstyle("batch", manifest, "-o", out)
+    assert result.returncode == 1, result.stderr
+    rows = json.loads((out / "batch-summary.json").read_text())
+    assert [r["status"] for r in rows] == ["failed"] * 4
+    assert all("is outside the output folder" in r["error"] for r in rows), rows
+    assert victim.read_bytes() == before
+    assert sorted(p.name for p in inputs.iterdir()) == ["victim.mp4"]
+    assert not (tmp_path / "x.mp4").exists() and not (tmp_path / "abs.mp4").exists()
+    assert "Traceback" not in result.stderr
+
+
+def test_inputs_that_would_share_an_output_fail_their_rows_before_any_work(tiny_style, tmp_path):
+    """dup.mp4 and dup.mov both make dup.tiny.mp4: the second's cleanup deleted the first's working files and
+    the whole batch died with a traceback."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    make_clip(folder / "dup [x].mp4", ClipSpec(seconds=0.6))  # [x] is also rich markup, which ate it
+    make_clip(folder / "dup [x].mov", ClipSpec(seconds=0.6))
+    out = tmp_path / "out"
+    result = vidstyle("batch", folder, "--style", tiny_style.path, "-o", out, env={**os.environ, "COLUMNS": "400"})
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    rows = summary_of(out)
+    assert sorted(rows) == ["dup [x].mov -> dup [x].tiny.mp4", "dup [x].mp4 -> dup [x].tiny.mp4"]
+    error = ("dup [x].mov (tiny) and dup [x].mp4 (tiny) would both write dup [x].tiny.mp4; rename one of the "
+             "inputs or use a manifest.")
+    for row in rows.values():
+        assert row["status"] == "failed" and row["error"] == error
+    assert f"failed  dup [x].tiny.mp4  ({error})" in result.stderr, result.stderr  # the log line
+    assert result.stdout.count(error) == 2, result.stdout  # the table
+    assert sorted(p.name for p in out.iterdir()) == ["batch-summary.csv", "batch-summary.json"]
+
+    # a manifest's rows likewise, each reported (the whole manifest was refused), and an input that is
+    # an output of the same batch
+    manifest = tmp_path / "jobs.jsonl"
+    rows = [{"input": "videos/dup [x].mp4", "style": str(tiny_style.path), "output": "same.mp4"},
+            {"input": "videos/dup [x].mov", "style": str(tiny_style.path), "output": "same.mp4"},
+            {"input": "out/same.mp4", "style": str(tiny_style.path), "output": "again.mp4"}]
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = vidstyle("batch", manifest, "-o", out)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    errors = [r["error"] for r in json.loads((out / "batch-summary.json").read_text())]
+    shared = "dup [x].mp4 (tiny) and dup [x].mov (tiny) would both write same.mp4; give each row its own 'output'."
+    assert errors[:2] == [shared, shared]
+    assert errors[2] == f"input {out / 'same.mp4'} is an output of this same batch."
+
+
+@pytest.mark.parametrize("manifest,text,fragment", [
+    ("jobs.jsonl", '{"input": 5, "style": "muse"}\n', "row 1: 'input' must be text (a path or a name), not 5."),
+    ("jobs.jsonl", '["clip.mp4", "muse"]\n', "row 1 is not an object with 'input' and 'style'."),
+    ("jobs.csv", "input,style\nclip.mp4,muse,extra\n", "row 1 has more fields than the header."),
+    ("jobs.jsonl", '{"input": "clip.mp4", "style": "muse", "output": ["a.mp4"]}\n', "'output' must be text"),
+])
+def test_a_malformed_manifest_is_one_line_and_creates_nothing(manifest, text, fragment, tmp_path):
+    """A number as input was a TypeError traceback, and -o was created even for a rejected manifest."""
+    (tmp_path / manifest).write_text(text)
+    result = vidstyle("batch", tmp_path / manifest, "-o", tmp_path / "out")
+    one_line_error(result, fragment)
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_output_folder_that_is_a_file_is_one_line(tmp_path):
+    make_folder(tmp_path / "videos")
+    (tmp_path / "out").write_bytes(b"a file")
+    one_line_error(vidstyle("batch", tmp_path / "videos", "--style", "muse", "-o", tmp_path / "out"),
+                   "is a file; -o names the folder")
+    assert (tmp_path / "out").read_bytes() == b"a file"

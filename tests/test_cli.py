@@ -1,5 +1,6 @@
 """The command as a user runs it: exit codes, one-line errors, nothing half-written left behind."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -53,6 +54,7 @@ def test_styles_lists_imported_style_with_its_painting(tiny_style):
     ("text", "not a video file"),
     ("audio-only", "has no video stream"),
     ("missing", "no such file"),
+    ("directory", "in.mp4 is a directory, not a video file."),  # said "no such file"
 ])
 def test_bad_inputs_get_one_clear_line(kind, fragment, tiny_style, tmp_path):
     source = tmp_path / "in.mp4"
@@ -60,6 +62,8 @@ def test_bad_inputs_get_one_clear_line(kind, fragment, tiny_style, tmp_path):
         source.write_text("hello, I am not a video\n" * 100)
     elif kind == "audio-only":
         source = _audio_only(tmp_path / "in.m4a")
+    elif kind == "directory":
+        source.mkdir()
     result = vidstyle("render", source, "--style", tiny_style.path, "-o", tmp_path / "out.mp4")
     one_line_error(result, fragment)
     assert not (tmp_path / "out.mp4").exists() and leftovers(tmp_path) == []
@@ -113,6 +117,14 @@ def test_existing_output_is_refused_unless_overwrite(clips, tiny_style, tmp_path
     assert len(frame_times(out)) == 50
 
 
+def test_an_existing_directory_as_output_is_named_a_directory(clips, tiny_style, tmp_path):
+    """It advised --overwrite, which cannot replace a directory."""
+    (tmp_path / "out.mp4").mkdir()
+    result = vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", tmp_path / "out.mp4", "--no-ray")
+    one_line_error(result, f"{tmp_path / 'out.mp4'} is a directory; give a file name such as")
+    assert "--overwrite" not in result.stderr and list((tmp_path / "out.mp4").iterdir()) == []
+
+
 @pytest.mark.parametrize("target,fragment", [
     ("/proc/vidstyle-out.mp4", "cannot write to /proc"),
     ("{tmp}/no/such/dir/out.mp4", "does not exist"),
@@ -151,6 +163,35 @@ def test_ctrl_c_leaves_neither_output_nor_temporaries(tiny_style, tmp_path):
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted; no output was written" in stderr and "Traceback" not in stderr
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT] * 3], ids=["sigterm", "three-ctrl-c"])
+def test_ray_render_stops_once_with_130_on_sigterm_or_repeated_ctrl_c(signals, tiny_style, tmp_path):
+    """ray.init replaced the SIGTERM handler (exit 134 with Ray's C++ dump, or 1), and a second and third
+    Ctrl-C broke into the cleanup and Ray's atexit shutdown (a traceback)."""
+    clip = make_clip(tmp_path / "long.mp4", ClipSpec(seconds=20, width=320, height=240))
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "vidstyle", "render", str(clip), "--style", str(tiny_style.path),
+                             "-o", str(out), "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while not leftovers(tmp_path):  # staging has begun: Ray is up, its workers are starting or painting
+            assert proc.poll() is None and time.time() < deadline, "render ended before it could be interrupted"
+            time.sleep(0.05)
+        time.sleep(2)
+        for sig in signals:
+            proc.send_signal(sig)
+            time.sleep(0.3)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group this test started
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert "interrupted; no output was written" in stderr, stderr
+    assert "Traceback" not in stderr and "SIGTERM received" not in stderr, stderr
     assert not out.exists() and leftovers(tmp_path) == []
 
 

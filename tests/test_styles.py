@@ -78,6 +78,23 @@ def test_import_rejects_a_folder_without_manifest(tmp_path):
         import_deeplearnjs(tmp_path, StyleInfo(name="x"))
 
 
+@pytest.mark.parametrize("manifest,fragment", [
+    ('{"Variable": {"filename": "v0", "shape": [9, 9, 3', "manifest.json is not JSON (Expecting"),
+    ("[1, 2]", "is not a deeplearn.js manifest"),
+    ('{"Variable": {"shape": [1]}}', "Variable needs a 'filename' and a 'shape'"),
+    ('{"Variable": {"filename": "gone", "shape": [1]}}', "cannot read"),
+])
+def test_styles_import_of_a_malformed_manifest_is_one_line(manifest, fragment, tmp_path):
+    """A manifest.json that was not JSON was a JSONDecodeError traceback."""
+    from .test_cli import one_line_error, vidstyle
+
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "manifest.json").write_text(manifest)
+    result = vidstyle("styles", "import", tmp_path / "export", "--name", "x", "-o", tmp_path / "x.vstyle")
+    one_line_error(result, fragment)
+    assert not (tmp_path / "x.vstyle").exists()
+
+
 @needs_shared
 def test_imported_reference_network_matches_tensorflow_semantics():
     """The PyTorch network, fed the imported weights, equals an independent NumPy implementation of

@@ -115,3 +115,40 @@ def test_content_layer_must_be_one_vgg_computes(photos, vgg, tmp_path):
     with pytest.raises(VidstyleError, match="--content-layer must be one of relu1_2, relu2_2, relu3_3, relu4_3"):
         train(vgg, STRIPES, list_photos(photos, ["test_*"]), tmp_path / "x.vstyle",
               TrainOptions(steps=1, **{**OPTIONS, "content_layer": "relu5_1"}), torch.device("cpu"))
+
+
+class _RunsCode:
+    """Unpickled, this calls os.system: what a planted checkpoint can do to a full unpickle."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"echo ran > {self.marker}",)
+
+
+@pytest.mark.parametrize("planted", ["code", "garbage", "list"])
+def test_resume_never_runs_code_from_a_planted_checkpoint(planted, photos, tmp_path):
+    """`train --resume` loaded OUTPUT.ckpt with weights_only=False: a pickle in it ran os.system."""
+    from .test_cli import one_line_error, vidstyle
+
+    vgg_file = tmp_path / "vgg.pth"
+    torch.save(random_vgg_state(upto="relu4_3"), vgg_file)
+    painting = tmp_path / "painting.png"
+    Image.fromarray(STRIPES).save(painting)
+    style, marker = tmp_path / "s.vstyle", tmp_path / "code-ran"
+    ckpt = tmp_path / "s.vstyle.ckpt"
+    if planted == "code":
+        torch.save({"step": 1, "net": {}, "optimizer": {}, "options": _RunsCode(marker)}, ckpt)
+    elif planted == "garbage":
+        ckpt.write_bytes(b"PK\x03\x04" + bytes(100))
+    else:
+        torch.save([1, 2, 3], ckpt)
+    result = vidstyle("train", "--style-image", painting, "--photos", photos, "--name", "s", "-o", style,
+                      "--steps", 2, "--crop", 32, "--batch-size", 2, "--base", 4, "--vgg-weights", vgg_file,
+                      "--resume")
+    assert not marker.exists(), "the planted checkpoint ran code"
+    one_line_error(result, f"{ckpt} is not a")
+    assert not style.exists()

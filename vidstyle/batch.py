@@ -4,6 +4,11 @@ Every segment of every video goes into one queue served by one pool, so no worke
 has work left. Each finished output carries a fingerprint of what made it (input file, style, settings) in
 its comment tag; a rerun skips outputs whose fingerprint matches, and redoes the rest from scratch (an
 interrupted video left only temporaries, which the rerun removes).
+
+Nothing the batch did not make is lost: an existing file at an output's path is replaced only when its
+fingerprint says it is this batch's output of the same input (or with --overwrite); outputs stay inside the
+output folder; two rows never share an output; and no output of the batch is read as one of its inputs.
+Each such problem fails its own row, with one line, before any work starts.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import __version__, media
 from .errors import VidstyleError
+from .files import space_checked
 from .render import (
     Job,
     RenderOptions,
@@ -25,7 +32,6 @@ from .render import (
     finish,
     job_gflop,
     prepare,
-    remove_stale_temporaries,
     stage,
 )
 from .shard import ATTEMPTS, Pool, ShardOptions, Work, schedule
@@ -34,6 +40,8 @@ from .stylizers import Recipe
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".mts", ".flv",
                   ".wmv", ".3gp", ".ogv"}
 SUMMARY = "batch-summary"
+#: How every batch output's comment starts: TAG, a digest of the input's path, ":", a digest of the rest.
+TAG = "vidstyle:"
 
 
 @dataclass
@@ -44,6 +52,7 @@ class Item:
     style: str  # a style name, .vstyle path, or painting path (with image=True)
     target: Path
     image: bool = False  # `style` is a painting
+    error: str = ""  # why this row cannot run, found before any work (`check_targets`)
     key: str = ""  # which recipe renders it: the style, or style and video when the recipe depends on the video
 
     def __post_init__(self) -> None:
@@ -69,8 +78,9 @@ def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Pa
     """Items from a folder of videos (x every style) or from a manifest (.csv or .jsonl).
 
     A manifest row names `input` and `style` (or `style_image`), and optionally `output` (relative to
-    the output folder); relative inputs are relative to the manifest. Styles given on the command line
-    apply to rows that name none.
+    the output folder, and inside it); relative inputs are relative to the manifest. Styles given on the
+    command line apply to rows that name none. A folder's videos leave out the batch's own outputs: files at
+    the path of one of its outputs, and files that an earlier batch made (their fingerprint says so).
     """
     choices = [(s, False) for s in styles] + [(str(p), True) for p in paintings]
     if inputs.is_dir():
@@ -79,15 +89,26 @@ def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Pa
             raise VidstyleError(f"{inputs} holds no videos ({', '.join(sorted(VIDEO_SUFFIXES))}).")
         if not choices:
             raise VidstyleError("give at least one --style or --style-image for a folder of videos.")
-        return [Item(v, s, out_dir / f"{v.stem}.{style_label(s)}{suffix}", image) for v in videos
-                for s, image in choices]
+        outputs = {_resolved(out_dir / f"{v.stem}.{style_label(s)}{suffix}") for v in videos for s, _ in choices}
+        videos = [v for v in videos if _resolved(v) not in outputs and not made_by_batch(v)]
+        if not videos:
+            raise VidstyleError(f"{inputs} holds no videos other than outputs of vidstyle batch.")
+        items = [Item(v, s, out_dir / f"{v.stem}.{style_label(s)}{suffix}", image) for v in videos
+                 for s, image in choices]
+        return check_targets(items, out_dir, "rename one of the inputs or use a manifest")
     if inputs.suffix.lower() not in (".csv", ".jsonl"):
         raise VidstyleError(f"{inputs} is neither a folder of videos nor a .csv/.jsonl manifest.")
     if not inputs.is_file():
         raise VidstyleError(f"{inputs} not found.")
     items = []
     for n, row in enumerate(_rows(inputs), start=1):
-        if "input" not in row:
+        if not isinstance(row, dict):
+            raise VidstyleError(f"{inputs} row {n} is not an object with 'input' and 'style'.")
+        for key in ("input", "style", "style_image", "output"):
+            if row.get(key) is not None and not isinstance(row[key], str):
+                raise VidstyleError(f"{inputs} row {n}: '{key}' must be text (a path or a name), "
+                                    f"not {row[key]!r}.")
+        if not row.get("input"):
             raise VidstyleError(f"{inputs} row {n} has no 'input'.")
         source = Path(row["input"])
         source = source if source.is_absolute() else inputs.parent / source
@@ -103,16 +124,55 @@ def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Pa
         for style, image in row_choices:
             name = row.get("output") or f"{source.stem}.{style_label(style)}{suffix}"
             items.append(Item(source, style, out_dir / name, image))
-    targets = [i.target for i in items]
-    if len(set(targets)) != len(targets):
-        raise VidstyleError(f"{inputs}: two rows would write the same output; give each an 'output'.")
+    return check_targets(items, out_dir, "give each row its own 'output'")
+
+
+def _resolved(path: Path) -> Path:
+    """The path with symlinks and `..` resolved, as far as it exists."""
+    return Path(os.path.realpath(path))
+
+
+def made_by_batch(path: Path) -> bool:
+    """Whether `path` is a finished output of vidstyle batch (its comment holds a fingerprint)."""
+    return (media.comment(path) or "").startswith(TAG)
+
+
+def check_targets(items: list[Item], out_dir: Path, advice: str) -> list[Item]:
+    """Mark each item that may not run: an output outside `out_dir` (resolved: `..`, absolute paths and
+    symlinks all count), an output that another item writes too (`advice` says what to do), or an input
+    that is an output of this batch. Found before any work starts, each fails its own row only."""
+    root = _resolved(out_dir)
+    targets: dict[Path, list[Item]] = {}
+    for item in items:
+        target = _resolved(item.target)
+        if root not in target.parents:
+            item.error = f"output {item.target} is outside the output folder {out_dir}; outputs stay inside it."
+        else:
+            targets.setdefault(target, []).append(item)
+    for target, sharing in targets.items():
+        if len(sharing) > 1:
+            names = " and ".join(f"{i.source.name} ({style_label(i.style)})" for i in sharing)
+            both = "both" if len(sharing) == 2 else "all"
+            for item in sharing:
+                item.error = f"{names} would {both} write {item.target.name}; {advice}."
+    for item in items:
+        if not item.error and _resolved(item.source) in targets:
+            item.error = f"input {item.source} is an output of this same batch."
     return items
 
 
 def _rows(manifest: Path) -> list[dict[str, str]]:
-    text = manifest.read_text()
+    try:
+        text = manifest.read_text()
+    except UnicodeDecodeError:
+        raise VidstyleError(f"{manifest} is not UTF-8 text.") from None
     if manifest.suffix.lower() == ".csv":
-        return [{k.strip(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(text.splitlines())]
+        rows = []
+        for n, row in enumerate(csv.DictReader(text.splitlines()), start=1):
+            if None in row:
+                raise VidstyleError(f"{manifest} row {n} has more fields than the header.")
+            rows.append({k.strip(): (v or "").strip() for k, v in row.items()})
+        return rows
     rows = []
     for n, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -123,12 +183,18 @@ def _rows(manifest: Path) -> list[dict[str, str]]:
     return rows
 
 
+def input_tag(source: Path) -> str:
+    """The start of the fingerprint of every output made from `source`: an existing file whose comment
+    starts so is this batch's own earlier output of that input, which a rerun may redo."""
+    return TAG + hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16] + ":"
+
+
 def fingerprint(source: Path, style_digest: str, options: RenderOptions) -> str:
     """What decides an output's bytes: the input file (path, size, mtime), the style, the settings."""
     stat = source.stat()
     settings = {k: v for k, v in asdict(options).items() if k not in ("overwrite", "comment")}
     blob = json.dumps([str(source.resolve()), stat.st_size, stat.st_mtime_ns, style_digest, settings, __version__])
-    return "vidstyle:" + hashlib.sha256(blob.encode()).hexdigest()[:32]
+    return input_tag(source) + hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -140,6 +206,7 @@ class Running:
     tmp: Path
     scratch: Path
     comment: str
+    replace: bool  # the target may be replaced: --overwrite, or it held this batch's earlier output of the input
     parts: dict[int, media.Part] = field(default_factory=dict)
 
 
@@ -167,6 +234,9 @@ def run_batch(
     for i, item in enumerate(items):
         label = style_label(item.style)
         base = Outcome(video=str(item.source), style=label, output=str(item.target), status="failed")
+        if item.error:
+            end(i, Outcome(**{**asdict(base), "error": item.error}))
+            continue
         if isinstance(recipes[item.key], str):
             end(i, Outcome(**{**asdict(base), "error": recipes[item.key]}))
             continue
@@ -176,18 +246,26 @@ def run_batch(
         except OSError as exc:
             end(i, Outcome(**{**asdict(base), "error": f"{item.source}: {exc.strerror}"}))
             continue
-        if item.target.exists() and media.comment(item.target) == comment:
-            end(i, Outcome(**{**asdict(base), "status": "skipped",
-                              "frames": len(media.packet_times(item.target)[0])}))
-            continue
-        remove_stale_temporaries(item.target)
+        may_replace = options.overwrite
+        if os.path.lexists(item.target):
+            tag = media.comment(item.target) if item.target.is_file() else None
+            if tag == comment:
+                end(i, Outcome(**{**asdict(base), "status": "skipped",
+                                  "frames": len(media.packet_times(item.target)[0])}))
+                continue
+            if not (may_replace or (tag or "").startswith(input_tag(item.source))):
+                end(i, Outcome(**{**asdict(base), "error": f"{item.target} already exists and is not this batch's "
+                                                           f"output of {item.source.name}; pass --overwrite to "
+                                                           "replace it."}))
+                continue
+            may_replace = True
         try:
-            job = prepare(item.source, item.target, replace(options, overwrite=True))
+            job = prepare(item.source, item.target, replace(options, overwrite=True))  # decided just above
             tmp, scratch = stage(job.target)
         except VidstyleError as exc:
             end(i, Outcome(**{**asdict(base), "error": str(exc)}))
             continue
-        running[i] = Running(item, job, tmp, scratch, comment)
+        running[i] = Running(item, job, tmp, scratch, comment, may_replace)
         work += [Work(i, job, item.key, s, scratch) for s in job.segments]
 
     if not running:
@@ -211,7 +289,7 @@ def run_batch(
                     "output": str(run.item.target)}
             try:
                 report = finish(run.job, run.tmp, [run.parts[k] for k in sorted(run.parts)], run.comment)
-                commit(run.tmp, run.scratch, run.item.target)
+                commit(run.tmp, run.scratch, run.item.target, run.replace)
                 end(i, Outcome(**base, status="done", frames=report.frames_out,
                                seconds=round(sum(p.seconds for p in run.parts.values()), 2)))
             except VidstyleError as exc:
@@ -234,7 +312,10 @@ def run_batch(
                         run = running[i]
                         progress(f"{run.item.source.name} [{style_label(run.item.style)}]", n, run.job.info.frames)
 
-        schedule(pool, work, done, failed, report)
+        # A full disk ends the batch with one line; finished outputs stay, the rest is removed below.
+        folder = Path(os.path.commonpath([r.item.target.parent.absolute() for r in running.values()]))
+        with space_checked(folder, sum(r.job.needed for r in running.values())):
+            schedule(pool, work, done, failed, report)
     finally:
         for run in running.values():  # interrupted: nothing half-written stays behind
             discard(run.tmp, run.scratch)

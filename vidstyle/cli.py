@@ -22,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__, interrupts
 from .errors import VidstyleError
@@ -57,15 +58,12 @@ def main(
     interrupts.install()  # SIGTERM behaves like Ctrl-C: temporaries are removed on the way out
 
 
-def _human_size(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
-
-
 @styles_app.callback()
 def styles_list(ctx: typer.Context) -> None:
     """List installed styles: name, painting, artist, network file and size."""
     if ctx.invoked_subcommand:
         return
+    from .files import human_size
     from .styles import installed_styles, user_dir
 
     styles = installed_styles()
@@ -74,7 +72,7 @@ def styles_list(ctx: typer.Context) -> None:
         return
     table = Table("name", "painting", "artist", "file", "size", box=None)
     for name, info in sorted(styles.items()):
-        table.add_row(name, info.painting, info.artist, str(info.path), _human_size(info.path.stat().st_size))
+        table.add_row(name, info.painting, info.artist, str(info.path), human_size(info.path.stat().st_size))
     Console().print(table)
     typer.echo("Any painting: --style-image PAINTING (the arbitrary-style network; `vidstyle styles show "
                "arbitrary` says where it comes from).")
@@ -564,17 +562,22 @@ def batch(
                                                    "RAY_ADDRESS, else Ray starts embedded.")] = None,
     vgg_weights: VggWeights = None,
     stabilize: Stabilize = 0.4,
+    overwrite: Annotated[bool, typer.Option(help="Replace files at output paths that are not this batch's own "
+                                            "outputs (its earlier outputs of the same input are redone when "
+                                            "their input, style or settings changed, without it).")] = False,
 ) -> None:
     """Render many videos in many styles as one Ray job, resumably.
 
     All segments of all videos share one pool of workers. Outputs already made from the same input, style
     and settings are skipped, so an interrupted batch is finished by running it again. A video that fails
-    is reported and the others go on. Ends with a table, also written as batch-summary.json and .csv in
-    the output folder; exit status 1 if any video failed.
+    is reported and the others go on; so is an output path that holds a file the batch did not make (unless
+    --overwrite), that lies outside the output folder, or that two videos share. Ends with a table, also
+    written as batch-summary.json and .csv in the output folder; exit status 1 if any video failed.
     """
     from . import batch as bt
     from .acceleration import check_compile_mode, check_precision
     from .choice import check_strength
+    from .files import space_checked
     from .stylizers import Finish
     from .render import RenderOptions
     from .shard import ShardOptions
@@ -585,13 +588,15 @@ def batch(
         check_compile_mode(compile)
         check_precision(precision)
         check_strength(strength)
-        output.mkdir(parents=True, exist_ok=True)
+        if output.exists() and not output.is_dir():
+            raise VidstyleError(f"{output} is a file; -o names the folder for the outputs.")
         items = bt.discover(inputs, style or [], style_image or [], output, suffix)
-        recipes = bt.build_recipes(items, vgg_weights, arch, _on_cpu(device, address, False), method.value, strength,
-                                   preserve_color)
+        recipes = bt.build_recipes([i for i in items if not i.error], vgg_weights, arch,
+                                   _on_cpu(device, address, False), method.value, strength, preserve_color)
+        output.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
         options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
                                 stabilize=_stabilize(stabilize), compile=compile, precision=precision,
-                                finish=Finish(strength, preserve_color and method == Method.fast))
+                                overwrite=overwrite, finish=Finish(strength, preserve_color and method == Method.fast))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err) as bar:
             overall = bar.add_task(f"{len(items)} outputs", total=len(items))
@@ -608,18 +613,21 @@ def batch(
                 for key in [k for k in tasks if f"  {k}" == label]:
                     bar.remove_task(tasks.pop(key))
                 bar.console.print(f"{outcome.status:>7}  {Path(outcome.output).name}"
-                                  + (f"  ({outcome.error})" if outcome.error else ""), highlight=False)
+                                  + (f"  ({outcome.error})" if outcome.error else ""), highlight=False,
+                                  markup=False)  # file names may hold [brackets]
 
             outcomes = bt.run_batch(items, recipes, options, ShardOptions(workers=workers, address=address),
                                     progress, log)
-        json_path, csv_path = bt.write_summary(outcomes, output)
+        with space_checked(output, 1 << 20):
+            json_path, csv_path = bt.write_summary(outcomes, output)
     except VidstyleError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted; finished outputs are kept, run the same command again to do the rest.", code=130)
     table = Table("video", "style", "frames", "seconds", "status", "error", box=None)
     for o in outcomes:
-        table.add_row(Path(o.video).name, o.style, str(o.frames), f"{o.seconds:.1f}", o.status, o.error)
+        table.add_row(*(Text(cell) for cell in (Path(o.video).name, o.style, str(o.frames), f"{o.seconds:.1f}",
+                                                o.status, o.error)))  # Text: [brackets] in names are not markup
     Console().print(table)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
     typer.echo(f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; summary in "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import ray
 
+from . import interrupts
 from .errors import VidstyleError
 
 
@@ -20,8 +21,10 @@ def connect(address: str | None) -> bool:
         # Workers on other nodes import vidstyle from the driver's copy; torch and av must be installed there.
         ray.init(address=address, runtime_env={"py_modules": [str(Path(__file__).parent)]},
                  logging_level=logging.WARNING)
+        interrupts.reclaim()  # ray.init replaced the SIGTERM handler: SIGTERM must stay Ctrl-C
         return False
     ray.init(include_dashboard=False, logging_level=logging.WARNING)
+    interrupts.reclaim()
     return True
 
 

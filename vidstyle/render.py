@@ -7,9 +7,7 @@ so both produce the same parts and therefore the same bytes.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,11 +17,17 @@ from typing import BinaryIO
 
 import numpy as np
 
-from . import media
+from . import interrupts, media
 from .acceleration import should_compile
 from .devices import resolve_device
 from .errors import VidstyleError
-from .files import temporary_beside
+from .files import (
+    move_into_place,
+    remove_dead_temporaries,
+    scratch_beside,
+    space_checked,
+    temporary_beside,
+)
 from .styles import StyleInfo
 from .stylizers import Finish, FrameFilter, Recipe, as_recipe, frame_gflop, make_transform
 from .temporal import StabilizeOptions
@@ -153,31 +157,42 @@ def render_segment(
 def stage(target: Path) -> tuple[Path, Path]:
     """(temporary file beside the target, scratch dir for parts). `commit` renames into place; `discard`
     removes both, so the target path never holds a half-written video. Whether an existing target may be
-    replaced is `prepare`'s decision, made before any work starts."""
-    if target.is_dir():
-        raise VidstyleError(f"{target} is a directory; give a file name such as {target / 'out.mp4'}.")
+    replaced is `prepare`'s decision, made before any work starts, and `commit`'s, for a target that
+    appeared meanwhile. What a killed run left for this target goes first (`remove_stale_temporaries`)."""
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise VidstyleError(f"output folder {folder} does not exist.")
+    remove_stale_temporaries(target)
+    tmp = None
     try:
         tmp = temporary_beside(folder, f"{target.stem}.tmp-", target.suffix)
+        return tmp, scratch_beside(folder, f".{target.stem}.parts-")
     except OSError as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise VidstyleError(f"cannot write to {folder} ({exc.strerror}).") from None
-    return tmp, Path(tempfile.mkdtemp(prefix=f".{target.stem}.parts-", dir=folder))
 
 
 def remove_stale_temporaries(target: Path) -> None:
-    """What a killed run left for this target (SIGKILL gives no chance to clean up): `stage`'s names."""
-    for tmp in target.parent.glob(f"{target.stem}.tmp-*{target.suffix}"):
-        tmp.unlink(missing_ok=True)
-    for scratch in target.parent.glob(f".{target.stem}.parts-*"):
-        shutil.rmtree(scratch, ignore_errors=True)
+    """What killed runs left for this target (SIGKILL gives no chance to clean up): `stage`'s names, found
+    by reading names, never by a glob made of the user's, and only those of runs that have ended (see
+    `files`), so another process rendering the same target keeps its working files."""
+    folder = target.parent if str(target.parent) else Path(".")
+    remove_dead_temporaries(folder, f"{target.stem}.tmp-", target.suffix)
+    remove_dead_temporaries(folder, f".{target.stem}.parts-")
 
 
-def commit(tmp: Path, scratch: Path, target: Path) -> None:
+def commit(tmp: Path, scratch: Path, target: Path, replace: bool = False) -> None:
+    """Move the finished file into place. Unless `replace`, a target that another process created while
+    this one worked is kept, and this run fails with one line: the start-of-run check alone let the later
+    of two renders to one new name silently replace the earlier."""
     try:
         media.fsync_file(tmp)
-        os.replace(tmp, target)
+        try:
+            move_into_place(tmp, target, replace)
+        except FileExistsError:
+            raise VidstyleError(f"{target} appeared while this render ran (another process wrote it) and was "
+                                "kept; pass --overwrite to replace it.") from None
     finally:
         discard(tmp, scratch)
 
@@ -188,15 +203,20 @@ def discard(tmp: Path, scratch: Path) -> None:
 
 
 @contextlib.contextmanager
-def staged_output(target: Path) -> Iterator[tuple[Path, Path]]:
-    """`stage` ... `commit` on success; any exception or Ctrl-C `discard`s instead."""
+def staged_output(target: Path, replace: bool = False, needed: int = 0) -> Iterator[tuple[Path, Path]]:
+    """`stage` ... `commit` on success; any exception or Ctrl-C `discard`s instead. A full disk becomes one
+    line naming the folder and `needed`, the bytes the job is expected to write there. An interrupt that
+    was swallowed on its way (see `interrupts`) still stops the render before the rename."""
     tmp, scratch = stage(target)
     try:
-        yield tmp, scratch
+        with space_checked(tmp.parent, needed):
+            yield tmp, scratch
+        interrupts.check()
     except BaseException:
         discard(tmp, scratch)
         raise
-    commit(tmp, scratch, target)
+    with space_checked(tmp.parent, needed):  # fsync reports a full disk on some filesystems (NFS)
+        commit(tmp, scratch, target, replace)
 
 
 def check_output(path: Path, written: np.ndarray, time_base: Fraction) -> None:
@@ -228,11 +248,18 @@ class Job:
     info: media.VideoInfo
     segments: list[Segment]
     started: float
+    overwrite: bool = False  # the target may be replaced, even one that appears while the job runs
+    needed: int = 0  # bytes the job is expected to write beside the target: its parts, then the joined file
 
 
 def prepare(source: Path, target: Path, options: RenderOptions) -> Job:
+    """Check the paths and the input, and plan the segments, before any work or any file is made."""
     started = time.perf_counter()
     source, target = Path(source), Path(target)
+    if source.is_dir():
+        raise VidstyleError(f"{source} is a directory, not a video file.")
+    if target.is_dir():
+        raise VidstyleError(f"{target} is a directory; give a file name such as {target / 'out.mp4'}.")
     if target.exists() and target.resolve() == source.resolve():
         raise VidstyleError("the output would overwrite the input; choose another output path.")
     if target.exists() and not options.overwrite:
@@ -240,8 +267,10 @@ def prepare(source: Path, target: Path, options: RenderOptions) -> Job:
     fmt, audio_codec, settings = encode_settings(target, options)
     info = media.probe(source)
     lead = options.stabilize.lead if options.stabilize else 0
+    # A stylised video is about the size of its input; the parts and the joined file are two copies.
+    needed = 2 * source.stat().st_size
     return Job(source, target, fmt, audio_codec, settings, info, plan_segments(info, options.segment_seconds, lead),
-               started)
+               started, options.overwrite, needed)
 
 
 def render(
@@ -260,7 +289,7 @@ def render(
                                options.precision, options.finish)
     if on_start:
         on_start(job.info, job.segments)
-    with staged_output(job.target) as (tmp, scratch):
+    with staged_output(job.target, job.overwrite, job.needed) as (tmp, scratch):
         parts = [
             render_segment(job.source, segment, transform, job.info, job.settings,
                            str(scratch / f"part-{segment.index:05d}.nut"), progress)

@@ -252,7 +252,7 @@ def render_sharded(
         pool.add_recipe("style", recipe)
         if on_start:
             on_start(job.info, job.segments)
-        with staged_output(job.target) as (tmp, scratch):
+        with staged_output(job.target, job.overwrite, job.needed) as (tmp, scratch):
             parts: dict[int, media.Part] = {}
 
             def failed(item: Work, why: str) -> None:

@@ -179,14 +179,27 @@ def import_deeplearnjs(folder: Path, info: StyleInfo) -> TransformerNet:
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
         raise VidstyleError(f"{folder} has no manifest.json: expected a deeplearn.js export of a fast-style-transfer network.")
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise VidstyleError(f"{manifest_path} is not JSON ({exc.msg}, line {exc.lineno}).") from None
+    except UnicodeDecodeError:
+        raise VidstyleError(f"{manifest_path} is not UTF-8 text.") from None
+    if not isinstance(manifest, dict):
+        raise VidstyleError(f"{manifest_path} is not a deeplearn.js manifest (an object of variables).")
 
     def variable(i: int) -> np.ndarray:
         key = "Variable" if i == 0 else f"Variable_{i}"
         if key not in manifest:
             raise VidstyleError(f"{manifest_path} lacks {key}: not a fast-style-transfer network of the expected layout.")
         entry = manifest[key]
-        data = np.fromfile(folder / entry["filename"], dtype="<f4")
+        if not (isinstance(entry, dict) and isinstance(entry.get("filename"), str)
+                and isinstance(entry.get("shape"), list) and all(isinstance(n, int) for n in entry["shape"])):
+            raise VidstyleError(f"{manifest_path}: {key} needs a 'filename' and a 'shape' (a list of sizes).")
+        try:
+            data = np.fromfile(folder / entry["filename"], dtype="<f4")
+        except OSError as exc:
+            raise VidstyleError(f"cannot read {folder / entry['filename']} ({exc.strerror}).") from None
         if data.size != int(np.prod(entry["shape"])):
             raise VidstyleError(f"{folder / entry['filename']} holds {data.size} floats, manifest says {entry['shape']}.")
         return data.reshape(entry["shape"])

@@ -166,10 +166,26 @@ def save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+#: What a checkpoint holds, and the type of each: plain data and tensors, all that `weights_only` loads.
+CHECKPOINT_FIELDS = {"step": int, "net": dict, "optimizer": dict, "torch_rng": torch.Tensor, "options": dict}
+
+
 def read_checkpoint(path: Path) -> dict:
+    """A checkpoint to resume from, loaded with `weights_only=True`: OUTPUT.ckpt is a file anyone who can
+    write beside the output may have planted, and a full unpickle runs whatever function its pickle names.
+    Its optimiser state, RNG state and options are tensors and plain types, which that loader allows.
+    A file that is not such a checkpoint is one line, not a traceback."""
     if not path.is_file():
         raise VidstyleError(f"no checkpoint {path} to resume from; run without --resume.")
-    return torch.load(path, map_location="cpu", weights_only=False)  # our own file: it holds RNG state
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, not a torch file, or a pickle that wants to run code
+        raise VidstyleError(f"{path} is not a readable vidstyle checkpoint ({type(exc).__name__}); remove it, "
+                            "or run without --resume.") from None
+    if not isinstance(state, dict) or not all(isinstance(state.get(k), t) for k, t in CHECKPOINT_FIELDS.items()):
+        raise VidstyleError(f"{path} is not a vidstyle checkpoint (it lacks {', '.join(CHECKPOINT_FIELDS)}); "
+                            "remove it, or run without --resume.")
+    return state
 
 
 def check_resumable(state: dict, options: TrainOptions, where: str) -> None:
@@ -235,9 +251,13 @@ def train(
     if resume:
         state = resume if isinstance(resume, dict) else read_checkpoint(ckpt)
         check_resumable(state, options, str(ckpt))
-        net.load_state_dict(state["net"])
-        optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
+        try:
+            net.load_state_dict(state["net"])
+            optimizer.load_state_dict(state["optimizer"])
+            torch.set_rng_state(state["torch_rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise VidstyleError(f"{ckpt} does not fit this network ({type(exc).__name__}); remove it, or run "
+                                "without --resume.") from None
         start = state["step"]
     save = save or (lambda state: save_checkpoint(ckpt, state))
     model.train()

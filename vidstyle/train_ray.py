@@ -101,7 +101,7 @@ def train_on_ray(vgg_state: dict, painting: np.ndarray, photos: list[Path], outp
         if result.error or result.checkpoint is None:
             raise VidstyleError(f"training on Ray failed: {result.error or 'no checkpoint was reported'}")
         with result.checkpoint.as_directory() as folder:
-            final = torch.load(Path(folder) / CHECKPOINT_FILE, map_location="cpu", weights_only=False)
+            final = read_checkpoint(Path(folder) / CHECKPOINT_FILE)
     finally:
         if started:
             ray.shutdown()

@@ -1,0 +1,82 @@
+"""vidstyle train-code: a style code tuned for a painting, with losses that go down and an exact resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from vidstyle import arbitrary
+from vidstyle.choice import painting_code
+from vidstyle.errors import VidstyleError
+from vidstyle.losses import JOHNSON
+from vidstyle.styles import load_code, read_info
+from vidstyle.synth import scene
+from vidstyle.train_code import CodeTrainOptions, checkpoint_path, train_code
+from vidstyle.vgg import load_vgg
+
+from .test_cli import vidstyle
+from .test_keyframes import STRIPES
+from .test_nst import random_vgg_state
+
+OPTIONS = dict(batch_size=2, crop=48, photo_side=64, lr=0.05, checkpoint_every=2)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("photos")
+    for i in range(4):
+        Image.fromarray(scene(0.4 * i, 80, 60)).save(folder / f"train_{i}.png")
+    return sorted(folder.iterdir())
+
+
+@pytest.fixture(scope="module")
+def vgg():
+    return load_vgg(JOHNSON.all, random_vgg_state(upto="relu4_3"))
+
+
+def test_the_style_loss_goes_down(vgg, photos, tmp_path):
+    net = arbitrary.load()
+    steps = []
+    train_code(vgg, net, STRIPES, photos, painting_code(net, STRIPES), tmp_path / "s.vstyle",
+               CodeTrainOptions(steps=12, style_weight=50.0, **OPTIONS), on_step=steps.append)
+    first, last = np.mean([s.style for s in steps[:3]]), np.mean([s.style for s in steps[-3:]])
+    assert last < 0.8 * first, (first, last)
+
+
+def test_resume_continues_exactly_and_refuses_planted_checkpoints(vgg, photos, tmp_path):
+    net = arbitrary.load()
+    init = painting_code(net, STRIPES)
+    straight = train_code(vgg, net, STRIPES, photos, init, tmp_path / "a.vstyle", CodeTrainOptions(steps=4, **OPTIONS))
+    train_code(vgg, net, STRIPES, photos, init, tmp_path / "b.vstyle", CodeTrainOptions(steps=2, **OPTIONS))
+    resumed = train_code(vgg, net, STRIPES, photos, init, tmp_path / "b.vstyle", CodeTrainOptions(steps=4, **OPTIONS),
+                         resume=True)
+    np.testing.assert_array_equal(resumed, straight)
+    assert not np.allclose(straight, init)
+
+    class Boom:
+        def __reduce__(self):
+            return (print, ("planted code ran",))
+
+    torch.save({"format": "x", "boom": Boom()}, checkpoint_path(tmp_path / "c.vstyle"))
+    with pytest.raises(VidstyleError, match="not a readable code checkpoint"):
+        train_code(vgg, net, STRIPES, photos, init, tmp_path / "c.vstyle", CodeTrainOptions(steps=4, **OPTIONS),
+                   resume=True)
+
+
+def test_cli_writes_a_code_style_that_renders_and_says_how_it_was_made(tmp_path, photos):
+    Image.fromarray(STRIPES).save(tmp_path / "painting.png")
+    state = tmp_path / "vgg.pth"
+    torch.save(random_vgg_state(upto="relu4_3"), state)
+    out = tmp_path / "stripes.vstyle"
+    result = vidstyle("train-code", "--style-image", tmp_path / "painting.png", "--photos", photos[0].parent,
+                      "--name", "stripes", "-o", out, "--steps", 2, "--crop", 48, "--photo-side", 64,
+                      "--vgg-weights", state)
+    assert result.returncode == 0, result.stderr
+    info = read_info(out)
+    assert info.kind == "code" and "vidstyle train-code --style-image" in info.trained
+    assert load_code(info).shape == (arbitrary.CODE_SIZE,)
+    image = vidstyle("image", photos[0], "--style", out, "-o", tmp_path / "o.png")
+    assert image.returncode == 0, image.stderr
+    assert np.abs(np.asarray(Image.open(tmp_path / "o.png"), int) - np.asarray(Image.open(photos[0]))).mean() > 5

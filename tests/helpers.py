@@ -33,3 +33,34 @@ def stream_info(path: Path) -> dict:
         v = c.streams.video[0]
         return {"width": v.codec_context.width, "height": v.codec_context.height, "codec": v.codec_context.name,
                 "audio": [a.codec_context.name for a in c.streams.audio], "pix_fmt": v.codec_context.pix_fmt}
+
+
+def scramble_pts(source: Path, target: Path) -> Path:
+    """Remux a clip without B-frames so that its decoder emits frames out of pts order, as a real MP4 did.
+
+    In every run of four frames after a keyframe, decode order 0 1 2 3 gets pts 2 1 3 0 (keyframes keep
+    theirs, so every GOP still covers the same span of time). The decoder knows of no reordering and emits
+    frames in decode order, so a plain decode yields 0, 3, 2, 4, 1, ... frame periods: every frame is there,
+    out of order. DTS trail by three periods, so that no pts precedes its dts.
+    """
+    with av.open(str(source)) as src, av.open(str(target), "w") as out:
+        stream = src.streams.video[0]
+        copy = out.add_stream_from_template(stream)
+        packets = [p for p in src.demux(stream) if p.size]
+        step = packets[1].pts - packets[0].pts
+        order = list(range(len(packets)))
+        i = 0
+        while i < len(packets):
+            if packets[i].is_keyframe:
+                i += 1
+                continue
+            run = list(range(i, min(i + 4, len(packets))))
+            if len(run) == 4 and not any(packets[j].is_keyframe for j in run):
+                for j, k in zip(run, (2, 1, 3, 0)):
+                    order[j] = run[k]
+            i += len(run)
+        for i, packet in enumerate(packets):
+            packet.pts, packet.dts = order[i] * step, (i - 3) * step
+            packet.stream = copy
+            out.mux(packet)
+    return target

@@ -27,6 +27,15 @@ class ClipSpec:
     codec: str = "libx264"
     gop: int = 12  # keyframe interval in frames, so tests get several segments
     cut: float | None = None  # a shot change at this time: the scene turns to night, mirrored
+    bframes: int | None = None  # libx264's B-frames (None: its default); 0 gives a stream decoded in pts order
+
+    def codec_options(self) -> dict[str, str]:
+        options = {"g": str(self.gop)}
+        if self.codec == "libx264":
+            options["keyint_min"] = str(self.gop)
+            if self.bframes is not None:
+                options["bf"] = str(self.bframes)
+        return options
 
 
 def scene(t: float, width: int, height: int) -> np.ndarray:
@@ -73,8 +82,7 @@ def make_clip(path: str | Path, spec: ClipSpec | None = None) -> Path:
     path = Path(path)
     tb = Fraction(1, spec.fps * (2 if spec.vfr else 1) * 600)
     with av.open(str(path), "w") as out:
-        video = out.add_stream(spec.codec, rate=spec.fps, options={"g": str(spec.gop), "keyint_min": str(spec.gop)}
-                               if spec.codec == "libx264" else {"g": str(spec.gop)})
+        video = out.add_stream(spec.codec, rate=spec.fps, options=spec.codec_options())
         coded_w, coded_h = (spec.height, spec.width) if spec.rotation in (90, 270) else (spec.width, spec.height)
         video.width, video.height, video.pix_fmt = coded_w, coded_h, spec.pix_fmt
         video.time_base = tb

@@ -64,3 +64,23 @@ def scramble_pts(source: Path, target: Path) -> Path:
             packet.stream = copy
             out.mux(packet)
     return target
+
+
+def cut_with_edit_list(source: Path, target: Path, seconds: float) -> Path:
+    """What `ffmpeg -ss SECONDS -i SOURCE -c copy TARGET` writes: packets from the keyframe before the cut,
+    timestamps moved so the cut is at 0, and an edit list (MP4) that hides the frames before it. Those are
+    decoded for reference and never shown; a plain decode yields only the frames after the cut."""
+    with av.open(str(source)) as src, av.open(str(target), "w") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in src.streams if s.type in ("video", "audio")}
+        video = src.streams.video[0]
+        keyframes = [p.pts * video.time_base for p in src.demux(video) if p.size and p.is_keyframe]
+        start = max(k for k in keyframes if k <= seconds)
+        src.seek(0)
+        for packet in src.demux(*[src.streams[i] for i in streams]):
+            if not packet.size or packet.dts is None or packet.pts * packet.time_base < start:
+                continue
+            shift = int(Fraction(seconds) / packet.time_base)
+            packet.pts, packet.dts = packet.pts - shift, packet.dts - shift
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    return target

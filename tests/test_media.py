@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+
+import av
+import pytest
 from fractions import Fraction
 
 import numpy as np
@@ -14,7 +17,8 @@ from vidstyle.styles import load_network
 from vidstyle.synth import ClipSpec, make_clip
 from vidstyle.transformer import stylize
 
-from .helpers import frame_times, frames_rgb, scramble_pts
+from .helpers import cut_with_edit_list, frame_times, frames_rgb, scramble_pts
+from .test_cli import one_line_error, vidstyle
 
 
 def run(source, target, style, **kw):
@@ -64,3 +68,71 @@ def test_spans_copied_for_remote_workers_decode_to_the_same_frames_in_order(tmp_
         assert remote == local and len(local) == s.frames
         everything += local
     assert everything == sorted(everything) and everything == list(info.pts)
+
+
+def test_an_edit_lists_hidden_lead_in_is_neither_counted_nor_rendered(tiny_style, tmp_path):
+    """`ffmpeg -ss 1.3 -c copy` keeps the frames from the keyframe before 1.3 s, hidden by an edit list:
+    they were counted as frames, and the render warned 'only 42 of 75 frames could be decoded'."""
+    source = cut_with_edit_list(make_clip(tmp_path / "long.mp4", ClipSpec(seconds=2.0, gop=50)),
+                                tmp_path / "cut.mp4", 1.3)
+    shown = frame_times(source)
+    info = media.probe(source)
+    assert info.frames == len(shown) == 17 and info.damage is None
+    out = tmp_path / "out.mp4"
+    report = run(source, out, tiny_style)
+    assert report.warnings == [] and report.frames_out == 17
+    assert frame_times(out) == shown
+    span = io.BytesIO(media.copy_span(source, None, None, info.time_base))  # the Ray path: no discard flags
+    presented = (int(info.pts[0]), int(info.pts[-1]))
+    remote = [p for p, _, _ in media.decode_span(span, None, None, 0, info.time_base, presented)]
+    assert remote == list(info.pts)
+
+
+def test_a_one_frame_clip_is_not_called_damaged(tiny_style, tmp_path):
+    source = make_clip(tmp_path / "one.mp4", ClipSpec(seconds=0.03))
+    info = media.probe(source)
+    assert info.frames == 1 and info.damage is None and info.duration == pytest.approx(0.04)
+    report = run(source, tmp_path / "out.mp4", tiny_style)
+    assert report.warnings == [] and report.frames_out == 1
+    assert report.duration_out == pytest.approx(0.04)
+
+
+def _packets(path) -> tuple[list[tuple[Fraction, Fraction]], float]:
+    """(pts, duration) of each video packet in seconds, in pts order, and the container's duration."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        packets = sorted((p.pts * v.time_base, p.duration * v.time_base) for p in c.demux(v) if p.size)
+        return packets, c.duration / 1e6
+
+
+@pytest.mark.parametrize("source_ext,target_ext", [(".mkv", ".mkv"), (".mp4", ".mkv"), (".mp4", ".mp4"),
+                                                    (".mp4", ".mov")])
+def test_packet_and_container_durations_are_the_sources(tiny_style, tmp_path, source_ext, target_ext):
+    """Frame times were right but durations were not: 2.666 s per packet and 5.6 s claimed for a 3 s clip
+    (MKV), 0.167 s per frame (MP4 -> MKV), a video track 0.127 s too long (MP4/MOV)."""
+    source = make_clip(tmp_path / f"in{source_ext}", ClipSpec(seconds=1.0, vfr=True))
+    out = tmp_path / f"out{target_ext}"
+    run(source, out, tiny_style)
+    (got, got_length), (want, want_length) = _packets(out), _packets(source)
+    assert [t for t, _ in got] == [t for t, _ in want]
+    assert abs(got_length - want_length) <= 1 / 25
+    if target_ext == ".mkv":  # Matroska stores each frame's display duration: until the next frame
+        gaps = [b - a for (a, _), (b, _) in zip(want, want[1:])]
+        assert [d for _, d in got] == gaps + [Fraction(1, 25)]
+    else:  # MP4 stores decode-order deltas, and the track's length: first frame to the end of the last
+        with av.open(str(out)) as c:
+            video = c.streams.video[0]
+            assert video.duration * video.time_base == want[-1][0] + Fraction(1, 25) - want[0][0]
+
+
+def test_a_still_image_named_like_a_video_is_refused_in_one_line(tiny_style, tmp_path):
+    from vidstyle.imagefile import write_rgb
+
+    still = tmp_path / "still.png"
+    write_rgb(still, np.full((48, 64, 3), 128, np.uint8))
+    source = still.rename(tmp_path / "holiday.mp4")
+    result = vidstyle("render", source, "--style", tiny_style.path, "-o", tmp_path / "out.mp4", "--no-ray")
+    one_line_error(result, "holiday.mp4: is a still image (PNG), not a video.")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["holiday.mp4", "still.png"] or \
+        sorted(p.name for p in tmp_path.iterdir()) == ["holiday.mp4"]
+

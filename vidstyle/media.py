@@ -72,6 +72,7 @@ class VideoInfo:
     keyframes: list[int]  # pts of keyframes, ascending
     average_rate: Fraction | None
     duration: float  # seconds, first frame to the end of the last
+    last_duration: int = 0  # how long the last frame is shown, in time_base (from its packet when stored)
     audio: list[str] = field(default_factory=list)  # codec of each audio stream
     audio_packets: list[int] = field(default_factory=list)
     damage: str | None = None  # why reading stopped early, or a shortfall against the declared frame count
@@ -105,32 +106,80 @@ def _video_stream(container: av.container.InputContainer, name: object) -> av.vi
     return streams[0]
 
 
+#: Demuxers that read one picture, not a video: a PNG or JPEG renamed .mp4 opens with these.
+IMAGE_DEMUXERS = ("image2", "_pipe")
+
+
+@dataclass
+class _Index:
+    """What the packets of a video stream say, before any decoding."""
+
+    pts: list[int] = field(default_factory=list)  # presented frames only
+    durations: dict[int, int] = field(default_factory=dict)  # pts -> packet duration (0: unknown)
+    keyframes: list[int] = field(default_factory=list)  # every keyframe, a hidden one included: seek points
+    hidden: int = 0  # packets an edit list hides (decoded for reference, never shown)
+    audio_packets: dict[int, int] = field(default_factory=dict)
+    damage: str | None = None
+
+
+def _refuse_still_image(container: av.container.InputContainer, name: object) -> None:
+    """A still picture under a video name would render as one frame claiming a made-up length."""
+    fmt = container.format.name
+    if fmt == IMAGE_DEMUXERS[0] or fmt.endswith(IMAGE_DEMUXERS[1]):
+        kind = fmt.removesuffix("_pipe").upper()
+        raise VidstyleError(f"{name}: is a still image ({kind}), not a video.")
+
+
+def _read_index(container: av.container.InputContainer, stream, audio: list) -> _Index:
+    """Demux every packet once. Packets flagged discard are decoded but never presented (an MP4 edit list
+    that starts past a keyframe, as `ffmpeg -ss T -c copy` writes): they are not frames of the video."""
+    index = _Index(audio_packets={s.index: 0 for s in audio})
+    try:
+        for packet in container.demux(stream, *audio):
+            if packet.size == 0:
+                continue
+            if packet.stream.index != stream.index:
+                index.audio_packets[packet.stream.index] += 1
+                continue
+            ts = packet.pts if packet.pts is not None else packet.dts
+            if ts is None:
+                continue
+            if packet.is_keyframe:
+                index.keyframes.append(ts)
+            if packet.is_discard:
+                index.hidden += 1
+                continue
+            index.pts.append(ts)
+            index.durations[ts] = packet.duration or 0
+    except av.error.FFmpegError as exc:  # truncated or damaged: plan with what is readable
+        index.damage = f"reading stopped at {len(index.pts)} frames: {exc.strerror}"
+    return index
+
+
+def _last_duration(pts: np.ndarray, durations: dict[int, int], stream) -> int:
+    """How long the last frame is shown, in the stream's time base: its packet's duration when the container
+    stores one, else the gap before it, else one period of the average rate."""
+    last = int(pts[-1])
+    if durations.get(last, 0) > 0:
+        return durations[last]
+    if len(pts) > 1:
+        return last - int(pts[-2])
+    if stream.average_rate:
+        return max(1, round(1 / (stream.average_rate * stream.time_base)))
+    return 0
+
+
 def probe(path: str | Path) -> VideoInfo:
-    """Read the packet index (no decoding but one frame): timestamps, keyframes, rotation, audio packets."""
+    """Read the packet index (no decoding but one frame): timestamps, keyframes, rotation, audio packets.
+
+    Frames are counted as the container presents them (an edit list's hidden lead-in is not counted), and the
+    length runs to the end of the last frame, so a valid file is never taken for a damaged one."""
     with _open(path) as container:
+        _refuse_still_image(container, path)
         stream = _video_stream(container, path)
         audio = list(container.streams.audio)
-        keyframes: list[int] = []
-        pts: list[int] = []
-        audio_packets = {s.index: 0 for s in audio}
-        try:
-            for packet in container.demux(stream, *audio):
-                if packet.size == 0:
-                    continue
-                if packet.stream.index != stream.index:
-                    audio_packets[packet.stream.index] += 1
-                    continue
-                ts = packet.pts if packet.pts is not None else packet.dts
-                if ts is None:
-                    continue
-                pts.append(ts)
-                if packet.is_keyframe:
-                    keyframes.append(ts)
-        except av.error.FFmpegError as exc:  # truncated or damaged: plan with what is readable
-            damage = f"reading stopped at {len(pts)} frames: {exc.strerror}"
-        else:
-            damage = None
-        if not pts:
+        index = _read_index(container, stream, audio)
+        if not index.pts:
             raise VidstyleError(f"{path}: its video stream holds no frames.")
         container.seek(0)
         first = next(_decoded(container, stream), None)
@@ -138,22 +187,28 @@ def probe(path: str | Path) -> VideoInfo:
             raise VidstyleError(f"{path}: no frame of its video stream can be decoded (corrupt file?).")
         rotation = int(round(first.rotation or 0)) % 360
         width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
-        pts_array = np.unique(np.asarray(pts, dtype=np.int64))
+        pts_array = np.unique(np.asarray(index.pts, dtype=np.int64))
         tb = stream.time_base
-        step = float(np.median(np.diff(pts_array))) if len(pts_array) > 1 else 0.0
-        duration = float((int(pts_array[-1]) - int(pts_array[0]) + step) * tb)
-        declared = _declared_seconds(stream)
-        if damage is None and stream.frames and stream.frames > len(pts):
-            damage = f"the container declares {stream.frames} frames, {len(pts)} are present"
-        elif damage is None and declared and declared - duration > max(3 * step * tb, 0.02 * declared):
-            damage = f"the container declares {declared:.2f} s of video, {duration:.2f} s are present"
+        last_duration = _last_duration(pts_array, index.durations, stream)
+        duration = float((int(pts_array[-1]) - int(pts_array[0]) + last_duration) * tb)
         return VideoInfo(
             path=str(path), codec=stream.codec_context.name, width=width, height=height, rotation=rotation,
-            pix_fmt=first.format.name, time_base=tb, pts=pts_array, keyframes=sorted(set(keyframes)),
-            average_rate=stream.average_rate, duration=duration,
-            audio=[s.codec_context.name for s in audio], audio_packets=list(audio_packets.values()),
-            damage=damage,
+            pix_fmt=first.format.name, time_base=tb, pts=pts_array, keyframes=sorted(set(index.keyframes)),
+            average_rate=stream.average_rate, duration=duration, last_duration=last_duration,
+            audio=[s.codec_context.name for s in audio], audio_packets=list(index.audio_packets.values()),
+            damage=index.damage or _shortfall(stream, index, duration, last_duration),
         )
+
+
+def _shortfall(stream, index: _Index, duration: float, last_duration: int) -> str | None:
+    """A header that promises more frames, or more time, than the packets hold: a truncated file."""
+    if stream.frames and stream.frames > len(index.pts) + index.hidden:
+        return f"the container declares {stream.frames} frames, {len(index.pts) + index.hidden} are present"
+    declared = _declared_seconds(stream)
+    frame = float(last_duration * stream.time_base)
+    if declared and declared - duration > max(3 * frame, 0.02 * declared):
+        return f"the container declares {declared:.2f} s of video, {duration:.2f} s are present"
+    return None
 
 
 def _declared_seconds(stream) -> float | None:
@@ -202,7 +257,7 @@ def _upright(frame: av.VideoFrame, rotation: int) -> np.ndarray:
 
 
 def decode_span(source: Source, start: int | None, end: int | None, rotation: int,
-                time_base: Fraction) -> Iterator[tuple[int, int, np.ndarray]]:
+                time_base: Fraction, presented: tuple[int, int] | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield (pts, duration, upright RGB) for frames with start <= pts < end (None = open-ended).
 
     `start`, `end` and the yielded timestamps are in `time_base`, the original source's, even when `source`
@@ -210,17 +265,26 @@ def decode_span(source: Source, start: int | None, end: int | None, rotation: in
     before `start`, so a span costs only its own GOPs. Frames come out in presentation order even when the
     decoder emits them slightly out of it (`_presentation_order`); only a frame that repeats a pts, or comes
     more than `REORDER_WINDOW` frames late, is dropped: the encoder needs strictly increasing timestamps.
+
+    `presented` = (first, last) pts the container shows (`probe`'s): frames outside are an edit list's
+    hidden lead-in. The file's decoder drops those itself, but a span remuxed for a remote worker has lost
+    the container's discard flags, so both paths drop them here alike (no seek: the span starts at its top).
     """
     lo = None if start is None else start * time_base
     hi = None if end is None else end * time_base
+    shown_from = None if presented is None else presented[0] * time_base
+    shown_to = None if presented is None else presented[1] * time_base
     with _open(source) as container:
         stream = _video_stream(container, source)
+        shift = Fraction(container.metadata.get(SPAN_SHIFT, 0) if container.format.name == PART_FORMAT else 0)
         if lo is not None:
-            container.seek(int(lo / stream.time_base), stream=stream, backward=True, any_frame=False)
+            container.seek(int((lo + shift) / stream.time_base), stream=stream, backward=True, any_frame=False)
         last = None
         for frame in _presentation_order(_decoded(container, stream)):
-            t = frame.pts * stream.time_base
+            t = frame.pts * stream.time_base - shift
             if (lo is not None and t < lo) or (last is not None and t <= last):
+                continue
+            if shown_from is not None and not shown_from <= t <= shown_to:
                 continue
             if hi is not None and t >= hi:
                 break
@@ -257,12 +321,18 @@ def decode_at(source: Source, wanted: list[int], keyframes: list[int], rotation:
                     break
 
 
+#: NUT metadata key of a span's time shift (seconds, a fraction) that `decode_span` takes off again.
+SPAN_SHIFT = "vidstyle_span_shift"
+
+
 def copy_span(source: Source, start: int | None, end: int | None, time_base: Fraction) -> bytes:
     """The compressed video packets a worker needs to decode [start, end), as a small NUT file.
 
     This is what crosses the network to a worker on another node: no shared filesystem, and no decoded
     frames. Packets run from the keyframe at `start` through the next segment's keyframe and any leading
-    B-frames that display before `end`.
+    B-frames that display before `end`. NUT cannot store a negative timestamp (an edit list's hidden lead-in
+    has them, as does a first DTS before zero), so such a span is shifted to start at zero and says by how
+    much in its metadata (`SPAN_SHIFT`).
     """
     buf = io.BytesIO()
     with _open(source) as container:
@@ -272,6 +342,7 @@ def copy_span(source: Source, start: int | None, end: int | None, time_base: Fra
         with av.open(buf, "w", format=PART_FORMAT, options={"avoid_negative_ts": "disabled"}) as out:
             copy = out.add_stream_from_template(stream)
             past_end = False
+            shift = None
             for packet in container.demux(stream):
                 if packet.size == 0:
                     continue
@@ -280,9 +351,22 @@ def copy_span(source: Source, start: int | None, end: int | None, time_base: Fra
                     if past_end and not packet.is_keyframe:
                         break
                     past_end = past_end or packet.is_keyframe
+                if shift is None:  # DTS never decrease, and no pts precedes its dts: the first DTS is the least
+                    shift = _span_shift(packet)
+                    if shift:
+                        out.metadata[SPAN_SHIFT] = str(shift * stream.time_base)
+                if shift:
+                    packet.pts = None if packet.pts is None else packet.pts + shift
+                    packet.dts = None if packet.dts is None else packet.dts + shift
                 packet.stream = copy
                 out.mux(packet)
     return buf.getvalue()
+
+
+def _span_shift(first: av.Packet) -> int:
+    """Ticks to add to every timestamp of a span so that none is negative."""
+    ts = first.dts if first.dts is not None else first.pts
+    return max(0, -ts) if ts is not None else 0
 
 
 @dataclass
@@ -349,10 +433,19 @@ class MuxReport:
     transcoded: list[str]  # "aac -> libopus" for each audio stream that could not be copied
 
 
-def _video_packets(parts: list[Part], stream) -> Iterator[av.Packet]:
-    """Packets of all parts in order, with the encoder's timestamps restored. A part's first DTS can fall
-    behind the previous part's last (the B-frame delay is extrapolated from its first frames); such DTS are
-    nudged forward one tick, which never reorders frames."""
+def frame_durations(parts: list[Part], last_duration: int) -> dict[int, int]:
+    """pts -> how long each written frame is shown: until the next frame, and the last one as long as the
+    source shows its last. Encoders and part files do not carry durations (NUT stores none), and a muxer left
+    to guess writes nonsense (2.7 s per frame in Matroska); these are the same on every path."""
+    written = np.unique(np.concatenate([p.frames for p in parts]))
+    gaps = np.diff(written).tolist() + [last_duration]
+    return dict(zip(written.tolist(), gaps))
+
+
+def _video_packets(parts: list[Part], stream, durations: dict[int, int]) -> Iterator[av.Packet]:
+    """Packets of all parts in order, with the encoder's timestamps restored and `durations` set. A part's
+    first DTS can fall behind the previous part's last (the B-frame delay is extrapolated from its first
+    frames); such DTS are nudged forward one tick, which never reorders frames."""
     last_dts = None
     extradata = None
     for part in parts:
@@ -368,6 +461,7 @@ def _video_packets(parts: list[Part], stream) -> Iterator[av.Packet]:
                     raise VidstyleError("internal: a part's packets do not match its timestamp table.")
                 packet.time_base = part.time_base
                 packet.pts, packet.dts = int(pts), int(dts)
+                packet.duration = durations[int(pts)]
                 if last_dts is not None and packet.dts <= last_dts:
                     packet.dts = last_dts + 1
                     if packet.dts > packet.pts:
@@ -404,8 +498,11 @@ def _seconds(packet: av.Packet) -> float:
 
 
 def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: str,
-        comment: str | None = None) -> MuxReport:
-    """Join video parts (stream copy) and the source's audio (copied, else transcoded once) into `target`."""
+        comment: str | None = None, last_duration: int = 0) -> MuxReport:
+    """Join video parts (stream copy) and the source's audio (copied, else transcoded once) into `target`.
+
+    `last_duration` (source time base) is how long the last frame is shown: the video ends where the
+    source's does."""
     with _open(source) as src, parts[0].open() as first:
         audio_in = [(s.index, s.codec_context.name) for s in src.streams.audio]
         # Timestamps stay as the source has them: no muxer may shift them to start at zero.
@@ -430,7 +527,7 @@ def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: 
                     transcoded.append(f"{codec} -> {audio_codec}")
             counts = {s.index: 0 for _, s, _ in streams}
             counts[video.index] = 0
-            sources = [_video_packets(parts, video)]
+            sources = [_video_packets(parts, video, frame_durations(parts, last_duration))]
             sources += [_audio_packets(source, i, s, t) for i, s, t in streams]
             for packet in heapq.merge(*sources, key=_seconds):
                 counts[packet.stream.index] += 1

@@ -132,7 +132,9 @@ def render_segment(
     log = getattr(transform, "log", None)
     if log is not None:
         log.clear()
-    frames = background(media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base), 8)
+    presented = (int(info.pts[0]), int(info.pts[-1]))
+    frames = background(media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base,
+                                          presented), 8)
     try:
         with consumed(lambda frame: writer.write(*frame), 8) as write:
             for pts, duration, image in transform(frames):
@@ -275,7 +277,7 @@ def finish(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = N
     written = np.concatenate([p.frames for p in parts]) if parts else np.empty(0, np.int64)
     if len(written) == 0:
         raise VidstyleError(f"{source}: no frame could be decoded.")
-    muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec, comment)
+    muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec, comment, info.last_duration)
     check_output(tmp, written, info.time_base)
     out = media.probe(tmp)
     warnings = []

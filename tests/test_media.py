@@ -17,7 +17,7 @@ from vidstyle.styles import load_network
 from vidstyle.synth import ClipSpec, make_clip
 from vidstyle.transformer import stylize
 
-from .helpers import cut_with_edit_list, frame_times, frames_rgb, scramble_pts
+from .helpers import audio_packets, cut_with_edit_list, frame_times, frames_rgb, scramble_pts
 from .test_cli import one_line_error, vidstyle
 
 
@@ -136,3 +136,20 @@ def test_a_still_image_named_like_a_video_is_refused_in_one_line(tiny_style, tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["holiday.mp4", "still.png"] or \
         sorted(p.name for p in tmp_path.iterdir()) == ["holiday.mp4"]
 
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv"])
+def test_a_23_976_fps_avi_keeps_its_exact_frame_times(tiny_style, tmp_path, suffix):
+    """MPEG-4 Part 2 with B-frames + AC-3 in AVI, 2997/125 fps: the first frame shows at 125/2997 s, and MP4's
+    edit list wrote that in 1/1000 s, moving every frame by 0.7 ms; the render refused its own output."""
+    source = make_clip(tmp_path / "in.avi", ClipSpec(seconds=1.0, codec="mpeg4", fps=Fraction(2997, 125),
+                                                     audio="ac3", bframes=2))
+    want = frame_times(source)
+    assert want[0] == Fraction(125, 2997)
+    out = tmp_path / f"out{suffix}"
+    run(source, out, tiny_style)
+    got = frame_times(out)
+    if suffix == ".mkv":  # Matroska counts milliseconds: every time is the nearest one
+        assert [round(t * 1000) for t in want] == [t * 1000 for t in got]
+    else:
+        assert got == want
+    assert [d for _, d in audio_packets(out)] == [d for _, d in audio_packets(source)]

@@ -497,6 +497,38 @@ def _seconds(packet: av.Packet) -> float:
     return float(ts * packet.time_base) if ts is not None else 0.0
 
 
+def mp4_timescale(time_base: Fraction) -> int:
+    """Ticks per second for an MP4/MOV video track and its movie header: a multiple of the source time base's
+    denominator, so every source time is a whole number of ticks (125/2997 s -> 95904), doubled up to at
+    least 10000 as FFmpeg's own choice is. The movie header's scale matters too: an edit list that starts
+    the track at its first frame is written in it, and at the default 1/1000 s it moved every frame of a
+    23.976 fps clip by 0.7 ms."""
+    scale = time_base.denominator
+    while scale < 10000:
+        scale *= 2
+    return scale
+
+
+def start_resolution(fmt: str, time_base: Fraction) -> Fraction:
+    """The finest step in which `fmt` can place a video's first frame (MP4/MOV: the movie header's
+    timescale, which holds the edit list); 0 where the stream's own time base is all that counts."""
+    if fmt not in ("mp4", "mov"):
+        return Fraction(0)
+    scale = mp4_timescale(time_base)
+    return Fraction(1, scale if scale < 2**31 else 1000)  # 1000: FFmpeg's default movie timescale
+
+
+def _muxer_options(fmt: str, time_base: Fraction) -> dict[str, str]:
+    # Timestamps stay as the source has them: no muxer may shift them to start at zero.
+    options = {"avoid_negative_ts": "disabled"}
+    if fmt in ("mp4", "mov"):
+        options["movflags"] = "+faststart"
+        scale = mp4_timescale(time_base)
+        if scale < 2**31:  # the muxer's limit; beyond it FFmpeg picks, and check_output judges the result
+            options.update(video_track_timescale=str(scale), movie_timescale=str(scale))
+    return options
+
+
 def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: str,
         comment: str | None = None, last_duration: int = 0) -> MuxReport:
     """Join video parts (stream copy) and the source's audio (copied, else transcoded once) into `target`.
@@ -505,10 +537,7 @@ def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: 
     source's does."""
     with _open(source) as src, parts[0].open() as first:
         audio_in = [(s.index, s.codec_context.name) for s in src.streams.audio]
-        # Timestamps stay as the source has them: no muxer may shift them to start at zero.
-        options = {"avoid_negative_ts": "disabled"}
-        if fmt in ("mp4", "mov"):
-            options["movflags"] = "+faststart"
+        options = _muxer_options(fmt, parts[0].time_base)
         with av.open(str(target), "w", format=fmt, options=options) as out:
             if comment:
                 out.metadata["comment"] = comment

@@ -200,15 +200,17 @@ def staged_output(target: Path) -> Iterator[tuple[Path, Path]]:
     commit(tmp, scratch, target)
 
 
-def check_output(path: Path, written: np.ndarray, time_base: Fraction) -> None:
-    """The finished file must hold exactly the frames written, at their source timestamps (to the output
-    container's precision: Matroska keeps milliseconds)."""
+def check_output(path: Path, written: np.ndarray, time_base: Fraction, fmt: str = "") -> None:
+    """The finished file must hold exactly the frames written, at their source timestamps to the output
+    container's precision: half its step, whether that is the stream's time base (Matroska keeps
+    milliseconds) or the MP4 movie header's, in which the first frame's offset is written. A difference the
+    container cannot express is no reason to refuse a render."""
     times, out_tb = media.packet_times(path)
     expected = sorted(int(p) * time_base for p in written)
     if len(times) != len(expected):
         raise VidstyleError(f"internal: output holds {len(times)} frames, {len(expected)} were written.")
     worst = max((abs(a - b) for a, b in zip(times, expected)), default=0)
-    if worst > out_tb / 2:
+    if worst > max(out_tb, media.start_resolution(fmt, time_base)) / 2:
         raise VidstyleError(f"internal: output timestamps drift from the source's by up to {float(worst):.6f} s.")
 
 
@@ -278,7 +280,7 @@ def finish(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = N
     if len(written) == 0:
         raise VidstyleError(f"{source}: no frame could be decoded.")
     muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec, comment, info.last_duration)
-    check_output(tmp, written, info.time_base)
+    check_output(tmp, written, info.time_base, job.fmt)
     out = media.probe(tmp)
     warnings = []
     if info.damage:

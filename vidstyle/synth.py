@@ -19,7 +19,7 @@ class ClipSpec:
     seconds: float = 2.0
     width: int = 160
     height: int = 120
-    fps: int = 25
+    fps: int | Fraction = 25  # a fraction for NTSC rates: Fraction(2997, 125) is 23.976
     audio: str | None = "aac"  # audio codec, or None for a silent clip
     vfr: bool = False  # alternate frame gaps of 1 and 2 frame periods
     rotation: int = 0  # display rotation (counter-clockwise degrees) stored in the container
@@ -27,14 +27,14 @@ class ClipSpec:
     codec: str = "libx264"
     gop: int = 12  # keyframe interval in frames, so tests get several segments
     cut: float | None = None  # a shot change at this time: the scene turns to night, mirrored
-    bframes: int | None = None  # libx264's B-frames (None: its default); 0 gives a stream decoded in pts order
+    bframes: int | None = None  # B-frames between references (None: the codec's default); 0: decoded in pts order
 
     def codec_options(self) -> dict[str, str]:
         options = {"g": str(self.gop)}
         if self.codec == "libx264":
             options["keyint_min"] = str(self.gop)
-            if self.bframes is not None:
-                options["bf"] = str(self.bframes)
+        if self.bframes is not None:
+            options["bf"] = str(self.bframes)
         return options
 
 
@@ -80,7 +80,9 @@ def make_clip(path: str | Path, spec: ClipSpec | None = None) -> Path:
     """Write a clip; the coded frames are turned so that a player honouring `rotation` shows the scene upright."""
     spec = spec or ClipSpec()
     path = Path(path)
-    tb = Fraction(1, spec.fps * (2 if spec.vfr else 1) * 600)
+    ticks = 2 if spec.vfr else 1
+    # 600 ticks a frame leave room for any gap; an NTSC rate keeps its own tick (MPEG-4 Part 2 allows < 2^16)
+    tb = Fraction(1, spec.fps * ticks * 600) if isinstance(spec.fps, int) else 1 / (spec.fps * ticks)
     with av.open(str(path), "w") as out:
         video = out.add_stream(spec.codec, rate=spec.fps, options=spec.codec_options())
         coded_w, coded_h = (spec.height, spec.width) if spec.rotation in (90, 270) else (spec.width, spec.height)

@@ -153,3 +153,48 @@ def test_a_23_976_fps_avi_keeps_its_exact_frame_times(tiny_style, tmp_path, suff
     else:
         assert got == want
     assert [d for _, d in audio_packets(out)] == [d for _, d in audio_packets(source)]
+
+
+def _two_audio_tracks(source, target, tracks: list[tuple[dict[str, str], int]]):
+    """`source` with its audio stream copied once per (tags, disposition) in `tracks`."""
+    with av.open(str(source)) as src, av.open(str(target), "w") as out:
+        video = out.add_stream_from_template(src.streams.video[0])
+        copies = []
+        for tags, disposition in tracks:
+            copy = out.add_stream_from_template(src.streams.audio[0])
+            copy.metadata.update(tags)
+            copy.disposition = disposition
+            copies.append(copy)
+        for packet in src.demux():
+            if not packet.size:
+                continue
+            if packet.stream.type == "video":
+                packet.stream = video
+                out.mux(packet)
+                continue
+            for copy in copies:
+                packet.stream = copy
+                out.mux(packet)
+    return target
+
+
+def _identities(path) -> list[tuple[str | None, str | None, int]]:
+    with av.open(str(path)) as c:
+        return [(s.metadata.get("language"), s.metadata.get("title", s.metadata.get("name")), int(s.disposition))
+                for s in c.streams.audio]  # MP4 reads a title back as "name"
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_audio_tracks_keep_their_language_title_and_dispositions(tiny_style, tmp_path, suffix):
+    """Two audio streams tagged eng/fra came out und/und, though their packets were bit-exact."""
+    d = av.stream.Disposition
+    plain = make_clip(tmp_path / "plain.mkv", ClipSpec(seconds=0.5))
+    source = _two_audio_tracks(plain, tmp_path / f"in{suffix}", [
+        ({"language": "eng", "title": "English"}, d.default),
+        ({"language": "fra", "title": "Français"}, d.forced if suffix == ".mkv" else 0),
+    ])
+    want = _identities(source)
+    assert [w[:2] for w in want] == [("eng", "English"), ("fra", "Français")]
+    out = tmp_path / f"out{suffix}"
+    run(source, out, tiny_style)
+    assert _identities(out) == want

@@ -497,6 +497,20 @@ def _seconds(packet: av.Packet) -> float:
     return float(ts * packet.time_base) if ts is not None else 0.0
 
 
+#: Stream tags that still describe a stream after the render (not the encoder, handler or a stale duration),
+#: by the name a muxer writes them from: MP4 reads a track's title back as "name" and writes it from "title".
+KEPT_TAGS = {"language": "language", "title": "title", "name": "title"}
+
+
+def _keep_identity(template, stream) -> None:
+    """Give an output stream its source stream's language, title and dispositions (default, forced, ...):
+    players choose tracks by them, and two audio tracks tagged eng/fra came out und/und."""
+    for key, value in template.metadata.items():
+        if key.lower() in KEPT_TAGS:
+            stream.metadata[KEPT_TAGS[key.lower()]] = value
+    stream.disposition = template.disposition
+
+
 def mp4_timescale(time_base: Fraction) -> int:
     """Ticks per second for an MP4/MOV video track and its movie header: a multiple of the source time base's
     denominator, so every source time is a whole number of ticks (125/2997 s -> 95904), doubled up to at
@@ -542,6 +556,7 @@ def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: 
             if comment:
                 out.metadata["comment"] = comment
             video = out.add_stream_from_template(first.streams.video[0])
+            _keep_identity(_video_stream(src, source), video)
             streams = []
             transcoded = []
             for index, codec in audio_in:
@@ -554,6 +569,7 @@ def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: 
                     stream.layout = template.codec_context.layout
                     streams.append((index, stream, True))
                     transcoded.append(f"{codec} -> {audio_codec}")
+                _keep_identity(template, streams[-1][1])
             counts = {s.index: 0 for _, s, _ in streams}
             counts[video.index] = 0
             sources = [_video_packets(parts, video, frame_durations(parts, last_duration))]

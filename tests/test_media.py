@@ -198,3 +198,57 @@ def test_audio_tracks_keep_their_language_title_and_dispositions(tiny_style, tmp
     out = tmp_path / f"out{suffix}"
     run(source, out, tiny_style)
     assert _identities(out) == want
+
+
+def _identity_render(source, target):
+    """The render pipeline with an identity filter in place of the network: decode, encode, join, check."""
+    from vidstyle.render import finish, prepare, render_segment, staged_output
+
+    job = prepare(source, target, RenderOptions(segment_seconds=0.3))
+    with staged_output(target) as (tmp, scratch):
+        parts = [render_segment(source, s, lambda frames: frames, job.info, job.settings,
+                                str(scratch / f"part-{s.index}.nut")) for s in job.segments]
+        return finish(job, tmp, parts)
+
+
+def _bt709_patch(path, frame_index: int) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    """(matrix, primaries, transfer, range) tags of the video, and the RGB of the bottom-left patch's middle in
+    one frame, computed here from the stored Y'CbCr with the BT.709 limited-range equations."""
+    with av.open(str(path)) as c:
+        cc = c.streams.video[0].codec_context
+        tags = (cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range)
+        frame = list(c.decode(video=0))[frame_index]
+    planes = [np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width].astype(float)
+              for p in frame.planes]
+    h = frame.height
+    y = (planes[0][h - 24 : h - 8, 8:24].mean() - 16) * 255 / 219
+    u = (planes[1][h // 2 - 12 : h // 2 - 4, 4:12].mean() - 128) * 255 / 224
+    v = (planes[2][h // 2 - 12 : h // 2 - 4, 4:12].mean() - 128) * 255 / 224
+    return tags, np.array([y + 1.5748 * v, y - 0.1873 * u - 0.4681 * v, y + 1.8556 * u])
+
+
+def test_a_bt709_clip_keeps_its_colour_tags_and_its_colours(tmp_path):
+    """A BT.709 input came out untagged and encoded with BT.601: (48,96,192) played as about (43,98,197)."""
+    patch = (48, 96, 192)
+    source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=0.4, bt709=True, patch=patch, audio=None))
+    tags, colour = _bt709_patch(source, 5)
+    assert tags == (1, 1, 1, 1) and np.abs(colour - patch).max() < 1.5  # the input is what it claims
+    out = tmp_path / "out.mp4"
+    _identity_render(source, out)
+    tags, colour = _bt709_patch(out, 5)
+    assert tags == (1, 1, 1, 1)
+    assert np.abs(colour - patch).max() < 2
+
+
+def test_an_untagged_clip_comes_out_tagged_with_the_matrix_it_was_read_with(tmp_path):
+    """No tags: read as players read SD video (BT.601, limited range), and the output says so."""
+    source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=0.2, audio=None))
+    with av.open(str(source)) as c:
+        assert c.streams.video[0].codec_context.colorspace == 2  # unspecified
+    out = tmp_path / "out.mp4"
+    _identity_render(source, out)
+    with av.open(str(out)) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.colorspace, cc.color_range) == (6, 1)  # BT.601 (SMPTE 170M), limited range
+    before, after = frames_rgb(source)[2].astype(int), frames_rgb(out)[2].astype(int)
+    assert np.abs(before - after).mean() < 2

@@ -59,6 +59,56 @@ class EncodeSettings:
         return {"crf": str(crf), "preset": self.preset, "threads": str(self.threads)}
 
 
+#: AVColorSpace -> the swscale matrix of the same name (PyAV's `Colorspace`); others have none of their own.
+_SWS_MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
+BT709, SMPTE170M = 1, 6  # AVColorSpace values
+MPEG_RANGE, JPEG_RANGE = 1, 2  # AVColorRange values
+
+
+def _specified(value: int) -> int:
+    """A primaries or transfer tag, with the reserved values (0, 3) read as unspecified (2): they are not
+    worth writing into an output."""
+    return 2 if value in (0, 3) else value
+
+
+@dataclass(frozen=True)
+class Colour:
+    """How a video's YUV samples map to RGB. Decoding and encoding use the same matrix and range, and the
+    output is tagged with them, so a player shows the output's colours as it showed the input's: a BT.709
+    clip was decoded with BT.709 but encoded with BT.601, untagged, and (48,96,192) played as (43,98,197).
+
+    A source that does not say is taken as players take it: BT.709 from 1280 wide or 577 high (HD), else
+    BT.601, limited range; the output then says so. Primaries and transfer are not converted, only carried.
+    """
+
+    matrix: int = SMPTE170M  # AVColorSpace: 1 BT.709, 5/6 BT.601, 7 SMPTE 240M, 9/10 BT.2020, 4 FCC
+    primaries: int = 2  # AVColorPrimaries (2: unspecified)
+    transfer: int = 2  # AVColorTransferCharacteristic (2: unspecified)
+    range: int = MPEG_RANGE  # AVColorRange: 1 limited (16-235), 2 full
+
+    @classmethod
+    def of(cls, frame: av.VideoFrame) -> Colour:
+        """The frame's tags, with players' guesses for the ones it lacks."""
+        hd = frame.width >= 1280 or frame.height > 576
+        matrix = frame.colorspace if frame.colorspace in _SWS_MATRIX else (BT709 if hd else SMPTE170M)
+        full = frame.color_range == JPEG_RANGE or frame.format.name.startswith("yuvj")
+        return cls(matrix, _specified(frame.color_primaries), _specified(frame.color_trc),
+                   JPEG_RANGE if full else MPEG_RANGE)
+
+    def to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        return frame.to_ndarray(format="rgb24", src_colorspace=_SWS_MATRIX[self.matrix], src_color_range=self.range)
+
+    def from_rgb(self, frame: av.VideoFrame, pix_fmt: str) -> av.VideoFrame:
+        yuv = frame.reformat(format=pix_fmt, dst_colorspace=_SWS_MATRIX[self.matrix], dst_color_range=self.range)
+        self.tag(yuv)
+        return yuv
+
+    def tag(self, target) -> None:
+        """Set the four tags on a frame or codec context (x264 writes the context's into its VUI)."""
+        target.colorspace, target.color_primaries = self.matrix, self.primaries
+        target.color_trc, target.color_range = self.transfer, self.range
+
+
 @dataclass
 class VideoInfo:
     path: str
@@ -76,6 +126,7 @@ class VideoInfo:
     audio: list[str] = field(default_factory=list)  # codec of each audio stream
     audio_packets: list[int] = field(default_factory=list)
     damage: str | None = None  # why reading stopped early, or a shortfall against the declared frame count
+    colour: Colour = field(default_factory=Colour)  # as the first frame says (or players would guess)
 
     @property
     def frames(self) -> int:
@@ -196,7 +247,7 @@ def probe(path: str | Path) -> VideoInfo:
             pix_fmt=first.format.name, time_base=tb, pts=pts_array, keyframes=sorted(set(index.keyframes)),
             average_rate=stream.average_rate, duration=duration, last_duration=last_duration,
             audio=[s.codec_context.name for s in audio], audio_packets=list(index.audio_packets.values()),
-            damage=index.damage or _shortfall(stream, index, duration, last_duration),
+            damage=index.damage or _shortfall(stream, index, duration, last_duration), colour=Colour.of(first),
         )
 
 
@@ -252,7 +303,7 @@ def _presentation_order(frames: Iterator[av.VideoFrame], window: int = REORDER_W
 
 
 def _upright(frame: av.VideoFrame, rotation: int) -> np.ndarray:
-    rgb = frame.to_ndarray(format="rgb24")
+    rgb = Colour.of(frame).to_rgb(frame)
     return np.ascontiguousarray(np.rot90(rgb, rotation // 90)) if rotation else rgb
 
 
@@ -394,14 +445,17 @@ class Part:
 class PartWriter:
     """Encode RGB frames, with their source timestamps, into one part."""
 
-    def __init__(self, target: str | BinaryIO, size: tuple[int, int], time_base: Fraction, settings: EncodeSettings):
+    def __init__(self, target: str | BinaryIO, size: tuple[int, int], time_base: Fraction, settings: EncodeSettings,
+                 colour: Colour | None = None):
         self.target = target
+        self.colour = colour or Colour()
         self.container = av.open(target, "w", format=PART_FORMAT, options={"avoid_negative_ts": "disabled"})
         self.stream = self.container.add_stream(settings.codec, options=settings.options())
         self.stream.width, self.stream.height = size
         self.stream.pix_fmt = settings.pix_fmt
         self.stream.time_base = time_base
         self.stream.codec_context.time_base = time_base
+        self.colour.tag(self.stream.codec_context)
         self.time_base = time_base
         self.width, self.height = size
         self.timestamps: list[tuple[int, int]] = []
@@ -413,7 +467,7 @@ class PartWriter:
 
     def write(self, pts: int, duration: int, rgb: np.ndarray) -> None:
         frame = av.VideoFrame.from_ndarray(rgb[: self.height, : self.width], format="rgb24")
-        frame = frame.reformat(format=self.stream.pix_fmt)
+        frame = self.colour.from_rgb(frame, self.stream.pix_fmt)
         frame.pts, frame.time_base = pts, self.time_base
         if duration:
             frame.duration = duration

@@ -128,7 +128,7 @@ def render_segment(
     transform optimised, with their cost.
     """
     started = time.perf_counter()
-    writer = media.PartWriter(part, info.out_size, info.time_base, settings)
+    writer = media.PartWriter(part, info.out_size, info.time_base, settings, info.colour)
     log = getattr(transform, "log", None)
     if log is not None:
         log.clear()

@@ -13,6 +13,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+BT709 = 1  # AVCOL_SPC_BT709, AVCOL_PRI_BT709 and AVCOL_TRC_BT709 alike
+
 
 @dataclass
 class ClipSpec:
@@ -28,6 +30,8 @@ class ClipSpec:
     gop: int = 12  # keyframe interval in frames, so tests get several segments
     cut: float | None = None  # a shot change at this time: the scene turns to night, mirrored
     bframes: int | None = None  # B-frames between references (None: the codec's default); 0: decoded in pts order
+    bt709: bool = False  # convert with the BT.709 matrix and tag the stream so (untagged: BT.601, as swscale does)
+    patch: tuple[int, int, int] | None = None  # a flat colour in the bottom-left 32x32 corner, to measure
 
     def codec_options(self) -> dict[str, str]:
         options = {"g": str(self.gop)}
@@ -91,6 +95,9 @@ def make_clip(path: str | Path, spec: ClipSpec | None = None) -> Path:
         video.codec_context.time_base = tb
         if spec.rotation:
             video.set_display_rotation(spec.rotation)
+        if spec.bt709:
+            cc = video.codec_context
+            cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = BT709, BT709, BT709, 1
         audio = None
         if spec.audio:
             audio = out.add_stream(spec.audio, rate=48000, layout="stereo")
@@ -99,8 +106,15 @@ def make_clip(path: str | Path, spec: ClipSpec | None = None) -> Path:
             picture = scene(float(t), spec.width, spec.height)
             if spec.cut is not None and t >= spec.cut:
                 picture = (255 - picture[:, ::-1]) // 3
+            if spec.patch is not None:
+                picture[-32:, :32] = spec.patch
             picture = np.rot90(picture, -(spec.rotation // 90))
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24").reformat(format=spec.pix_fmt)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
+            if spec.bt709:
+                frame = frame.reformat(format=spec.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG")
+                frame.color_primaries = frame.color_trc = BT709
+            else:
+                frame = frame.reformat(format=spec.pix_fmt)
             frame.pts = int(t / tb)
             frame.time_base = tb
             nxt = times[i + 1] if i + 1 < len(times) else t + Fraction(1, spec.fps)

@@ -53,23 +53,6 @@ def test_frames_the_decoder_emits_out_of_pts_order_all_reach_the_output_in_prese
             assert np.abs(got.astype(int) - expected).mean() < 4
 
 
-def test_spans_copied_for_remote_workers_decode_to_the_same_frames_in_order(tmp_path):
-    """The Ray path decodes `copy_span`'s NUT bytes, not the file: it must reorder alike."""
-    source = scramble_pts(make_clip(tmp_path / "plain.mp4", ClipSpec(seconds=1.0, bframes=0, audio=None)),
-                          tmp_path / "scrambled.mp4")
-    info = media.probe(source)
-    segments = plan_segments(info, 0.3)
-    assert len(segments) > 1
-    everything = []
-    for s in segments:
-        local = [p for p, _, _ in media.decode_span(source, s.start, s.end, 0, info.time_base)]
-        span = io.BytesIO(media.copy_span(source, s.start, s.end, info.time_base))
-        remote = [p for p, _, _ in media.decode_span(span, s.start, s.end, 0, info.time_base)]
-        assert remote == local and len(local) == s.frames
-        everything += local
-    assert everything == sorted(everything) and everything == list(info.pts)
-
-
 def test_an_edit_lists_hidden_lead_in_is_neither_counted_nor_rendered(tiny_style, tmp_path):
     """`ffmpeg -ss 1.3 -c copy` keeps the frames from the keyframe before 1.3 s, hidden by an edit list:
     they were counted as frames, and the render warned 'only 42 of 75 frames could be decoded'."""
@@ -252,3 +235,39 @@ def test_an_untagged_clip_comes_out_tagged_with_the_matrix_it_was_read_with(tmp_
         assert (cc.colorspace, cc.color_range) == (6, 1)  # BT.601 (SMPTE 170M), limited range
     before, after = frames_rgb(source)[2].astype(int), frames_rgb(out)[2].astype(int)
     assert np.abs(before - after).mean() < 2
+
+
+@pytest.mark.parametrize("kind", ["scrambled", "edit-list", "ntsc-avi", "vfr-mkv"])
+def test_spans_sent_to_ray_actors_decode_to_the_frames_the_file_gives(tmp_path, kind):
+    """Both drivers must write the same file, so a segment decoded from the span the Ray driver sends
+    (`copy_span`, NUT) must give the encoder what the file gives it: the same times, durations and pixels.
+    Each edge case is one the span could get wrong: reordering, a hidden lead-in (negative timestamps NUT
+    must shift), a 125/2997 time base with B-frames, Matroska's millisecond VFR."""
+    from vidstyle.render import shown_for
+
+    if kind == "scrambled":
+        source = scramble_pts(make_clip(tmp_path / "p.mp4", ClipSpec(seconds=1.0, bframes=0)), tmp_path / "in.mp4")
+    elif kind == "edit-list":
+        source = cut_with_edit_list(make_clip(tmp_path / "p.mp4", ClipSpec(seconds=3.0, gop=25)), tmp_path / "in.mp4",
+                                    1.3)
+    elif kind == "ntsc-avi":
+        source = make_clip(tmp_path / "in.avi", ClipSpec(seconds=1.0, codec="mpeg4", fps=Fraction(2997, 125),
+                                                         audio="ac3", bframes=2))
+    else:
+        source = make_clip(tmp_path / "in.mkv", ClipSpec(seconds=1.0, vfr=True))
+    info = media.probe(source)
+    segments = plan_segments(info, 0.3)
+    assert len(segments) > 1
+    presented = (int(info.pts[0]), int(info.pts[-1]))
+    everything = []
+    for s in segments:
+        local = list(media.decode_span(source, s.first, s.end, 0, info.time_base, presented))
+        span = io.BytesIO(media.copy_span(source, s.first, s.end, info.time_base))
+        remote = list(media.decode_span(span, s.first, s.end, 0, info.time_base, presented))
+        assert [p for p, _, _ in remote] == [p for p, _, _ in local] and len(local) == s.frames
+        assert all(np.array_equal(a, b) for (_, _, a), (_, _, b) in zip(local, remote))
+        everything += [p for p, _, _ in local]
+    assert everything == list(info.pts)
+    assert [p * info.time_base for p in everything] == sorted(frame_times(source))  # what a plain decode shows
+    gaps = [shown_for(info, p) for p in everything]
+    assert gaps[:-1] == np.diff(everything).tolist() and gaps[-1] == info.last_duration > 0

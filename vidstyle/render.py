@@ -112,6 +112,15 @@ def plan_segments(info: media.VideoInfo, seconds: float, lead_frames: int = 0) -
     return segments
 
 
+def shown_for(info: media.VideoInfo, pts: int) -> int:
+    """How long the source shows the frame at `pts`: until the next frame, the last as long as its packet says.
+
+    The encoder is given this, not the decoder's duration: a span sent to a Ray actor (NUT) has lost the
+    durations the file's packets had, and both drivers must hand the encoder the same frames."""
+    i = int(np.searchsorted(info.pts, pts, side="right"))
+    return int(info.pts[i]) - pts if i < len(info.pts) else info.last_duration
+
+
 def render_segment(
     source: media.Source,
     segment: Segment,
@@ -137,10 +146,10 @@ def render_segment(
                                           presented), 8)
     try:
         with consumed(lambda frame: writer.write(*frame), 8) as write:
-            for pts, duration, image in transform(frames):
+            for pts, _, image in transform(frames):
                 if segment.start is not None and pts < segment.start:
                     continue  # a lead frame: it primed the filter, the previous segment writes it
-                write((pts, duration, image))
+                write((pts, shown_for(info, pts), image))
                 if progress:
                     progress(1)
     finally:

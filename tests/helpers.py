@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -35,20 +36,30 @@ def stream_info(path: Path) -> dict:
                 "audio": [a.codec_context.name for a in c.streams.audio], "pix_fmt": v.codec_context.pix_fmt}
 
 
-def scramble_pts(source: Path, target: Path) -> Path:
-    """Remux a clip without B-frames so that its decoder emits frames out of pts order, as a real MP4 did.
-
-    In every run of four frames after a keyframe, decode order 0 1 2 3 gets pts 2 1 3 0 (keyframes keep
-    theirs, so every GOP still covers the same span of time). The decoder knows of no reordering and emits
-    frames in decode order, so a plain decode yields 0, 3, 2, 4, 1, ... frame periods: every frame is there,
-    out of order. DTS trail by three periods, so that no pts precedes its dts.
+def remux_with_pts(source: Path, target: Path, order: Callable[[list[av.Packet]], list[int]], lag: int) -> Path:
+    """Remux the video of a clip without B-frames, giving the packet at decode position i the pts of frame
+    order(packets)[i]. Its decoder knows of no reordering and emits frames in decode order, so a plain decode
+    yields every frame, at the pts given here. DTS trail by `lag` frame periods, so that no pts precedes its dts.
     """
     with av.open(str(source)) as src, av.open(str(target), "w") as out:
         stream = src.streams.video[0]
         copy = out.add_stream_from_template(stream)
         packets = [p for p in src.demux(stream) if p.size]
         step = packets[1].pts - packets[0].pts
-        order = list(range(len(packets)))
+        for i, (packet, frame) in enumerate(zip(packets, order(packets), strict=True)):
+            packet.pts, packet.dts = frame * step, (i - lag) * step
+            packet.stream = copy
+            out.mux(packet)
+    return target
+
+
+def scramble_pts(source: Path, target: Path) -> Path:
+    """A stream whose decoder emits frames a few places out of pts order, as a real MP4's did: in every run of
+    four frames after a keyframe, decode order 0 1 2 3 gets pts 2 1 3 0 (keyframes keep theirs, so every GOP
+    still covers the same span of time), and a plain decode yields 0, 3, 2, 4, 1, ... frame periods."""
+
+    def order(packets: list[av.Packet]) -> list[int]:
+        frames = list(range(len(packets)))
         i = 0
         while i < len(packets):
             if packets[i].is_keyframe:
@@ -57,13 +68,23 @@ def scramble_pts(source: Path, target: Path) -> Path:
             run = list(range(i, min(i + 4, len(packets))))
             if len(run) == 4 and not any(packets[j].is_keyframe for j in run):
                 for j, k in zip(run, (2, 1, 3, 0)):
-                    order[j] = run[k]
+                    frames[j] = run[k]
             i += len(run)
-        for i, packet in enumerate(packets):
-            packet.pts, packet.dts = order[i] * step, (i - 3) * step
-            packet.stream = copy
-            out.mux(packet)
-    return target
+        return frames
+
+    return remux_with_pts(source, target, order, lag=3)
+
+
+def delay_frame(source: Path, target: Path, frame: int, late_by: int) -> Path:
+    """A stream whose decoder emits frame `frame` `late_by` places after its turn (the frames between move up)."""
+
+    def order(packets: list[av.Packet]) -> list[int]:
+        frames = list(range(len(packets)))
+        frames.remove(frame)
+        frames.insert(frame + late_by, frame)
+        return frames
+
+    return remux_with_pts(source, target, order, lag=late_by)
 
 
 def cut_with_edit_list(source: Path, target: Path, seconds: float) -> Path:

@@ -17,7 +17,7 @@ from vidstyle.styles import load_network
 from vidstyle.synth import ClipSpec, make_clip
 from vidstyle.transformer import stylize
 
-from .helpers import audio_packets, cut_with_edit_list, frame_times, frames_rgb, scramble_pts
+from .helpers import audio_packets, cut_with_edit_list, delay_frame, frame_times, frames_rgb, scramble_pts
 from .test_cli import one_line_error, vidstyle
 
 
@@ -235,6 +235,19 @@ def test_an_untagged_clip_comes_out_tagged_with_the_matrix_it_was_read_with(tmp_
         assert (cc.colorspace, cc.color_range) == (6, 1)  # BT.601 (SMPTE 170M), limited range
     before, after = frames_rgb(source)[2].astype(int), frames_rgb(out)[2].astype(int)
     assert np.abs(before - after).mean() < 2
+
+
+def test_a_frame_too_far_out_of_order_is_left_out_and_said_so_without_blaming_the_input(tiny_style, tmp_path):
+    """Reordering is bounded (REORDER_WINDOW frames); what comes later than that cannot be shown in order.
+    The render says so, and does not call an input damaged that a plain decode reads in full."""
+    plain = make_clip(tmp_path / "plain.mp4", ClipSpec(seconds=1.2, gop=30, bframes=0, audio=None))
+    source = delay_frame(plain, tmp_path / "late.mp4", frame=1, late_by=media.REORDER_WINDOW + 3)
+    decoded = decoded_times(source)
+    assert len(decoded) == 30 and decoded.index(Fraction(1, 25)) == media.REORDER_WINDOW + 4
+    report = run(source, tmp_path / "out.mp4", tiny_style)
+    assert frame_times(tmp_path / "out.mp4") == sorted(set(decoded) - {Fraction(1, 25)})
+    assert len(report.warnings) == 1 and "left out 1 decoded frame that" in report.warnings[0]
+    assert "damaged" not in report.warnings[0]
 
 
 @pytest.mark.parametrize("kind", ["scrambled", "edit-list", "ntsc-avi", "vfr-mkv"])

@@ -307,15 +307,17 @@ def _upright(frame: av.VideoFrame, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, rotation // 90)) if rotation else rgb
 
 
-def decode_span(source: Source, start: int | None, end: int | None, rotation: int,
-                time_base: Fraction, presented: tuple[int, int] | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+def decode_span(source: Source, start: int | None, end: int | None, rotation: int, time_base: Fraction,
+                presented: tuple[int, int] | None = None,
+                dropped: list[int] | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield (pts, duration, upright RGB) for frames with start <= pts < end (None = open-ended).
 
     `start`, `end` and the yielded timestamps are in `time_base`, the original source's, even when `source`
     is a segment remuxed into a container that chose another time base. Seeks to the keyframe at or
     before `start`, so a span costs only its own GOPs. Frames come out in presentation order even when the
     decoder emits them slightly out of it (`_presentation_order`); only a frame that repeats a pts, or comes
-    more than `REORDER_WINDOW` frames late, is dropped: the encoder needs strictly increasing timestamps.
+    more than `REORDER_WINDOW` frames late, is dropped (its pts appended to `dropped`): the encoder needs
+    strictly increasing timestamps.
 
     `presented` = (first, last) pts the container shows (`probe`'s): frames outside are an edit list's
     hidden lead-in. The file's decoder drops those itself, but a span remuxed for a remote worker has lost
@@ -333,12 +335,14 @@ def decode_span(source: Source, start: int | None, end: int | None, rotation: in
         last = None
         for frame in _presentation_order(_decoded(container, stream)):
             t = frame.pts * stream.time_base - shift
-            if (lo is not None and t < lo) or (last is not None and t <= last):
-                continue
-            if shown_from is not None and not shown_from <= t <= shown_to:
+            if (lo is not None and t < lo) or (shown_from is not None and not shown_from <= t <= shown_to):
                 continue
             if hi is not None and t >= hi:
                 break
+            if last is not None and t <= last:
+                if dropped is not None:
+                    dropped.append(int(t / time_base))
+                continue
             last = t
             pts, duration = t / time_base, (frame.duration or 0) * stream.time_base / time_base
             if pts.denominator != 1:
@@ -433,6 +437,7 @@ class Part:
     time_base: Fraction
     keyframes: list[tuple[int, float]] = field(default_factory=list)  # NST keyframes: (pts, seconds spent)
     seconds: float = 0.0  # wall time its worker spent on it
+    dropped: int = 0  # decoded frames left out: a repeated pts, or beyond the reorder window (decode_span)
 
     @property
     def frames(self) -> np.ndarray:

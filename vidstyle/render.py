@@ -141,9 +141,9 @@ def render_segment(
     log = getattr(transform, "log", None)
     if log is not None:
         log.clear()
-    presented = (int(info.pts[0]), int(info.pts[-1]))
+    presented, dropped = (int(info.pts[0]), int(info.pts[-1])), []
     frames = background(media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base,
-                                          presented), 8)
+                                          presented, dropped), 8)
     try:
         with consumed(lambda frame: writer.write(*frame), 8) as write:
             for pts, _, image in transform(frames):
@@ -156,6 +156,7 @@ def render_segment(
         frames.close()
     done = writer.close()
     done.keyframes = list(log or [])
+    done.dropped = sum(1 for pts in dropped if segment.start is None or pts >= segment.start)  # not the lead's
     done.seconds = time.perf_counter() - started
     return done
 
@@ -284,6 +285,7 @@ def render(
 def finish(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = None) -> RenderReport:
     """Join the parts with the audio, check the result, and describe it (the rename is the caller's)."""
     source, info = job.source, job.info
+    dropped = sum(p.dropped for p in parts)
     parts = [p for p in parts if len(p.timestamps)]
     written = np.concatenate([p.frames for p in parts]) if parts else np.empty(0, np.int64)
     if len(written) == 0:
@@ -292,10 +294,14 @@ def finish(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = N
     check_output(tmp, written, info.time_base, job.fmt)
     out = media.probe(tmp)
     warnings = []
+    if dropped:
+        warnings.append(f"left out {dropped} decoded frame{'s' if dropped > 1 else ''} that repeat an earlier "
+                        f"frame's time or come more than {media.REORDER_WINDOW} frames out of order (the input's "
+                        "timestamps are wrong there; a video cannot show them).")
     if info.damage:
         warnings.append(f"the input is damaged ({info.damage}); the output holds the {len(written)} frames "
                         "that decoded.")
-    elif len(written) < info.frames:
+    elif len(written) + dropped < info.frames:
         warnings.append(f"only {len(written)} of {info.frames} frames could be decoded (damaged input?); "
                         "the output holds those.")
     if (out.width, out.height) != (info.width, info.height):

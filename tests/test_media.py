@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import io
-
-import av
-import pytest
+import itertools
 from fractions import Fraction
 
+import av
 import numpy as np
+import pytest
 import torch
 
 from vidstyle import media
@@ -17,7 +17,14 @@ from vidstyle.styles import load_network
 from vidstyle.synth import ClipSpec, make_clip
 from vidstyle.transformer import stylize
 
-from .helpers import audio_packets, cut_with_edit_list, delay_frame, frame_times, frames_rgb, scramble_pts
+from .helpers import (
+    audio_packets,
+    cut_with_edit_list,
+    delay_frame,
+    frame_times,
+    frames_rgb,
+    scramble_pts,
+)
 from .test_cli import one_line_error, vidstyle
 
 
@@ -100,7 +107,7 @@ def test_packet_and_container_durations_are_the_sources(tiny_style, tmp_path, so
     assert [t for t, _ in got] == [t for t, _ in want]
     assert abs(got_length - want_length) <= 1 / 25
     if target_ext == ".mkv":  # Matroska stores each frame's display duration: until the next frame
-        gaps = [b - a for (a, _), (b, _) in zip(want, want[1:])]
+        gaps = [b - a for (a, _), (b, _) in itertools.pairwise(want)]
         assert [d for _, d in got] == gaps + [Fraction(1, 25)]
     else:  # MP4 stores decode-order deltas, and the track's length: first frame to the end of the last
         with av.open(str(out)) as c:

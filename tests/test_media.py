@@ -217,13 +217,14 @@ def _bt709_patch(path, frame_index: int) -> tuple[tuple[int, int, int, int], np.
     return tags, np.array([y + 1.5748 * v, y - 0.1873 * u - 0.4681 * v, y + 1.8556 * u])
 
 
-def test_a_bt709_clip_keeps_its_colour_tags_and_its_colours(tmp_path):
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])  # VP9 holds only matrix and range: the container the rest
+def test_a_bt709_clip_keeps_its_colour_tags_and_its_colours(tmp_path, suffix):
     """A BT.709 input came out untagged and encoded with BT.601: (48,96,192) played as about (43,98,197)."""
     patch = (48, 96, 192)
     source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=0.4, bt709=True, patch=patch, audio=None))
     tags, colour = _bt709_patch(source, 5)
     assert tags == (1, 1, 1, 1) and np.abs(colour - patch).max() < 1.5  # the input is what it claims
-    out = tmp_path / "out.mp4"
+    out = tmp_path / f"out{suffix}"
     _identity_render(source, out)
     tags, colour = _bt709_patch(out, 5)
     assert tags == (1, 1, 1, 1)

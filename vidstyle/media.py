@@ -603,7 +603,7 @@ def _muxer_options(fmt: str, time_base: Fraction) -> dict[str, str]:
 
 
 def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: str,
-        comment: str | None = None, last_duration: int = 0) -> MuxReport:
+        comment: str | None = None, last_duration: int = 0, colour: Colour | None = None) -> MuxReport:
     """Join video parts (stream copy) and the source's audio (copied, else transcoded once) into `target`.
 
     `last_duration` (source time base) is how long the last frame is shown: the video ends where the
@@ -616,6 +616,8 @@ def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: 
                 out.metadata["comment"] = comment
             video = out.add_stream_from_template(first.streams.video[0])
             _keep_identity(_video_stream(src, source), video)
+            if colour:  # the container's own colour tags (MP4 colr, Matroska Colour): VP9 has no room for all four
+                colour.tag(video.codec_context)
             streams = []
             transcoded = []
             for index, codec in audio_in:

@@ -290,7 +290,7 @@ def finish(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = N
     written = np.concatenate([p.frames for p in parts]) if parts else np.empty(0, np.int64)
     if len(written) == 0:
         raise VidstyleError(f"{source}: no frame could be decoded.")
-    muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec, comment, info.last_duration)
+    muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec, comment, info.last_duration, info.colour)
     check_output(tmp, written, info.time_base, job.fmt)
     out = media.probe(tmp)
     warnings = []

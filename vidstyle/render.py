@@ -117,6 +117,15 @@ def plan_segments(info: media.VideoInfo, seconds: float, lead_frames: int = 0) -
     return segments
 
 
+def shown_for(info: media.VideoInfo, pts: int) -> int:
+    """How long the source shows the frame at `pts`: until the next frame, the last as long as its packet says.
+
+    The encoder is given this, not the decoder's duration: a span sent to a Ray actor (NUT) has lost the
+    durations the file's packets had, and both drivers must hand the encoder the same frames."""
+    i = int(np.searchsorted(info.pts, pts, side="right"))
+    return int(info.pts[i]) - pts if i < len(info.pts) else info.last_duration
+
+
 def render_segment(
     source: media.Source,
     segment: Segment,
@@ -133,23 +142,26 @@ def render_segment(
     transform optimised, with their cost.
     """
     started = time.perf_counter()
-    writer = media.PartWriter(part, info.out_size, info.time_base, settings)
+    writer = media.PartWriter(part, info.out_size, info.time_base, settings, info.colour)
     log = getattr(transform, "log", None)
     if log is not None:
         log.clear()
-    frames = background(media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base), 8)
+    presented, dropped = (int(info.pts[0]), int(info.pts[-1])), []
+    frames = background(media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base,
+                                          presented, dropped), 8)
     try:
         with consumed(lambda frame: writer.write(*frame), 8) as write:
             for pts, _, image in transform(frames):
                 if segment.start is not None and pts < segment.start:
                     continue  # a lead frame: it primed the filter, the previous segment writes it
-                write((pts, info.frame_duration(pts), image))
+                write((pts, shown_for(info, pts), image))
                 if progress:
                     progress(1)
     finally:
         frames.close()
     done = writer.close()
     done.keyframes = list(log or [])
+    done.dropped = sum(1 for pts in dropped if segment.start is None or pts >= segment.start)  # not the lead's
     done.seconds = time.perf_counter() - started
     return done
 
@@ -219,15 +231,17 @@ def staged_output(target: Path, replace: bool = False, needed: int = 0) -> Itera
         commit(tmp, scratch, target, replace)
 
 
-def check_output(path: Path, written: np.ndarray, time_base: Fraction) -> None:
-    """The finished file must hold exactly the frames written, at their source timestamps (to the output
-    container's precision: Matroska keeps milliseconds)."""
+def check_output(path: Path, written: np.ndarray, time_base: Fraction, fmt: str = "") -> None:
+    """The finished file must hold exactly the frames written, at their source timestamps to the output
+    container's precision: half its step, whether that is the stream's time base (Matroska keeps
+    milliseconds) or the MP4 movie header's, in which the first frame's offset is written. A difference the
+    container cannot express is no reason to refuse a render."""
     times, out_tb = media.packet_times(path)
     expected = sorted(int(p) * time_base for p in written)
     if len(times) != len(expected):
         raise VidstyleError(f"internal: output holds {len(times)} frames, {len(expected)} were written.")
     worst = max((abs(a - b) for a, b in zip(times, expected)), default=0)
-    if worst > out_tb / 2:
+    if worst > max(out_tb, media.start_resolution(fmt, time_base)) / 2:
         raise VidstyleError(f"internal: output timestamps drift from the source's by up to {float(worst):.6f} s.")
 
 
@@ -301,18 +315,23 @@ def render(
 def finish(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = None) -> RenderReport:
     """Join the parts with the audio, check the result, and describe it (the rename is the caller's)."""
     source, info = job.source, job.info
+    dropped = sum(p.dropped for p in parts)
     parts = [p for p in parts if len(p.timestamps)]
     written = np.concatenate([p.frames for p in parts]) if parts else np.empty(0, np.int64)
     if len(written) == 0:
         raise VidstyleError(f"{source}: no frame could be decoded.")
-    muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec, comment)
-    check_output(tmp, written, info.time_base)
+    muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec, comment, info.last_duration, info.colour)
+    check_output(tmp, written, info.time_base, job.fmt)
     out = media.probe(tmp)
     warnings = []
+    if dropped:
+        warnings.append(f"left out {dropped} decoded frame{'s' if dropped > 1 else ''} that repeat an earlier "
+                        f"frame's time or come more than {media.REORDER_WINDOW} frames out of order (the input's "
+                        "timestamps are wrong there; a video cannot show them).")
     if info.damage:
         warnings.append(f"the input is damaged ({info.damage}); the output holds the {len(written)} frames "
                         "that decoded.")
-    elif len(written) < info.frames:
+    elif len(written) + dropped < info.frames:
         warnings.append(f"only {len(written)} of {info.frames} frames could be decoded (damaged input?); "
                         "the output holds those.")
     if (out.width, out.height) != (info.width, info.height):

@@ -13,13 +13,15 @@ from pathlib import Path
 import av
 import numpy as np
 
+BT709 = 1  # AVCOL_SPC_BT709, AVCOL_PRI_BT709 and AVCOL_TRC_BT709 alike
+
 
 @dataclass
 class ClipSpec:
     seconds: float = 2.0
     width: int = 160
     height: int = 120
-    fps: int = 25
+    fps: int | Fraction = 25  # a fraction for NTSC rates: Fraction(2997, 125) is 23.976
     audio: str | None = "aac"  # audio codec, or None for a silent clip
     vfr: bool = False  # alternate frame gaps of 1 and 2 frame periods
     rotation: int = 0  # display rotation (counter-clockwise degrees) stored in the container
@@ -27,6 +29,17 @@ class ClipSpec:
     codec: str = "libx264"
     gop: int = 12  # keyframe interval in frames, so tests get several segments
     cut: float | None = None  # a shot change at this time: the scene turns to night, mirrored
+    bframes: int | None = None  # B-frames between references (None: the codec's default); 0: decoded in pts order
+    bt709: bool = False  # convert with the BT.709 matrix and tag the stream so (untagged: BT.601, as swscale does)
+    patch: tuple[int, int, int] | None = None  # a flat colour in the bottom-left 32x32 corner, to measure
+
+    def codec_options(self) -> dict[str, str]:
+        options = {"g": str(self.gop)}
+        if self.codec == "libx264":
+            options["keyint_min"] = str(self.gop)
+        if self.bframes is not None:
+            options["bf"] = str(self.bframes)
+        return options
 
 
 def scene(t: float, width: int, height: int) -> np.ndarray:
@@ -71,16 +84,20 @@ def make_clip(path: str | Path, spec: ClipSpec | None = None) -> Path:
     """Write a clip; the coded frames are turned so that a player honouring `rotation` shows the scene upright."""
     spec = spec or ClipSpec()
     path = Path(path)
-    tb = Fraction(1, spec.fps * (2 if spec.vfr else 1) * 600)
+    ticks = 2 if spec.vfr else 1
+    # 600 ticks a frame leave room for any gap; an NTSC rate keeps its own tick (MPEG-4 Part 2 allows < 2^16)
+    tb = Fraction(1, spec.fps * ticks * 600) if isinstance(spec.fps, int) else 1 / (spec.fps * ticks)
     with av.open(str(path), "w") as out:
-        video = out.add_stream(spec.codec, rate=spec.fps, options={"g": str(spec.gop), "keyint_min": str(spec.gop)}
-                               if spec.codec == "libx264" else {"g": str(spec.gop)})
+        video = out.add_stream(spec.codec, rate=spec.fps, options=spec.codec_options())
         coded_w, coded_h = (spec.height, spec.width) if spec.rotation in (90, 270) else (spec.width, spec.height)
         video.width, video.height, video.pix_fmt = coded_w, coded_h, spec.pix_fmt
         video.time_base = tb
         video.codec_context.time_base = tb
         if spec.rotation:
             video.set_display_rotation(spec.rotation)
+        if spec.bt709:
+            cc = video.codec_context
+            cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = BT709, BT709, BT709, 1
         audio = None
         if spec.audio:
             audio = out.add_stream(spec.audio, rate=48000, layout="stereo")
@@ -89,8 +106,15 @@ def make_clip(path: str | Path, spec: ClipSpec | None = None) -> Path:
             picture = scene(float(t), spec.width, spec.height)
             if spec.cut is not None and t >= spec.cut:
                 picture = (255 - picture[:, ::-1]) // 3
+            if spec.patch is not None:
+                picture[-32:, :32] = spec.patch
             picture = np.rot90(picture, -(spec.rotation // 90))
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24").reformat(format=spec.pix_fmt)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
+            if spec.bt709:
+                frame = frame.reformat(format=spec.pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG")
+                frame.color_primaries = frame.color_trc = BT709
+            else:
+                frame = frame.reformat(format=spec.pix_fmt)
             frame.pts = int(t / tb)
             frame.time_base = tb
             nxt = times[i + 1] if i + 1 < len(times) else t + Fraction(1, spec.fps)

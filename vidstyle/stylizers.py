@@ -183,10 +183,12 @@ def frame_gflop(recipe: Recipe, height: int, width: int, max_side: int | None) -
     """The network's work per frame, for deciding whether to compile it; 0 for NST, which never compiles."""
     h, w = work_size(height, width, max_side) or (height, width)
     if isinstance(recipe, CodeRecipe):
-        # counted at the Johnson network's eager rate, which `should_compile` assumes: eager, this narrow
-        # network reaches about a third of it (16 against 50 GFLOP/s on the 2-core CPU, its elementwise
-        # passes outweigh its convolutions), and compiling fuses exactly those (1.6x at 640x480, measured)
-        return 3 * arbitrary.gflop_per_frame(h, w)
+        # Counted as is. Eager, this narrow network runs at about a third of the Johnson network's GFLOP/s
+        # (its elementwise passes outweigh its convolutions), but compiling gains it only 1.6x (3.40 against
+        # 2.14 fps at 640x480, measured side by side), not 2x, and a cold compile took 49 s: the same rule
+        # then asks for about what pays. Counted three times over, a 217-frame clip compiled and the whole
+        # command ran slower (145 s) than the network alone eager would take (~100 s).
+        return arbitrary.gflop_per_frame(h, w)
     if isinstance(recipe, NetworkRecipe):
         return gflop_per_frame(recipe.style.base, recipe.style.residual_blocks, h, w)
     return 0.0

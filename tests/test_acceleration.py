@@ -18,7 +18,6 @@ from vidstyle.acceleration import (
 )
 from vidstyle.errors import VidstyleError
 from vidstyle.render import RenderOptions, render
-from vidstyle.styles import load_network, resolve_style
 from vidstyle.synth import scene
 from vidstyle.transformer import stylize
 
@@ -100,19 +99,26 @@ def test_auto_precision_is_fp16_on_tensor_core_gpus_and_fp32_elsewhere(monkeypat
         network_dtype("half", cpu)
 
 
-@pytest.mark.parametrize("dtype, min_psnr", [(torch.float16, 50.0), (torch.bfloat16, 45.0)])
-def test_half_precision_paints_what_fp32_paints_with_a_trained_network(dtype, min_psnr):
-    """The built-in muse network (real weights) on a small frame (half precision is slow on a CPU): what the
-    GPU default, fp16, changes."""
+@pytest.mark.parametrize("dtype, min_psnr", [(torch.float16, 45.0), (torch.bfloat16, 35.0)])
+def test_half_precision_paints_what_fp32_paints_with_the_shipped_network(dtype, min_psnr):
+    """The arbitrary-style network (real weights) with a real painting's code on a small frame (half
+    precision is slow on a CPU): what the GPU default, fp16, changes."""
+    import functools
+
+    from vidstyle import arbitrary
+    from vidstyle.choice import painting_code
+
     frame = torch.from_numpy(scene(0.7, 96, 64).astype(np.uint8))[None]
-    net = load_network(resolve_style("muse"))
+    net = arbitrary.load().transfer
+    code = torch.from_numpy(painting_code(arbitrary.shipped(), scene(3.0, 128, 128)))[None]
+    step = functools.partial(arbitrary.stylize, code=code)
     with torch.inference_mode():
-        full = stylize(net, frame).double()
-        half = fast_stylizer(load_network(resolve_style("muse")), torch.device("cpu"), None, False, dtype)(frame)
+        full = arbitrary.stylize(net, frame, code=code).double()
+        half = fast_stylizer(arbitrary.load().transfer, torch.device("cpu"), None, False, dtype, step)(frame)
     assert half.dtype == torch.uint8 and half.shape == frame.shape
     mse = ((half.double() - full) ** 2).mean().item()
-    assert 10 * np.log10(255**2 / max(mse, 1e-12)) > min_psnr
-    assert (half.double() - full).abs().max() <= 4
+    assert 10 * np.log10(255**2 / max(mse, 1e-12)) > min_psnr, 10 * np.log10(255**2 / max(mse, 1e-12))
+    assert (half.double() - full).abs().max() <= 8
 
 
 @pytest.mark.parametrize("plain, fast, most", [

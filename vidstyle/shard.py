@@ -230,6 +230,8 @@ def worth_a_pool(source: Path, options: RenderOptions, shard: ShardOptions) -> b
 
     if shard.address or os.environ.get("RAY_ADDRESS") or shard.workers:
         return True
+    if not Path(source).is_file():
+        return False  # not a video: `prepare` says what it is, in one line, before any work
     info = media.probe(source)
     lead = options.stabilize.lead if options.stabilize else 0
     return len(plan_segments(info, options.segment_seconds, lead)) > 1

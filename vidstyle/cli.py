@@ -693,15 +693,16 @@ def train_code_command(
     licence: Annotated[str, typer.Option(help="Licence of the painting's image.")] = "",
     exclude: Annotated[Optional[list[str]], typer.Option(help="Leave out photos matching this pattern "
                                                          "(repeat), e.g. 'test_*'.")] = None,
-    steps: Annotated[int, typer.Option(help="Optimisation steps.", min=1)] = 300,
+    steps: Annotated[int, typer.Option(help="Optimisation steps.", min=1)] = 100,
     batch_size: Annotated[int, typer.Option(help="Crops per step.", min=1)] = 2,
-    crop: Annotated[int, typer.Option(help="Crop side, pixels.", min=32)] = 256,
+    crop: Annotated[int, typer.Option(help="Crop side, pixels.", min=32)] = 192,
     photo_side: Annotated[int, typer.Option(help="Photos and the painting's Gram targets at this long "
                                             "side: the size you render at.", min=64)] = 480,
-    lr: Annotated[float, typer.Option(help="Adam's learning rate.")] = 0.02,
-    content_weight: Annotated[float, typer.Option(help="Weight of the content loss (relu2_2).")] = 1.0,
+    lr: Annotated[float, typer.Option(help="Adam's learning rate.")] = 0.05,
+    content_weight: Annotated[float, typer.Option(help="Weight of the content loss (relu2_2); raise it (3) "
+                                                  "where texture covers the subject.")] = 1.0,
     style_weight: Annotated[float, typer.Option(help="Weight of the style loss (relative Gram distance over "
-                                                "relu1_2..relu4_3).")] = 4.0,
+                                                "relu1_2..relu4_3).")] = 20.0,
     tv_weight: Annotated[float, typer.Option(help="Weight of total variation.")] = 10.0,
     checkpoint_every: Annotated[int, typer.Option(help="Save OUTPUT.ckpt every N steps.", min=1)] = 25,
     seed: Annotated[int, typer.Option(help="Seed of the crops.")] = 0,

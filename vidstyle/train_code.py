@@ -35,13 +35,13 @@ CKPT_FORMAT = "vidstyle-code-checkpoint/1"
 
 @dataclass
 class CodeTrainOptions:
-    steps: int = 300
+    steps: int = 100  # the built-ins' recipe (pipelines/train_builtin.sh), measured by bench/style_quality.py
     batch_size: int = 2
-    crop: int = 256
+    crop: int = 192
     photo_side: int = 480
-    lr: float = 0.02
+    lr: float = 0.05
     content_weight: float = 1.0
-    style_weight: float = 4.0
+    style_weight: float = 20.0
     tv_weight: float = 10.0
     checkpoint_every: int = 25
     seed: int = 0

@@ -1,7 +1,7 @@
 """A real Ray cluster started with `ray start`, as an operator runs one.
 
 The test starts its own head on a free port with its own temp dir, in a process group of its own, and stops
-only that group: `ray stop` would stop every Ray on the machine, a user's own jobs included."""
+only that group: Ray's stop command would end every Ray on the machine, a user's own jobs included."""
 
 import contextlib
 import os

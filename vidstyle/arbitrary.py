@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
+from .acceleration import layer_gflop
 from .errors import VidstyleError
 
 FORMAT = "vidstyle-arbitrary/1"
@@ -213,10 +213,7 @@ def gflop_per_frame(height: int, width: int) -> float:
     with torch.device("meta"):
         net = StyleTransfer()
         frame, code = torch.empty(1, height, width, 3, dtype=torch.uint8), torch.empty(1, CODE_SIZE)
-    counter = FlopCounterMode(display=False)
-    with counter, torch.inference_mode():
-        stylize(net, frame, code=code)
-    return counter.get_total_flops() / 1e9
+    return layer_gflop(net, lambda: stylize(net, frame, code=code))
 
 
 @dataclass

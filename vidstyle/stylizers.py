@@ -165,9 +165,10 @@ def finished(transform: FrameFilter, finish: Finish, mix: float) -> FrameFilter:
     return run
 
 
-def stylize_still(recipe: Recipe, finish: Finish, image: np.ndarray, device: torch.device) -> np.ndarray:
+def stylize_still(recipe: Recipe, finish: Finish, image: np.ndarray, device: torch.device,
+                  max_side: int | None = None) -> np.ndarray:
     """One picture through the same frame filter a render runs (for `vidstyle image` and previews)."""
-    run = make_transform(recipe, device, 1, None, None, finish=finish)
+    run = make_transform(recipe, device, 1, max_side, None, finish=finish)
     return next(iter(run(iter([(0, 0, image)]))))[2]
 
 

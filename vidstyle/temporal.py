@@ -9,6 +9,7 @@ light in the scene is not counted as flicker.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from . import flow
 from .errors import VidstyleError
+from .threads import background
 
 
 @dataclass
@@ -88,6 +90,26 @@ class StabilizeOptions:
     strength: float = 0.4  # weight of the previous output, warped, where it is visible (the CLI's default)
     side: int = 384  # flow is computed at most this large (flow is smooth; the warp is full size)
     lead: int = 8  # frames before a segment that only prime the state, so segment seams do not jump
+    flow: str = "medium"  # DIS preset (flow.PRESETS)
+
+
+def motion(frames, options: StabilizeOptions):
+    """For each input frame: (frame, None) for the first, then (frame, (flow to the previous input frame,
+    visibility)) at flow size. Only input frames are needed, so this runs ahead of the network."""
+    previous = None
+    for frame in frames:
+        rgb = frame[2]
+        h, w = rgb.shape[:2]
+        scale = min(1.0, options.side / max(h, w))
+        small = rgb if scale == 1 else cv2.resize(rgb, (round(w * scale), round(h * scale)),
+                                                  interpolation=cv2.INTER_AREA)
+        gray = flow.gray(small)
+        moved = None
+        if previous is not None:
+            f = flow.flow(gray, previous, options.flow)
+            moved = (f, flow.consistent(f, flow.flow(previous, gray, options.flow)).astype(np.float32))
+        previous = gray
+        yield frame, moved
 
 
 def stabilized(transform, options: StabilizeOptions):
@@ -96,39 +118,39 @@ def stabilized(transform, options: StabilizeOptions):
 
     The blend is recursive, so a texture that would crawl is held in place by all earlier frames with
     geometrically falling weights, while real motion is followed by the flow. Flow is computed on the
-    input frames at `side` pixels and scaled up for a full-size warp. Everything at full size stays 8-bit
-    (the previous output is carried as written, the blend is OpenCV's): at GPU speeds this filter's CPU time
-    is what limits a render, and float32 copies of 1080p frames cost more than the flow itself.
+    input frames at `side` pixels, in a thread a few frames ahead of the network (it needs no output: on
+    a 2-core CPU this hid most of its cost, measured with bench/video_speed.py), and scaled up for a
+    full-size warp. Everything at full size stays 8-bit (the previous output is carried as written, the
+    blend is OpenCV's): at GPU speeds this filter's CPU time is what limits a render, and float32 copies of
+    1080p frames cost more than the flow itself.
     """
-    from collections import deque
-
     def run(frames):
-        inputs: deque = deque()
+        motions: deque = deque()
+        ahead = background(motion(frames, options), 4)
 
         def tee():
-            for frame in frames:
-                inputs.append(frame)
+            for frame, moved in ahead:
+                motions.append(moved)
                 yield frame
 
-        previous = None  # (grey input at flow size, output as written)
-        for pts, duration, out in transform(tee()):
-            _, _, rgb = inputs.popleft()
-            h, w = rgb.shape[:2]
-            scale = min(1.0, options.side / max(h, w))
-            small = rgb if scale == 1 else cv2.resize(rgb, (round(w * scale), round(h * scale)),
-                                                      interpolation=cv2.INTER_AREA)
-            gray = flow.gray(small)
-            out = np.ascontiguousarray(out)
-            if previous is not None:
-                f = flow.flow(gray, previous[0])
-                seen = flow.consistent(f, flow.flow(previous[0], gray)).astype(np.float32)
-                if scale != 1:
-                    f = cv2.resize(f / scale, (w, h), interpolation=cv2.INTER_LINEAR)
-                    seen = cv2.resize(seen, (w, h), interpolation=cv2.INTER_LINEAR)
-                weight = options.strength * seen
-                out = cv2.blendLinear(flow.warp(previous[1], f), out, weight, 1 - weight)
-            previous = (gray, out)
-            yield pts, duration, out
+        previous = None  # the output as written
+        try:
+            for pts, duration, out in transform(tee()):
+                moved = motions.popleft()
+                out = np.ascontiguousarray(out)
+                if previous is not None and moved is not None:
+                    f, seen = moved
+                    h, w = out.shape[:2]
+                    if f.shape[:2] != (h, w):
+                        scale = min(1.0, options.side / max(h, w))  # as `motion` scaled the input
+                        f = cv2.resize(f / scale, (w, h), interpolation=cv2.INTER_LINEAR)
+                        seen = cv2.resize(seen, (w, h), interpolation=cv2.INTER_LINEAR)
+                    weight = options.strength * seen
+                    out = cv2.blendLinear(flow.warp(previous, f), out, weight, 1 - weight)
+                previous = out
+                yield pts, duration, out
+        finally:
+            ahead.close()
 
     run.log = getattr(transform, "log", None)  # keyframe reports pass through
     return run

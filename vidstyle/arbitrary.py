@@ -41,6 +41,13 @@ EPS = 1e-5  # the instance norms' epsilon, read from the ONNX graph
 #: expand.conv1, expand.conv2, expand.conv3. A code is all their scales (gamma), then all their shifts (beta).
 NORM_CHANNELS = [32] * 10 + [16, 8, 3]
 CODE_SIZE = 2 * sum(NORM_CHANNELS)
+#: The long side a painting's code paints at unless --max-side says otherwise (the frame is scaled back).
+#: The predictor's codes make strokes of a fixed size in pixels, so on a 720 px frame they come out finer
+#: than the painting's at that size: on frames of the real videos at 720 px, style distance to the painting
+#: was 1.1-3.1x the reference networks' at full size and 0.76x (muse) at 480 (bench/style_quality.py
+#: --max-side). It also paints 640x480 frames in 0.56 of the time. Tuned built-in codes were tuned at the
+#: scale of use and paint at full size.
+PAINTING_SIDE = 480
 
 
 def tf_same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:

@@ -24,7 +24,7 @@ import torch
 from . import arbitrary
 from .errors import VidstyleError
 from .imagefile import read_rgb
-from .styles import load_code, resolve_network, resolve_style
+from .styles import load_code, load_code_style, resolve_network, resolve_style
 from .stylizers import CodeRecipe, Finish, Recipe, as_recipe
 
 METHODS = ("fast", "nst")
@@ -105,11 +105,16 @@ def content_code(net: arbitrary.ArbitraryNet, frames: list[np.ndarray]) -> np.nd
     return net.code(embeddings.mean(0, keepdim=True))[0].numpy()
 
 
+def _is_painting(name: str) -> bool:
+    """A blend member that names a picture file rather than a style."""
+    path = Path(name).expanduser()
+    return path.is_file() and path.suffix.lower() != ".vstyle"
+
+
 def _code_of(name: str, net: arbitrary.ArbitraryNet) -> np.ndarray:
     """A blend member: a painting file, or an installed code style."""
-    path = Path(name).expanduser()
-    if path.is_file() and path.suffix.lower() != ".vstyle":
-        return painting_code(net, read_painting(path))
+    if _is_painting(name):
+        return painting_code(net, read_painting(Path(name).expanduser()))
     style = resolve_style(name)
     if style.kind != "code":
         raise VidstyleError(f"{name!r} is a trained network of its own; --blend mixes paintings and built-in "
@@ -134,17 +139,23 @@ def make_recipe(choice: StyleChoice, content: Callable[[], list[np.ndarray]], ar
             note(f"using {style.name}, the lite network of {choice.style} (--arch full for the full one)")
         if style.kind != "code":
             return as_recipe(style), Finish(choice.strength, choice.preserve_color)
-        codes, label = [(load_code(style), 1.0)], style.name
+        code, network = load_code_style(style)
+        codes, label, side = [(code, 1.0)], style.name, None
     else:
+        network = None  # a blend lends each style's code to the shipped network
         net = arbitrary.shipped()
+        side = arbitrary.PAINTING_SIDE  # a painting in the blend paints at the predictor's scale
         if choice.style_image is not None:
             codes, label = [(painting_code(net, read_painting(Path(choice.style_image))), 1.0)], choice.label
         else:
-            codes, label = [(_code_of(n, net), w) for n, w in parse_blend(choice.blend)], choice.blend
+            members = parse_blend(choice.blend)
+            codes, label = [(_code_of(n, net), w) for n, w in members], choice.blend
+            if not any(_is_painting(n) for n, _ in members):
+                side = None
     total = sum(w for _, w in codes)
     code = sum(c * (w / total) for c, w in codes)
     if choice.strength < 1.0:
         own = content_code(arbitrary.shipped(), content())
         code = choice.strength * code + (1.0 - choice.strength) * own
-    return CodeRecipe.of(code, label), Finish(choice.strength, choice.preserve_color)
+    return CodeRecipe.of(code, label, network, side), Finish(choice.strength, choice.preserve_color)
 

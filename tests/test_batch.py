@@ -12,7 +12,7 @@ import pytest
 
 from vidstyle.synth import ClipSpec, make_clip
 
-from .helpers import frame_times
+from .helpers import frame_times, same_pictures
 from .test_cli import leftovers, one_line_error, vidstyle
 
 
@@ -208,3 +208,16 @@ def test_batch_output_folder_that_is_a_file_is_one_line(tmp_path):
     one_line_error(vidstyle("batch", tmp_path / "videos", "--style", "muse", "-o", tmp_path / "out"),
                    "is a file; -o names the folder")
     assert (tmp_path / "out").read_bytes() == b"a file"
+
+
+def test_a_blend_paints_each_video_as_render_paints_it(tmp_path):
+    videos = make_folder(tmp_path / "videos", n=1)
+    out = tmp_path / "out"
+    result = vidstyle("batch", videos, "--blend", "muse=0.7,wave=0.3", "-o", out, "--crf", 0)
+    assert result.returncode == 0, result.stderr
+    alone = tmp_path / "alone.mp4"
+    single = vidstyle("render", videos / "clip0.mp4", "--blend", "muse=0.7,wave=0.3", "-o", alone, "--crf", 0)
+    assert single.returncode == 0, single.stderr
+    assert same_pictures(out / "clip0.muse70+wave30.mp4", alone)
+    one_line_error(vidstyle("batch", videos, "--blend", "muse=-1", "-o", tmp_path / "refused"), "is negative")
+    assert not (tmp_path / "refused").exists()

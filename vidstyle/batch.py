@@ -49,14 +49,19 @@ class Item:
     """One output to make: a video in one style."""
 
     source: Path
-    style: str  # a style name, .vstyle path, or painting path (with image=True)
+    style: str  # a style name, .vstyle path, painting path (with image=True), or blend (with blend=True)
     target: Path
     image: bool = False  # `style` is a painting
+    blend: bool = False  # `style` is a blend, "muse=0.7,wave.jpg=0.3" (`choice.parse_blend`)
     error: str = ""  # why this row cannot run, found before any work (`check_targets`)
     key: str = ""  # which recipe renders it: the style, or style and video when the recipe depends on the video
 
     def __post_init__(self) -> None:
         self.key = self.key or self.style
+
+    @property
+    def label(self) -> str:
+        return style_label(self.style, self.blend)
 
 
 @dataclass
@@ -70,31 +75,44 @@ class Outcome:
     error: str = ""
 
 
-def style_label(style: str) -> str:
+def style_label(style: str, blend: bool = False) -> str:
+    """The STYLE part of an output's name: a style's name, a painting's stem, or for a blend each member's
+    label with its share in percent ("muse70+wave30")."""
+    if blend:
+        from .choice import parse_blend
+
+        try:
+            members = parse_blend(style)
+        except VidstyleError:  # its row fails when its recipe is built, with parse_blend's message
+            return "blend"
+        total = sum(w for _, w in members)
+        return "+".join(f"{style_label(n)}{round(100 * w / total)}" for n, w in members)
     return Path(style).stem if ("/" in style or "." in style) else style
 
 
-def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Path, suffix: str) -> list[Item]:
+def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Path, suffix: str,
+             blends: list[str] = ()) -> list[Item]:
     """Items from a folder of videos (x every style) or from a manifest (.csv or .jsonl).
 
-    A manifest row names `input` and `style` (or `style_image`), and optionally `output` (relative to
+    A manifest row names `input` and `style` (or `style_image`, or `blend`), and optionally `output` (relative to
     the output folder, and inside it); relative inputs are relative to the manifest. Styles given on the
     command line apply to rows that name none. A folder's videos leave out the batch's own outputs: files at
     the path of one of its outputs, and files that an earlier batch made (their fingerprint says so).
     """
-    choices = [(s, False) for s in styles] + [(str(p), True) for p in paintings]
+    choices = ([(s, False, False) for s in styles] + [(str(p), True, False) for p in paintings]
+               + [(b, False, True) for b in blends])
     if inputs.is_dir():
         videos = sorted(p for p in inputs.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
         if not videos:
             raise VidstyleError(f"{inputs} holds no videos ({', '.join(sorted(VIDEO_SUFFIXES))}).")
         if not choices:
-            raise VidstyleError("give at least one --style or --style-image for a folder of videos.")
-        outputs = {_resolved(out_dir / f"{v.stem}.{style_label(s)}{suffix}") for v in videos for s, _ in choices}
+            raise VidstyleError("give at least one --style, --style-image or --blend for a folder of videos.")
+        outputs = {_resolved(out_dir / f"{v.stem}.{style_label(s, b)}{suffix}") for v in videos for s, _, b in choices}
         videos = [v for v in videos if _resolved(v) not in outputs and not made_by_batch(v)]
         if not videos:
             raise VidstyleError(f"{inputs} holds no videos other than outputs of vidstyle batch.")
-        items = [Item(v, s, out_dir / f"{v.stem}.{style_label(s)}{suffix}", image) for v in videos
-                 for s, image in choices]
+        items = [Item(v, s, out_dir / f"{v.stem}.{style_label(s, blend)}{suffix}", image, blend) for v in videos
+                 for s, image, blend in choices]
         return check_targets(items, out_dir, "rename one of the inputs or use a manifest")
     if inputs.suffix.lower() not in (".csv", ".jsonl"):
         raise VidstyleError(f"{inputs} is neither a folder of videos nor a .csv/.jsonl manifest.")
@@ -104,7 +122,7 @@ def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Pa
     for n, row in enumerate(_rows(inputs), start=1):
         if not isinstance(row, dict):
             raise VidstyleError(f"{inputs} row {n} is not an object with 'input' and 'style'.")
-        for key in ("input", "style", "style_image", "output"):
+        for key in ("input", "style", "style_image", "blend", "output"):
             if row.get(key) is not None and not isinstance(row[key], str):
                 raise VidstyleError(f"{inputs} row {n}: '{key}' must be text (a path or a name), "
                                     f"not {row[key]!r}.")
@@ -113,17 +131,19 @@ def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Pa
         source = Path(row["input"])
         source = source if source.is_absolute() else inputs.parent / source
         if row.get("style"):
-            row_choices = [(row["style"], False)]
+            row_choices = [(row["style"], False, False)]
         elif row.get("style_image"):
             painting = Path(row["style_image"])
-            row_choices = [(str(painting if painting.is_absolute() else inputs.parent / painting), True)]
+            row_choices = [(str(painting if painting.is_absolute() else inputs.parent / painting), True, False)]
+        elif row.get("blend"):
+            row_choices = [(row["blend"], False, True)]
         else:
             row_choices = choices
         if not row_choices:
             raise VidstyleError(f"{inputs} row {n} names no style, and no --style was given.")
-        for style, image in row_choices:
-            name = row.get("output") or f"{source.stem}.{style_label(style)}{suffix}"
-            items.append(Item(source, style, out_dir / name, image))
+        for style, image, blend in row_choices:
+            name = row.get("output") or f"{source.stem}.{style_label(style, blend)}{suffix}"
+            items.append(Item(source, style, out_dir / name, image, blend))
     return check_targets(items, out_dir, "give each row its own 'output'")
 
 
@@ -151,7 +171,7 @@ def check_targets(items: list[Item], out_dir: Path, advice: str) -> list[Item]:
             targets.setdefault(target, []).append(item)
     for target, sharing in targets.items():
         if len(sharing) > 1:
-            names = " and ".join(f"{i.source.name} ({style_label(i.style)})" for i in sharing)
+            names = " and ".join(f"{i.source.name} ({i.label})" for i in sharing)
             both = "both" if len(sharing) == 2 else "all"
             for item in sharing:
                 item.error = f"{names} would {both} write {item.target.name}; {advice}."
@@ -232,7 +252,7 @@ def run_batch(
             log(outcome)
 
     for i, item in enumerate(items):
-        label = style_label(item.style)
+        label = item.label
         base = Outcome(video=str(item.source), style=label, output=str(item.target), status="failed")
         if item.error:
             end(i, Outcome(**{**asdict(base), "error": item.error}))
@@ -285,7 +305,7 @@ def run_batch(
             remaining[i] -= 1
             if remaining[i]:
                 return
-            base = {"video": str(run.item.source), "style": style_label(run.item.style),
+            base = {"video": str(run.item.source), "style": run.item.label,
                     "output": str(run.item.target)}
             try:
                 report = finish(run.job, run.tmp, [run.parts[k] for k in sorted(run.parts)], run.comment)
@@ -300,7 +320,7 @@ def run_batch(
         def failed(work_item: Work, why: str) -> None:
             run = running.pop(work_item.video)
             discard(run.tmp, run.scratch)
-            end(work_item.video, Outcome(video=str(run.item.source), style=style_label(run.item.style),
+            end(work_item.video, Outcome(video=str(run.item.source), style=run.item.label,
                                          output=str(run.item.target), status="failed",
                                          error=f"segment {work_item.segment.index + 1} failed {ATTEMPTS} times, "
                                                f"last because {why}"))
@@ -310,7 +330,7 @@ def run_batch(
                 for i, n in totals.items():
                     if i in running:
                         run = running[i]
-                        progress(f"{run.item.source.name} [{style_label(run.item.style)}]", n, run.job.info.frames)
+                        progress(f"{run.item.source.name} [{run.item.label}]", n, run.job.info.frames)
 
         # A full disk ends the batch with one line; finished outputs stay, the rest is removed below.
         folder = Path(os.path.commonpath([r.item.target.parent.absolute() for r in running.values()]))
@@ -361,7 +381,10 @@ def build_recipes(items: list[Item], vgg_weights: Path | None = None, arch: str 
     for item in items:
         if item.key in recipes:
             continue
-        choice = StyleChoice(style_image=Path(item.style), method=method) if item.image else StyleChoice(item.style)
+        if item.image:
+            choice = StyleChoice(style_image=Path(item.style), method=method)
+        else:
+            choice = StyleChoice(blend=item.style) if item.blend else StyleChoice(item.style)
         choice = replaced(choice, strength=strength, preserve_color=preserve_color)
         try:
             recipe, _ = make_recipe(choice, lambda: sample(item.source, CONTENT_FRAMES, "even")[2], arch, on_cpu,
@@ -372,7 +395,7 @@ def build_recipes(items: list[Item], vgg_weights: Path | None = None, arch: str 
                     if other.style == item.style and other.source == item.source:
                         other.key = item.key
             if isinstance(recipe, CodeRecipe):
-                digest = hashlib.sha256(recipe.code.tobytes()).hexdigest()
+                digest = hashlib.sha256(recipe.code.tobytes()).hexdigest() + f" at {recipe.side}"
             elif isinstance(recipe, ImageRecipe):
                 digest = digest_file(Path(item.style)) + repr((recipe.nst, recipe.keyframes))
             else:

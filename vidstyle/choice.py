@@ -24,7 +24,7 @@ import torch
 from . import arbitrary
 from .errors import VidstyleError
 from .imagefile import read_rgb
-from .styles import load_code, load_code_style, resolve_network, resolve_style
+from .styles import load_code, resolve_network, resolve_style
 from .stylizers import CodeRecipe, Finish, Recipe, as_recipe
 
 METHODS = ("fast", "nst")
@@ -139,10 +139,8 @@ def make_recipe(choice: StyleChoice, content: Callable[[], list[np.ndarray]], ar
             note(f"using {style.name}, the lite network of {choice.style} (--arch full for the full one)")
         if style.kind != "code":
             return as_recipe(style), Finish(choice.strength, choice.preserve_color)
-        code, network = load_code_style(style)
-        codes, label, side = [(code, 1.0)], style.name, None
+        codes, label, side = [(load_code(style), 1.0)], style.name, None
     else:
-        network = None  # a blend lends each style's code to the shipped network
         net = arbitrary.shipped()
         side = arbitrary.PAINTING_SIDE  # a painting in the blend paints at the predictor's scale
         if choice.style_image is not None:
@@ -157,5 +155,5 @@ def make_recipe(choice: StyleChoice, content: Callable[[], list[np.ndarray]], ar
     if choice.strength < 1.0:
         own = content_code(arbitrary.shipped(), content())
         code = choice.strength * code + (1.0 - choice.strength) * own
-    return CodeRecipe.of(code, label, network, side), Finish(choice.strength, choice.preserve_color)
+    return CodeRecipe.of(code, label, side), Finish(choice.strength, choice.preserve_color)
 

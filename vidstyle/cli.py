@@ -537,13 +537,17 @@ def preview(
 @app.command()
 def batch(
     inputs: Annotated[Path, typer.Argument(help="A folder of videos, or a manifest: .csv or .jsonl with "
-                                           "columns input, style (or style_image) and optional output.")],
+                                           "columns input, style (or style_image, or blend) and optional "
+                                           "output.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the outputs and the summary "
                                          "(created if missing).")],
     style: Annotated[Optional[list[str]], typer.Option("--style", "-s", help="Style for every video (repeat "
                                                        "for several; manifest rows may name their own).")] = None,
     style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="A painting for every "
                                                               "video (fast unless --method nst).")] = None,
+    blend: Annotated[Optional[list[str]], typer.Option(help="A blend for every video, as in render "
+                                                       "(\"muse=0.7,wave.jpg=0.3\"; repeat for several); "
+                                                       "outputs are named VIDEO.muse70+wave30.SUFFIX.")] = None,
     method: MethodOption = Method.fast,
     strength: Strength = 1.0,
     preserve_color: PreserveColor = False,
@@ -576,7 +580,7 @@ def batch(
     """
     from . import batch as bt
     from .acceleration import check_compile_mode, check_precision
-    from .choice import check_strength
+    from .choice import check_strength, parse_blend
     from .files import space_checked
     from .stylizers import Finish
     from .render import RenderOptions
@@ -590,7 +594,9 @@ def batch(
         check_strength(strength)
         if output.exists() and not output.is_dir():
             raise VidstyleError(f"{output} is a file; -o names the folder for the outputs.")
-        items = bt.discover(inputs, style or [], style_image or [], output, suffix)
+        for text in blend or []:
+            parse_blend(text)  # a bad blend given for every video is the command's error, before any work
+        items = bt.discover(inputs, style or [], style_image or [], output, suffix, blend or [])
         recipes = bt.build_recipes([i for i in items if not i.error], vgg_weights, arch,
                                    _on_cpu(device, address, False), method.value, strength, preserve_color)
         output.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
@@ -706,9 +712,6 @@ def train_code_command(
     tv_weight: Annotated[float, typer.Option(help="Weight of total variation.")] = 10.0,
     checkpoint_every: Annotated[int, typer.Option(help="Save OUTPUT.ckpt every N steps.", min=1)] = 25,
     seed: Annotated[int, typer.Option(help="Seed of the crops.")] = 0,
-    network_lr: Annotated[float, typer.Option(help="Above 0: tune the network's weights too, at this learning "
-                                              "rate (1e-3), where a code alone stays too far from the painting; "
-                                              "the style then carries them (0.2 MB).", min=0.0)] = 0.0,
     resume: Annotated[bool, typer.Option(help="Go on from OUTPUT.ckpt.")] = False,
     vgg_weights: VggWeights = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it exists.")] = False,
@@ -731,7 +734,7 @@ def train_code_command(
             raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
         options = CodeTrainOptions(steps=steps, batch_size=batch_size, crop=crop, photo_side=photo_side, lr=lr,
                                    content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
-                                   checkpoint_every=checkpoint_every, seed=seed, network_lr=network_lr)
+                                   checkpoint_every=checkpoint_every, seed=seed)
         art = read_painting(style_image)
         net = arbitrary.load()
         vgg = load_vgg(JOHNSON.all, load_state(find_weights(vgg_weights)))
@@ -744,12 +747,9 @@ def train_code_command(
 
         code = train_code(vgg, net, art, train_photos, painting_code(net, art), output, options, resume, show)
         command = "vidstyle train-code " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "vidstyle train-code"
-        network = "a copy of the shipped arbitrary-style network, tuned with the code" if network_lr else \
-            "the shipped arbitrary-style network"
         save_code_style(StyleInfo(name=name, painting=painting, artist=artist, licence=licence,
                                   trained=f"{command} (code tuned on {len(train_photos)} photos; network: "
-                                          f"{network})"), code, output,
-                        net.transfer.state_dict() if network_lr else None)
+                                          "the shipped arbitrary-style network)"), code, output)
     except VidstyleError as exc:
         fail(str(exc))
     except KeyboardInterrupt:

@@ -62,36 +62,26 @@ def save_style(info: StyleInfo, net: TransformerNet, path: Path, half: bool = Fa
     return path
 
 
-def save_code_style(info: StyleInfo, code: np.ndarray, path: Path,
-                    network: dict[str, torch.Tensor] | None = None) -> Path:
-    """A code style: the style code (float32, a few hundred numbers) and the same metadata as a network;
-    with `network`, the transfer network's weights it was tuned with (fp16, `transfer.`-prefixed keys)."""
+def save_code_style(info: StyleInfo, code: np.ndarray, path: Path) -> Path:
+    """A code style: the style code (float32, a few hundred numbers) and the same metadata as a network."""
     info.kind = "code"
     meta = {k: v for k, v in asdict(info).items() if k != "path"}
-    state = {"code": torch.from_numpy(np.asarray(code, np.float32))}
-    state |= {f"transfer.{k}": v.detach().half().contiguous() for k, v in (network or {}).items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, "meta": meta, "state_dict": state}, tmp)
+    torch.save({"format": FORMAT, "meta": meta, "state_dict": {"code": torch.from_numpy(np.asarray(code, np.float32))}},
+               tmp)
     os.replace(tmp, path)
     return path
 
 
 def load_code(info: StyleInfo, data: bytes | None = None) -> np.ndarray:
     """A code style's code (`arbitrary.CODE_SIZE` floats)."""
-    return load_code_style(info, data)[0]
-
-
-def load_code_style(info: StyleInfo, data: bytes | None = None) -> tuple[np.ndarray, dict[str, torch.Tensor] | None]:
-    """A code style's code, and the tuned transfer network's weights where it carries them (else None)."""
     from .arbitrary import CODE_SIZE
 
-    state = _read(info.path, data)["state_dict"]
-    code = state.get("code")
+    code = _read(info.path, data)["state_dict"].get("code")
     if info.kind != "code" or code is None or tuple(code.shape) != (CODE_SIZE,):
         raise VidstyleError(f"{info.path}: not a style code for the arbitrary-style network.")
-    network = {k.removeprefix("transfer."): v for k, v in state.items() if k.startswith("transfer.")}
-    return code.float().numpy(), network or None
+    return code.float().numpy()
 
 
 def _read(path: Path, data: bytes | None = None) -> dict:

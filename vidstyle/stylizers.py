@@ -23,7 +23,7 @@ from . import arbitrary
 from .acceleration import Stylize, fast_stylizer, gflop_per_frame, network_dtype, run_padded
 from .keyframes import Frame, KeyframeOptions, KeyframeStylizer
 from .nst import NSTOptions, keep_colours
-from .styles import StyleInfo, load_code_style, load_network
+from .styles import StyleInfo, load_code, load_network
 from .temporal import StabilizeOptions, stabilized
 from .threads import batched
 from .transformer import work_size
@@ -58,15 +58,13 @@ class CodeRecipe:
 
     code: np.ndarray  # (arbitrary.CODE_SIZE,) float32
     label: str  # what the user named: shown in summaries, part of batch fingerprints
-    network: dict[str, torch.Tensor] | None = None  # a tuned style's own transfer weights (0.35 MB in fp16)
     #: the long side to paint at when --max-side is not given (None: the frame's own size); see
     #: `arbitrary.PAINTING_SIDE` for why a painting's code has one and a tuned built-in's has none
     side: int | None = None
 
     @classmethod
-    def of(cls, code: np.ndarray, label: str, network: dict[str, torch.Tensor] | None = None,
-           side: int | None = None) -> CodeRecipe:
-        return cls(np.asarray(code, np.float32), label, network, side)
+    def of(cls, code: np.ndarray, label: str, side: int | None = None) -> CodeRecipe:
+        return cls(np.asarray(code, np.float32), label, side)
 
     def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
               compile: bool = False, precision: str = "auto") -> FrameFilter:
@@ -75,8 +73,6 @@ class CodeRecipe:
         strength, instead of 5 MB of weights each through the object store."""
         max_side = max_side or self.side
         net = arbitrary.load().transfer
-        if self.network:
-            net.load_state_dict({k: v.float() for k, v in self.network.items()})
         step = functools.partial(arbitrary.stylize, code=torch.from_numpy(self.code)[None])
         return batched_filter(net, device, batch_size, max_side, compile, network_dtype(precision, device), step)
 
@@ -211,4 +207,4 @@ def as_recipe(style: StyleInfo | Recipe) -> Recipe:
     """A bare StyleInfo means its network, or its code on the arbitrary-style network."""
     if not isinstance(style, StyleInfo):
         return style
-    return CodeRecipe.of(*load_code_style(style), label=style.name) if style.kind == "code" else NetworkRecipe.of(style)
+    return CodeRecipe.of(load_code(style), style.name) if style.kind == "code" else NetworkRecipe.of(style)

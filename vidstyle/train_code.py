@@ -6,11 +6,6 @@ painting. That code is a good start, not the best a code can do for that paintin
 with Johnson et al.'s perceptual losses, and the network's weights stay as shipped, so `--style-image`
 keeps working unchanged and tuned codes still blend with paintings and with each other.
 
-Where a code alone cannot get close enough to a painting (Udnie's flat planes, The Scream's swirls plateau
-about 1.3-1.6x further from their paintings than the reference networks), `network_lr` > 0 also tunes a copy
-of the transfer network's weights (108k parameters, 0.2 MB in fp16), which the style then carries; in a blend
-such a style lends its code only.
-
 Trained at the scale of use: photos scaled so their long side is `photo_side` (480 px, the size videos are
 rendered at), random `crop`-pixel crops and flips, the painting's Gram targets at the same long side.
 Content loss on relu2_2, style loss the mean relative Gram distance over relu1_2 ... relu4_3 (the measure
@@ -50,7 +45,6 @@ class CodeTrainOptions:
     tv_weight: float = 10.0
     checkpoint_every: int = 25
     seed: int = 0
-    network_lr: float = 0.0  # > 0: tune the transfer network's weights too, at this learning rate
 
 
 @dataclass
@@ -102,20 +96,14 @@ def read_checkpoint(path: Path) -> dict:
 def train_code(vgg: VGGFeatures, net: arbitrary.ArbitraryNet, painting: np.ndarray, photos: list[Path],
                init: np.ndarray, output: Path, options: CodeTrainOptions, resume: bool = False,
                on_step: Callable[[CodeStep], None] | None = None) -> np.ndarray:
-    """Optimise a code from `init`; returns it. Checkpoints go to `checkpoint_path(output)`. With
-    `options.network_lr` > 0, `net.transfer`'s weights are tuned too, in place."""
+    """Optimise a code from `init`; returns it. Checkpoints go to `checkpoint_path(output)`."""
     if not photos:
         raise VidstyleError("no training photos.")
     torch.manual_seed(options.seed)
-    tune = options.network_lr > 0
     transfer = net.transfer.eval().requires_grad_(False)
-    weights = [p for n, p in transfer.named_parameters() if not n.startswith("project.")]
     vgg = vgg.eval().requires_grad_(False)
     code = torch.nn.Parameter(torch.from_numpy(np.asarray(init, np.float32)).clone()[None])
-    groups = [{"params": [code], "lr": options.lr}]
-    if tune:
-        groups.append({"params": [p.requires_grad_(True) for p in weights], "lr": options.network_lr})
-    adam = torch.optim.Adam(groups)
+    adam = torch.optim.Adam([code], lr=options.lr)
     start = 0
     ckpt = checkpoint_path(output)
     if resume and ckpt.is_file():
@@ -124,8 +112,6 @@ def train_code(vgg: VGGFeatures, net: arbitrary.ArbitraryNet, painting: np.ndarr
             raise VidstyleError(f"{ckpt} was made with other options; start again without --resume.")
         with torch.no_grad():
             code.copy_(blob["code"])
-            if tune:
-                transfer.load_state_dict(blob["transfer"])
         adam.load_state_dict(blob["adam"])
         start = int(blob["step"])
     painting_t = torch.from_numpy(painting.copy()).permute(2, 0, 1)[None].float() / 255
@@ -150,10 +136,7 @@ def train_code(vgg: VGGFeatures, net: arbitrary.ArbitraryNet, painting: np.ndarr
         if step % options.checkpoint_every == 0 or step == options.steps:
             blob = {"format": CKPT_FORMAT, "step": step, "code": code.detach()[0].clone(),
                     "adam": adam.state_dict(), "options": asdict(options)}
-            if tune:
-                blob["transfer"] = {k: v.detach().clone() for k, v in transfer.state_dict().items()}
             tmp = ckpt.with_name(ckpt.name + f".tmp-{step}")
             torch.save(blob, tmp)
             tmp.replace(ckpt)
-    transfer.requires_grad_(False)
     return code.detach()[0].numpy()

@@ -229,3 +229,8 @@ def test_a_paintings_code_paints_at_its_working_size_and_built_ins_at_full_size(
     assert np.array_equal(default, stylize_still(painting, Finish(), frame, cpu, max_side=48))
     full = stylize_still(painting, Finish(), frame, cpu, max_side=96)
     assert default.shape == full.shape == frame.shape and np.abs(default.astype(int) - full).mean() > 3
+
+
+@pytest.mark.parametrize("height, width", [(50, 70), (480, 640), (721, 1279)])
+def test_the_networks_cost_from_its_shapes_is_what_a_forward_pass_counts(height, width):
+    assert arbitrary.gflop_per_frame(height, width) == pytest.approx(arbitrary.counted_gflop_per_frame(height, width))

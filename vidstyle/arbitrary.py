@@ -28,6 +28,7 @@ from torch import nn
 
 from .acceleration import layer_gflop
 from .errors import VidstyleError
+from .transformer import resized
 
 FORMAT = "vidstyle-arbitrary/1"
 WEIGHTS = Path(__file__).parent / "builtin_styles" / "arbitrary.pt"
@@ -200,23 +201,34 @@ def stylize(net: StyleTransfer, frames: torch.Tensor, work_size: tuple[int, int]
     `work_size` (h, w): run at that resolution and scale back (`--max-side`).
     """
     h, w = frames.shape[1:3]
-    x = frames.permute(0, 3, 1, 2).float() / 255
-    if work_size and work_size != (h, w):
-        x = F.interpolate(x, size=work_size, mode="bilinear", antialias=True, align_corners=False)
+    dtype = net.project.weight.dtype
+    x = resized(frames.permute(0, 3, 1, 2), work_size).to(dtype) / 255
     wh, ww = x.shape[-2:]
     ph, pw = -wh % STRIDE_MULTIPLE, -ww % STRIDE_MULTIPLE
     mode = "reflect" if max(ph, pw) < min(wh, ww) else "replicate"
     x = F.pad(x, (0, pw, 0, ph), mode=mode)
-    dtype = net.project.weight.dtype
-    y = net(x.to(dtype), code.to(device=x.device, dtype=dtype)).float()[..., :wh, :ww]
-    if (wh, ww) != (h, w):
-        y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
-    return (y * 255).clamp_(0, 255).round_().to(torch.uint8).permute(0, 2, 3, 1)
+    y = net(x, code.to(device=x.device, dtype=dtype)).float()[..., :wh, :ww]
+    return resized((y * 255).clamp_(0, 255).round_().to(torch.uint8), (h, w)).permute(0, 2, 3, 1)
 
 
 @functools.lru_cache(maxsize=64)
 def gflop_per_frame(height: int, width: int) -> float:
-    """The transfer network's cost for one frame of this size, counted on the meta device."""
+    """The transfer network's cost for one frame of this size, from its layers' shapes.
+
+    Every render asks this before it starts (`should_compile`), so it is worked out rather than counted on
+    the meta device, whose first use in a process costs 1.4 s (PyTorch loading its meta kernels); a test
+    checks the two agree."""
+    h, w = height + -height % STRIDE_MULTIPLE, width + -width % STRIDE_MULTIPLE
+    net = StyleTransfer()
+    convs = [*net.contract, *(conv for pair in net.residual for conv in pair), *net.expand]
+    scales = [1, 2, 4] + [4] * 10 + [2, 1, 1]  # each conv's output side, as a fraction of the padded frame's
+    macs = sum((h // s) * (w // s) * c.out_channels * c.in_channels * c.kernel_size[0] * c.kernel_size[1]
+               for c, s in zip(convs, scales, strict=True))
+    return 2 * macs / 1e9
+
+
+def counted_gflop_per_frame(height: int, width: int) -> float:
+    """The same, counted on the meta device: what `gflop_per_frame` is checked against."""
     with torch.device("meta"):
         net = StyleTransfer()
         frame, code = torch.empty(1, height, width, 3, dtype=torch.uint8), torch.empty(1, CODE_SIZE)

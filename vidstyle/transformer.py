@@ -99,9 +99,7 @@ def stylize(net: TransformerNet, frames: torch.Tensor, work_size: tuple[int, int
     of 4, then cropped back, so odd sizes work without off-by-one shifts. Callers wrap this in `torch.inference_mode()`.
     """
     h, w = frames.shape[1:3]
-    x = frames.permute(0, 3, 1, 2).float()
-    if work_size and work_size != (h, w):
-        x = F.interpolate(x, size=work_size, mode="bilinear", antialias=True, align_corners=False)
+    x = resized(frames.permute(0, 3, 1, 2), work_size).float()
     wh, ww = x.shape[-2:]
     m = EDGE_MARGIN
     ph, pw = -(wh + 2 * m) % STRIDE_MULTIPLE, -(ww + 2 * m) % STRIDE_MULTIPLE
@@ -110,9 +108,23 @@ def stylize(net: TransformerNet, frames: torch.Tensor, work_size: tuple[int, int
     x = F.pad(x, (m, m + pw, m, m + ph), mode=mode)
     # The network runs in its own precision (half on GPUs); resizing and rounding stay in fp32.
     y = net(x.to(net.conv1.conv.weight.dtype)).float()[..., m : m + wh, m : m + ww]
-    if (wh, ww) != (h, w):
-        y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
-    return y.clamp_(0, 255).round_().to(torch.uint8).permute(0, 2, 3, 1)
+    return resized(y.clamp_(0, 255).round_().to(torch.uint8), (h, w)).permute(0, 2, 3, 1)
+
+
+def resized(x: torch.Tensor, size: tuple[int, int] | None) -> torch.Tensor:
+    """uint8 NCHW images scaled to `size` (h, w) with bilinear filtering, antialiased when shrinking; as is
+    when `size` is None or theirs.
+
+    On the CPU, PyTorch filters uint8 images in channels-last layout (a frame permuted from NHWC is) with a
+    vectorised kernel, 4-8x faster than on floats and within one level of them; elsewhere it runs on floats."""
+    if size is None or tuple(size) == tuple(x.shape[-2:]):
+        return x
+    shrink = size[0] < x.shape[-2] or size[1] < x.shape[-1]
+    if x.device.type == "cpu":
+        return F.interpolate(x.contiguous(memory_format=torch.channels_last), size=size, mode="bilinear",
+                             antialias=shrink, align_corners=False)
+    y = F.interpolate(x.float(), size=size, mode="bilinear", antialias=shrink, align_corners=False)
+    return y.clamp_(0, 255).round_().to(torch.uint8)
 
 
 def work_size(height: int, width: int, max_side: int | None) -> tuple[int, int] | None:

@@ -164,8 +164,9 @@ Arch = Annotated[str, typer.Option(help="auto: a style's lite network (NAME-lite
 Compile = Annotated[str, typer.Option(help="torch.compile the network: on, off, or auto (when the job is "
                                        "long enough to repay the ~30 s of compiling; twice as fast on CPU).")]
 Precision = Annotated[str, typer.Option(help="The network's arithmetic: fp32, fp16, bf16, or auto (fp16 on a "
-                                         "GPU with tensor cores, else fp32). Half precision is for GPUs: on "
-                                         "a CPU without bf16 units it is many times slower.")]
+                                         "GPU with tensor cores, bf16 on a CPU with bf16 instructions such as "
+                                         "AVX512-BF16 or AMX, else fp32). Without those instructions bf16 is "
+                                         "several times slower on a CPU, fp16 many times.")]
 Workers = Annotated[Optional[int], typer.Option(
     help="Ray actors, each holding the network and decoding and encoding its own segments (a batch's videos "
     "share them). Default: with GPUs, one per 4 CPUs, sharing the GPUs (one actor's x264 cannot keep up "

@@ -89,7 +89,7 @@ def test_manifest_rows_name_their_own_styles_and_outputs(tiny_style, tmp_path):
     assert result.returncode == 1
     summary = json.loads((out / "batch-summary.json").read_text())
     assert [r["status"] for r in summary] == ["done", "failed", "done"]
-    assert "unknown style" in summary[1]["error"] or "no-such-style" in summary[1]["error"]
+    assert "unknown style 'no-such-style'" in summary[1]["error"], summary[1]["error"]
     assert len(frame_times(out / "first.mkv")) == 25 and len(frame_times(out / "clip1.tiny.mp4")) == 30
 
 

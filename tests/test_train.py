@@ -1,5 +1,7 @@
 """Training: losses go down, a resumed run is the same run, test photos stay out."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -107,7 +109,12 @@ def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
     scored = vidstyle("evaluate-style", style, style, "--style-image", painting, "--photos", photos, "--include",
                       "test_*", "--size", 48, "--sheet", tmp_path / "sheet.png", *common)
     assert scored.returncode == 0, scored.stderr
-    assert "1 photos at 48 px" in scored.stdout and "1.00" in scored.stdout
+    assert "1 photos at 48 px" in scored.stdout
+    # a style against itself: two rows of the same positive losses, each 1.00x the first's
+    rows = [re.findall(r"\d+\.\d+", line) for line in scored.stdout.splitlines()]
+    rows = [r[-4:] for r in rows if len(r) >= 4]
+    assert len(rows) == 2 and rows[0] == rows[1] and rows[0][2:] == ["1.00", "1.00"], scored.stdout
+    assert float(rows[0][0]) > 0 and float(rows[0][1]) > 0
     assert (tmp_path / "sheet.png").is_file()
 
 

@@ -229,6 +229,14 @@ def test_a_paintings_code_paints_at_its_working_size_and_built_ins_at_full_size(
     assert np.array_equal(default, stylize_still(painting, Finish(), frame, cpu, max_side=48))
     full = stylize_still(painting, Finish(), frame, cpu, max_side=96)
     assert default.shape == full.shape == frame.shape and np.abs(default.astype(int) - full).mean() > 3
+    # `vidstyle image --max-side` chooses it too (the CLI runs in its own process: the real 480 px default)
+    Image.fromarray(frame).save(tmp_path / "photo.png")
+    for side in (32, 96):
+        done = vidstyle("image", tmp_path / "photo.png", "--style-image", tmp_path / "p.png", "--max-side", side,
+                        "-o", tmp_path / f"o{side}.png")
+        assert done.returncode == 0, done.stderr
+    small, whole = (np.asarray(Image.open(tmp_path / f"o{side}.png"), int) for side in (32, 96))
+    assert small.shape == whole.shape == frame.shape and np.abs(small - whole).mean() > 3
 
 
 @pytest.mark.parametrize("height, width", [(50, 70), (480, 640), (721, 1279)])

@@ -23,6 +23,7 @@ def make_folder(folder, n=2, seconds=1.0):
     return folder
 
 
+@pytest.mark.slow
 def test_folder_with_a_corrupt_file_reports_it_finishes_the_rest_and_reruns_skip(tiny_style, tmp_path):
     videos = make_folder(tmp_path / "videos")
     (videos / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(4000))
@@ -50,6 +51,7 @@ def test_folder_with_a_corrupt_file_reports_it_finishes_the_rest_and_reruns_skip
     assert len(frame_times(out / "clip0.tiny.mp4")) == 35
 
 
+@pytest.mark.slow
 def test_killed_batch_leaves_no_partial_output_and_a_rerun_completes_it(tiny_style, tmp_path):
     videos = tmp_path / "videos"
     videos.mkdir()
@@ -77,6 +79,7 @@ def test_killed_batch_leaves_no_partial_output_and_a_rerun_completes_it(tiny_sty
     assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_manifest_rows_name_their_own_styles_and_outputs(tiny_style, tmp_path):
     make_folder(tmp_path / "videos")
     manifest = tmp_path / "jobs.jsonl"
@@ -98,6 +101,7 @@ def summary_of(out) -> dict[str, dict]:
             for r in json.loads((out / "batch-summary.json").read_text())}
 
 
+@pytest.mark.slow
 def test_files_the_batch_did_not_make_are_kept_and_its_outputs_are_never_its_inputs(tiny_style, tmp_path):
     """The user's own a.tiny.mp4 beside a.mp4 was replaced without --overwrite, and rendered as an input."""
     folder = make_folder(tmp_path / "c")  # clip0.mp4, clip1.mp4
@@ -210,6 +214,7 @@ def test_batch_output_folder_that_is_a_file_is_one_line(tmp_path):
     assert (tmp_path / "out").read_bytes() == b"a file"
 
 
+@pytest.mark.slow
 def test_a_blend_paints_each_video_as_render_paints_it(tmp_path):
     videos = make_folder(tmp_path / "videos", n=1)
     out = tmp_path / "out"

@@ -2,6 +2,7 @@
 painting rather than a generic filter. Each is a style code for the shipped arbitrary-style network."""
 
 import numpy as np
+import pytest
 import torch
 
 from vidstyle.choice import StyleChoice, make_recipe
@@ -46,6 +47,7 @@ def test_each_builtin_paints_a_photo_its_own_way():
             assert np.abs(outputs[a] - outputs[b]).mean() > 8, (a, b)  # six different styles
 
 
+@pytest.mark.slow
 @needs_shared
 def test_each_builtin_is_closest_to_its_own_painting():
     """On held-out photos at 480 px, the size the codes were tuned at, each built-in's output has a lower

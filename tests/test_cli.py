@@ -148,6 +148,7 @@ def test_truncated_input_is_stylised_as_far_as_it_decodes_with_a_warning(tiny_st
     assert "warning:" in result.stderr and "damaged" in result.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_neither_output_nor_temporaries(tiny_style, tmp_path):
     clip = make_clip(tmp_path / "long.mp4", ClipSpec(seconds=20, width=320, height=240))
     out = tmp_path / "out.mp4"
@@ -166,6 +167,7 @@ def test_ctrl_c_leaves_neither_output_nor_temporaries(tiny_style, tmp_path):
     assert not out.exists() and leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT] * 3], ids=["sigterm", "three-ctrl-c"])
 def test_ray_render_stops_once_with_130_on_sigterm_or_repeated_ctrl_c(signals, tiny_style, tmp_path):
     """ray.init replaced the SIGTERM handler (exit 134 with Ray's C++ dump, or 1), and a second and third
@@ -207,6 +209,7 @@ def _peak_rss_mb(clip: Path, style: Path, out: Path) -> float:
     return float(result.stdout.strip())
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_video_length(tiny_style, tmp_path):
     """A 4x longer video (8x its raw frames in RAM would be ~90 MB more) peaks at the same RSS."""
     short = make_clip(tmp_path / "short.mp4", ClipSpec(seconds=4, width=320, height=240))

@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from vidstyle.render import RenderOptions, render
 from vidstyle.temporal import StabilizeOptions
 
@@ -61,6 +63,7 @@ def own_ray_head() -> Iterator[str]:
                 continue
 
 
+@pytest.mark.slow
 def test_cli_runs_the_same_job_on_a_ray_cluster_given_by_address(clips, tiny_style, tmp_path):
     """A real Ray head, reached through --address, as an operator would; crf 0 (lossless) so the frames can
     be compared exactly with the single-process render's (see `same_pictures`)."""

@@ -135,6 +135,7 @@ def _can_mount_a_small_tmpfs() -> bool:
     return probe.returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _can_mount_a_small_tmpfs(), reason="needs unprivileged user and mount namespaces")
 @pytest.mark.parametrize("command", ["render --no-ray", "render --workers=1", "batch --workers=1"])
 def test_a_render_into_a_full_filesystem_says_so_in_one_line(tiny_style, tmp_path, command):

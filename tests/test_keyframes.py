@@ -96,6 +96,7 @@ def test_style_image_render_keeps_every_frame_time_and_the_audio(tmp_path, recip
     assert np.abs(frames_rgb(out)[15].astype(int) - frames_rgb(source)[15]).mean() > 10
 
 
+@pytest.mark.slow
 def test_style_image_render_is_the_same_through_ray(tmp_path, recipe):
     import ray
 

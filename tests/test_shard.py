@@ -46,6 +46,7 @@ def test_sharded_render_gives_the_single_process_frames(clips, tiny_style, tmp_p
     assert workers() == []  # the pool is gone after the job
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_segment_is_retried_and_output_stays_exact(tiny_style, tmp_path, embedded_ray):
     clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=6, width=320, height=240, gop=25))
     single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
@@ -126,6 +127,7 @@ pool.close()
 """
 
 
+@pytest.mark.slow
 def test_ray_places_every_actor_of_a_shared_gpu():
     """Shares of 1/3 GPU: Ray must place all three actors on the one GPU, none left pending. The GPU is
     declared, not real (no CUDA here), so the actors are only started, not given frames."""

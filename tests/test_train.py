@@ -67,6 +67,7 @@ def test_a_resumed_run_is_the_same_run(photos, vgg, tmp_path):
               torch.device("cpu"), resume=True)
 
 
+@pytest.mark.slow
 def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
     from vidstyle.synth import ClipSpec, make_clip
 

@@ -1,6 +1,7 @@
 """Ray Train: two workers averaging gradients train the very network one process trains, and their
 checkpoints resume anywhere."""
 
+import pytest
 import ray
 import torch
 
@@ -28,6 +29,7 @@ def assert_trained_alike(a: dict, b: dict, untrained: dict) -> None:
         assert (a[key] - b[key]).norm() <= 1e-3 * moved + 1e-7, key
 
 
+@pytest.mark.slow
 def test_two_ray_workers_train_the_single_process_network_and_resume(photos, tmp_path):  # noqa: F811
     state = random_vgg_state(upto="relu4_3")
     train_photos = list_photos(photos, ["test_*"])

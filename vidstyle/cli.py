@@ -218,6 +218,10 @@ def image(
     strength: Strength = 1.0,
     size: Annotated[Optional[int], typer.Option(help="Longer side of the result, in pixels (default: the "
                                                 "photo's own; 384 with --method nst).", min=32)] = None,
+    max_side: Annotated[Optional[int], typer.Option(help="Paint at most this many pixels on the longer side "
+                                                    "and scale back to --size (default: 480 for a painting or a "
+                                                    "blend with one, as render does; the photo's size for "
+                                                    "built-ins).", min=16)] = None,
     iterations: Annotated[int, typer.Option(help="--method nst: optimisation steps in all, split over the "
                                             "levels.", min=1)] = 300,
     checkpoint_every: Annotated[int, typer.Option(help="--method nst: also save OUTPUT_N.png every N "
@@ -271,7 +275,7 @@ def image(
                                    interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
             recipe, finish = make_recipe(choice, lambda: [photo], on_cpu=dev.type == "cpu",
                                          note=lambda line: err.print(line, highlight=False))
-            result = stylize_still(recipe, finish, photo, dev)
+            result = stylize_still(recipe, finish, photo, dev, max_side)
         write_rgb(output, result)
     except VidstyleError as exc:
         fail(str(exc))

@@ -17,7 +17,7 @@ import csv
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -91,7 +91,7 @@ def style_label(style: str, blend: bool = False) -> str:
 
 
 def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Path, suffix: str,
-             blends: list[str] = ()) -> list[Item]:
+             blends: Sequence[str] = ()) -> list[Item]:
     """Items from a folder of videos (x every style) or from a manifest (.csv or .jsonl).
 
     A manifest row names `input` and `style` (or `style_image`, or `blend`), and optionally `output` (relative to

@@ -121,9 +121,8 @@ def stabilized(transform, options: StabilizeOptions):
 
     The blend is recursive, so a texture that would crawl is held in place by all earlier frames with
     geometrically falling weights, while real motion is followed by the flow. Flow is computed on the
-    input frames at `side` pixels, in a thread a few frames ahead of the network (it needs no output: on
-    a 2-core CPU this hid most of its cost, measured with bench/video_speed.py), and scaled up for a
-    full-size warp. Everything at full size stays 8-bit (the previous output is carried as written, the
+    input frames at `side` pixels, in a thread a few frames ahead of the network (it needs no output, so
+    it overlaps the network instead of waiting for it), and scaled up for a full-size warp. Everything at full size stays 8-bit (the previous output is carried as written, the
     blend is OpenCV's): at GPU speeds this filter's CPU time is what limits a render, and float32 copies of
     1080p frames cost more than the flow itself.
     """

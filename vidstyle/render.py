@@ -47,7 +47,7 @@ class RenderOptions:
     overwrite: bool = False
     stabilize: StabilizeOptions | None = None  # None: every frame on its own
     compile: str = "auto"  # torch.compile the network: on, off, or auto (when the job is big enough to pay)
-    precision: str = "auto"  # the network's: fp32, fp16, bf16, or auto (fp16 on tensor-core GPUs, else fp32)
+    precision: str = "auto"  # the network's: fp32, fp16, bf16, or auto (`acceleration.network_dtype`)
     finish: Finish = field(default_factory=Finish)  # strength of a trained network or NST; keeping colours
     comment: str | None = None  # written into the output's comment tag (batch keeps its fingerprint there)
 

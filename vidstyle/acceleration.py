@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable
 
 import torch
-from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from .errors import VidstyleError
 from .transformer import TransformerNet, stylize
@@ -34,44 +34,18 @@ PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat
 TENSOR_CORES = (7, 0)
 
 
-def layer_gflop(net: nn.Module, run: Callable[[], object]) -> float:
-    """GFLOP of the convolutions and linear layers of `net` while `run()` runs (a multiply-add is two).
-
-    Run on the meta device, nothing is computed and a count takes milliseconds, which matters because every
-    render counts before it starts (`should_compile`); PyTorch's FlopCounterMode counts the same layers but
-    costs over a second per call. Everything else these networks do (norms, padding, activations) is
-    elementwise and not counted, as peak-FLOP comparisons do not count it either."""
-    total = 0
-
-    def count(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        nonlocal total
-        if isinstance(module, nn.Linear):
-            total += 2 * output.numel() * module.in_features
-            return
-        taps = module.kernel_size[0] * module.kernel_size[1]
-        if isinstance(module, nn.ConvTranspose2d):  # every input value is spread over taps x out channels
-            total += 2 * inputs[0].numel() * module.out_channels // module.groups * taps
-        else:
-            total += 2 * output.numel() * module.in_channels // module.groups * taps
-
-    layers = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
-    hooks = [m.register_forward_hook(count) for m in net.modules() if isinstance(m, layers)]
-    try:
-        with torch.inference_mode():
-            run()
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return total / 1e9
-
-
 @functools.lru_cache(maxsize=64)
 def gflop_per_frame(base: int, residual_blocks: int, height: int, width: int) -> float:
-    """The network's cost for one frame of this size, margin and padding included."""
+    """The network's cost for one frame of this size, margin and padding included; counted on the meta
+    device, so nothing is computed (the first count in a process takes about 1.4 s, PyTorch loading its
+    meta kernels)."""
     with torch.device("meta"):
         net = TransformerNet(base, residual_blocks)
         frame = torch.empty(1, height, width, 3, dtype=torch.uint8)
-    return layer_gflop(net, lambda: stylize(net, frame))
+    counter = FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        stylize(net, frame)
+    return counter.get_total_flops() / 1e9
 
 
 def check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:

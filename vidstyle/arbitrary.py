@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .acceleration import layer_gflop
 from .errors import VidstyleError
 from .transformer import resized
 
@@ -216,8 +215,8 @@ def gflop_per_frame(height: int, width: int) -> float:
     """The transfer network's cost for one frame of this size, from its layers' shapes.
 
     Every render asks this before it starts (`should_compile`), so it is worked out rather than counted on
-    the meta device, whose first use in a process costs 1.4 s (PyTorch loading its meta kernels); a test
-    checks the two agree."""
+    the meta device, whose first use in a process costs 1.4 s (PyTorch loading its meta kernels);
+    `tests/test_arbitrary.py` checks it against PyTorch's own count."""
     h, w = height + -height % STRIDE_MULTIPLE, width + -width % STRIDE_MULTIPLE
     net = StyleTransfer()
     convs = [*net.contract, *(conv for pair in net.residual for conv in pair), *net.expand]
@@ -225,14 +224,6 @@ def gflop_per_frame(height: int, width: int) -> float:
     macs = sum((h // s) * (w // s) * c.out_channels * c.in_channels * c.kernel_size[0] * c.kernel_size[1]
                for c, s in zip(convs, scales, strict=True))
     return 2 * macs / 1e9
-
-
-def counted_gflop_per_frame(height: int, width: int) -> float:
-    """The same, counted on the meta device: what `gflop_per_frame` is checked against."""
-    with torch.device("meta"):
-        net = StyleTransfer()
-        frame, code = torch.empty(1, height, width, 3, dtype=torch.uint8), torch.empty(1, CODE_SIZE)
-    return layer_gflop(net, lambda: stylize(net, frame, code=code))
 
 
 @dataclass

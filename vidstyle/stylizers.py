@@ -71,10 +71,14 @@ class CodeRecipe:
         """The network is the package's own, which every worker has (Ray ships the package to other nodes
         as `py_modules`), so a recipe is the code alone: a few kB per style, or per video in a batch with
         strength, instead of 5 MB of weights each through the object store."""
-        max_side = max_side or self.side
         net = arbitrary.load().transfer
         step = functools.partial(arbitrary.stylize, code=torch.from_numpy(self.code)[None])
-        return batched_filter(net, device, batch_size, max_side, compile, network_dtype(precision, device), step)
+        return batched_filter(net, device, batch_size, self.paint_side(max_side), compile,
+                              network_dtype(precision, device), step)
+
+    def paint_side(self, max_side: int | None) -> int | None:
+        """The long side to paint at: --max-side where given, else the recipe's own."""
+        return max_side or self.side
 
 
 def batched_filter(net: torch.nn.Module, device: torch.device, batch_size: int, max_side: int | None,
@@ -189,7 +193,7 @@ def make_transform(recipe: Recipe, device: torch.device, batch_size: int, max_si
 def frame_gflop(recipe: Recipe, height: int, width: int, max_side: int | None) -> float:
     """The network's work per frame, for deciding whether to compile it; 0 for NST, which never compiles."""
     if isinstance(recipe, CodeRecipe):
-        max_side = max_side or recipe.side
+        max_side = recipe.paint_side(max_side)
     h, w = work_size(height, width, max_side) or (height, width)
     if isinstance(recipe, CodeRecipe):
         # Counted as is. Eager, this narrow network runs at about a third of the Johnson network's GFLOP/s

@@ -97,8 +97,9 @@ class StabilizeOptions:
 
 
 def motion(frames, options: StabilizeOptions):
-    """For each input frame: (frame, None) for the first, then (frame, (flow to the previous input frame,
-    visibility)) at flow size. Only input frames are needed, so this runs ahead of the network."""
+    """For each input frame: (frame, None) for the first, then (frame, (flow to the previous input frame in
+    the frame's own pixels, visibility)), both at flow size. Only input frames are needed, so this runs
+    ahead of the network."""
     previous = None
     for frame in frames:
         rgb = frame[2]
@@ -110,7 +111,8 @@ def motion(frames, options: StabilizeOptions):
         moved = None
         if previous is not None:
             f = flow.flow(gray, previous, options.flow)
-            moved = (f, flow.consistent(f, flow.flow(previous, gray, options.flow)).astype(np.float32))
+            seen = flow.consistent(f, flow.flow(previous, gray, options.flow)).astype(np.float32)
+            moved = (f / scale, seen)
         previous = gray
         yield frame, moved
 
@@ -144,8 +146,7 @@ def stabilized(transform, options: StabilizeOptions):
                     f, seen = moved
                     h, w = out.shape[:2]
                     if f.shape[:2] != (h, w):
-                        scale = min(1.0, options.side / max(h, w))  # as `motion` scaled the input
-                        f = cv2.resize(f / scale, (w, h), interpolation=cv2.INTER_LINEAR)
+                        f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)
                         seen = cv2.resize(seen, (w, h), interpolation=cv2.INTER_LINEAR)
                     weight = options.strength * seen
                     out = cv2.blendLinear(flow.warp(previous, f), out, weight, 1 - weight)

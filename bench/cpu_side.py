@@ -24,14 +24,9 @@ from pathlib import Path
 from pipeline_speed import SHARED_CLIP, SIZES, scaled_clip
 
 from vidstyle import media
-from vidstyle.render import (
-    RenderOptions,
-    encode_settings,
-    plan_segments,
-    render_segment,
-)
-from vidstyle.stylizers import Frame
-from vidstyle.temporal import StabilizeOptions, stabilized
+from vidstyle.pipeline.render import RenderOptions, encode_settings, plan_segments, render_segment
+from vidstyle.pipeline.stylizers import Frame
+from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
 
 
 def identity(frames: Iterator[Frame]) -> Iterator[Frame]:

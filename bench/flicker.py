@@ -28,14 +28,15 @@ import av
 import numpy as np
 import torch
 
-from vidstyle.choice import StyleChoice, make_recipe
-from vidstyle.evaluate import evaluate
-from vidstyle.imagefile import read_rgb, to_tensor
-from vidstyle.losses import JOHNSON, style_loss, style_targets
-from vidstyle.render import RenderOptions, render
-from vidstyle.styles import resolve_style
-from vidstyle.temporal import StabilizeOptions, frames_small
-from vidstyle.vgg import find_weights, load_state, load_vgg
+from vidstyle.pipeline.choice import StyleChoice, make_recipe
+from vidstyle.temporal.evaluate import evaluate
+from vidstyle.media.images import read_rgb, to_tensor
+from vidstyle.nst.losses import JOHNSON, style_loss, style_targets
+from vidstyle.pipeline.render import RenderOptions, render
+from vidstyle.models.styles import resolve_style
+from vidstyle.temporal.flicker import frames_small
+from vidstyle.temporal.stabilizer import StabilizeOptions
+from vidstyle.models.vgg import find_weights, load_state, load_vgg
 
 
 def trim(source: Path, target: Path, seconds: float) -> Path:

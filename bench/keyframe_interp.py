@@ -18,8 +18,8 @@ import av
 import cv2
 import numpy as np
 
-from vidstyle import flow
-from vidstyle.keyframes import Key, blend_between
+from vidstyle.temporal import flow
+from vidstyle.pipeline.keyframes import Key, blend_between
 
 
 def hold(gray, k0, k1, alpha):

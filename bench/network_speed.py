@@ -20,7 +20,7 @@ from contextlib import nullcontext
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from vidstyle.transformer import EDGE_MARGIN, STRIDE_MULTIPLE, TransformerNet
+from vidstyle.models.transformer import EDGE_MARGIN, STRIDE_MULTIPLE, TransformerNet
 
 SIZES = {360: (360, 640), 720: (720, 1280), 1080: (1080, 1920)}
 

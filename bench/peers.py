@@ -30,9 +30,9 @@ import torch
 from PIL import Image
 from pipeline_speed import SHARED_CLIP, SIZES, scaled_clip
 
-from vidstyle.render import RenderOptions
-from vidstyle.shard import ShardOptions, render_sharded
-from vidstyle.styles import load_network, resolve_network, resolve_style
+from vidstyle.pipeline.render import RenderOptions
+from vidstyle.pipeline.shard import ShardOptions, render_sharded
+from vidstyle.models.styles import load_network, resolve_network, resolve_style
 
 
 def pil_loop(source: Path, target: Path, style) -> int:

@@ -28,11 +28,11 @@ import ray
 import torch
 
 from vidstyle import media
-from vidstyle.devices import resolve_device
-from vidstyle.render import RenderOptions, job_gflop, prepare, render
-from vidstyle.shard import ShardOptions, render_sharded
-from vidstyle.styles import resolve_style
-from vidstyle.stylizers import NetworkRecipe, make_transform
+from vidstyle.models.devices import resolve_device
+from vidstyle.pipeline.render import RenderOptions, job_gflop, prepare, render
+from vidstyle.pipeline.shard import ShardOptions, render_sharded
+from vidstyle.models.styles import resolve_style
+from vidstyle.pipeline.stylizers import NetworkRecipe, make_transform
 
 SIZES = {360: (640, 360), 720: (1280, 720), 1080: (1920, 1080)}
 SHARED_CLIP = Path(__file__).resolve().parents[2] / "shared/assets/videos/cup.mp4"

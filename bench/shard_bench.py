@@ -20,10 +20,10 @@ import ray
 import torch
 
 from vidstyle import media
-from vidstyle.render import RenderOptions, render
-from vidstyle.shard import ShardOptions, render_sharded
-from vidstyle.styles import load_network, resolve_style
-from vidstyle.transformer import stylize, work_size
+from vidstyle.pipeline.render import RenderOptions, render
+from vidstyle.pipeline.shard import ShardOptions, render_sharded
+from vidstyle.models.styles import load_network, resolve_style
+from vidstyle.models.transformer import stylize, work_size
 
 
 @ray.remote

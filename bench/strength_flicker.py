@@ -16,8 +16,9 @@ import cv2
 import numpy as np
 import torch
 
-from vidstyle import arbitrary, temporal
-from vidstyle.choice import CONTENT_FRAMES, content_code, painting_code, read_painting
+from vidstyle.models import arbitrary
+from vidstyle.temporal import flicker as temporal
+from vidstyle.pipeline.choice import CONTENT_FRAMES, content_code, painting_code, read_painting
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
 

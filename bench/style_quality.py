@@ -35,15 +35,15 @@ import cv2
 import numpy as np
 import torch
 
-from vidstyle.choice import StyleChoice, make_recipe
-from vidstyle.evaluate import structure, style_distance
-from vidstyle.imagefile import read_rgb, to_tensor, write_rgb
-from vidstyle.losses import JOHNSON
-from vidstyle.preview import contact_sheet, sample
-from vidstyle.styles import StyleInfo, import_deeplearnjs
-from vidstyle.stylizers import stylize_still
-from vidstyle.transformer import stylize
-from vidstyle.vgg import load_state, load_vgg
+from vidstyle.pipeline.choice import StyleChoice, make_recipe
+from vidstyle.temporal.evaluate import structure, style_distance
+from vidstyle.media.images import read_rgb, to_tensor, write_rgb
+from vidstyle.nst.losses import JOHNSON
+from vidstyle.pipeline.preview import contact_sheet, sample
+from vidstyle.models.styles import StyleInfo, import_deeplearnjs
+from vidstyle.pipeline.stylizers import stylize_still
+from vidstyle.models.transformer import stylize
+from vidstyle.models.vgg import load_state, load_vgg
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
 #: built-in name -> (reference network folder, painting file)

@@ -35,9 +35,9 @@ import torch
 from network_speed import matmul_peak
 from pipeline_speed import scaled_clip
 
-from vidstyle import arbitrary
-from vidstyle.acceleration import fast_stylizer, network_dtype
-from vidstyle.media import probe
+from vidstyle.models import arbitrary
+from vidstyle.models.acceleration import fast_stylizer, network_dtype
+from vidstyle.media.video import probe
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
 #: long side -> (width, height) of the clip made from cup.mp4 (4:3)

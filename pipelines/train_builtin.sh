@@ -2,7 +2,7 @@
 # Train vidstyle's six built-in styles, as they were trained for the release.
 #
 #   ASSETS=../shared/assets OUT=out/builtin pipelines/train_builtin.sh      # then copy OUT/*.vstyle into
-#                                                                           # vidstyle/builtin_styles/
+#                                                                           # vidstyle/models/builtin_styles/
 #
 # Each built-in is a *style code* for the shipped arbitrary-style network (Ghiasi et al. 2017, Magenta's
 # Apache-2.0 weights, `vidstyle/arbitrary.py`): `vidstyle train-code` starts from the code the network's

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from vidstyle.styles import StyleInfo, save_style
-from vidstyle.synth import ClipSpec, make_clip
-from vidstyle.transformer import TransformerNet
+from vidstyle.models.styles import StyleInfo, save_style
+from vidstyle.media.synth import ClipSpec, make_clip
+from vidstyle.models.transformer import TransformerNet
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "assets"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real assets not found at {SHARED} "
@@ -46,7 +46,7 @@ def tiny_network(seed: int = 0) -> TransformerNet:
 def tiny_style(tmp_path_factory) -> StyleInfo:
     path = tmp_path_factory.mktemp("styles") / "tiny.vstyle"
     save_style(StyleInfo(name="tiny", painting="noise", base=4, residual_blocks=1), tiny_network(), path)
-    from vidstyle.styles import read_info
+    from vidstyle.models.styles import read_info
 
     return read_info(path)
 

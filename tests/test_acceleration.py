@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from vidstyle.acceleration import (
+from vidstyle.models.acceleration import (
     cpu_has_bf16,
     fast_stylizer,
     gflop_per_frame,
@@ -18,9 +18,9 @@ from vidstyle.acceleration import (
     should_compile,
 )
 from vidstyle.errors import VidstyleError
-from vidstyle.render import RenderOptions, render
-from vidstyle.synth import scene
-from vidstyle.transformer import stylize
+from vidstyle.pipeline.render import RenderOptions, render
+from vidstyle.media.synth import scene
+from vidstyle.models.transformer import stylize
 
 from .conftest import tiny_network
 from .helpers import audio_packets, frame_times, frames_rgb
@@ -58,8 +58,8 @@ def test_compiled_network_paints_what_eager_paints_even_for_a_short_batch():
 
 FALLBACK = """
 import copy, warnings, torch
-from vidstyle.acceleration import fast_stylizer
-from vidstyle.transformer import TransformerNet, stylize
+from vidstyle.models.acceleration import fast_stylizer
+from vidstyle.models.transformer import TransformerNet, stylize
 torch.manual_seed(0)
 net, frames = TransformerNet(4, 1).eval(), torch.randint(0, 256, (2, 40, 40, 3), dtype=torch.uint8)
 run = fast_stylizer(copy.deepcopy(net), torch.device("cpu"), None, compile=True)
@@ -111,8 +111,8 @@ def test_half_precision_paints_what_fp32_paints_with_the_shipped_network(dtype, 
     precision is slow on a CPU): what the GPU default, fp16, changes."""
     import functools
 
-    from vidstyle import arbitrary
-    from vidstyle.choice import painting_code
+    from vidstyle.models import arbitrary
+    from vidstyle.pipeline.choice import painting_code
 
     frame = torch.from_numpy(scene(0.7, 96, 64).astype(np.uint8))[None]
     net = arbitrary.load().transfer

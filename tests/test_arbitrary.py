@@ -8,11 +8,11 @@ import pytest
 import torch
 from PIL import Image
 
-from vidstyle import arbitrary
-from vidstyle.choice import StyleChoice, content_code, make_recipe, painting_code, parse_blend
+from vidstyle.models import arbitrary
+from vidstyle.pipeline.choice import StyleChoice, content_code, make_recipe, painting_code, parse_blend
 from vidstyle.errors import VidstyleError
-from vidstyle.stylizers import CodeRecipe, stylize_still
-from vidstyle.synth import ClipSpec, make_clip, scene
+from vidstyle.pipeline.stylizers import CodeRecipe, stylize_still
+from vidstyle.media.synth import ClipSpec, make_clip, scene
 
 from .conftest import SHARED, needs_shared
 from .helpers import audio_packets, frame_times, frames_rgb
@@ -84,7 +84,7 @@ def test_pytorch_network_is_the_onnx_graph():
 @needs_shared
 def test_converter_rebuilds_the_shipped_weights():
     pytest.importorskip("onnx")
-    from vidstyle.convert_arbitrary import convert
+    from vidstyle.models.convert_arbitrary import convert
 
     rebuilt = convert(SHARED / "arbitrary").state_dict()
     shipped = arbitrary.load().state_dict()
@@ -215,7 +215,7 @@ def test_code_recipe_travels_as_its_code_and_builds_the_same_filter():
 def test_a_paintings_code_paints_at_its_working_size_and_built_ins_at_full_size(tmp_path, monkeypatch):
     """Paintings (and blends with one) paint at `PAINTING_SIDE` unless --max-side says otherwise; tuned
     built-ins at the frame's size. Measured on a small frame with the side made small."""
-    from vidstyle.stylizers import Finish
+    from vidstyle.pipeline.stylizers import Finish
 
     monkeypatch.setattr(arbitrary, "PAINTING_SIDE", 48)
     Image.fromarray(scene(2.0, 96, 96)).save(tmp_path / "p.png")

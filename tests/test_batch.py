@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vidstyle.synth import ClipSpec, make_clip
+from vidstyle.media.synth import ClipSpec, make_clip
 
 from .helpers import frame_times, same_pictures
 from .test_cli import leftovers, one_line_error, vidstyle

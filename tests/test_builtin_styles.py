@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from vidstyle.choice import StyleChoice, make_recipe
-from vidstyle.styles import BUILTIN_DIR, installed_styles, load_code
-from vidstyle.stylizers import stylize_still
-from vidstyle.synth import scene
+from vidstyle.pipeline.choice import StyleChoice, make_recipe
+from vidstyle.models.styles import BUILTIN_DIR, installed_styles, load_code
+from vidstyle.pipeline.stylizers import stylize_still
+from vidstyle.media.synth import scene
 
 from .conftest import SHARED, needs_shared
 
@@ -52,9 +52,9 @@ def test_each_builtin_paints_a_photo_its_own_way():
 def test_each_builtin_is_closest_to_its_own_painting():
     """On held-out photos at 480 px, the size the codes were tuned at, each built-in's output has a lower
     style loss to its own painting than to the other five."""
-    from vidstyle.imagefile import read_rgb, to_tensor
-    from vidstyle.losses import JOHNSON, resize_long_side, style_loss, style_targets
-    from vidstyle.vgg import load_state, load_vgg
+    from vidstyle.media.images import read_rgb, to_tensor
+    from vidstyle.nst.losses import JOHNSON, resize_long_side, style_loss, style_targets
+    from vidstyle.models.vgg import load_state, load_vgg
 
     vgg = load_vgg(JOHNSON.all, load_state(SHARED / "weights" / "vgg16-imagenet-features-to-relu4_3.pth"))
     targets = {name: style_targets(vgg, resize_long_side(to_tensor(read_rgb(SHARED / "styles" / f"{file}.jpg")), 480),

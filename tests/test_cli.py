@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from vidstyle.synth import ClipSpec, make_clip
+from vidstyle.media.synth import ClipSpec, make_clip
 
 from .helpers import frame_times
 
@@ -42,7 +42,7 @@ def test_render_prints_a_summary_and_writes_the_video(clips, tiny_style, tmp_pat
 
 
 def test_styles_lists_imported_style_with_its_painting(tiny_style):
-    from vidstyle.styles import user_dir
+    from vidstyle.models.styles import user_dir
 
     user_dir().mkdir(parents=True)
     (user_dir() / "tiny.vstyle").write_bytes(tiny_style.path.read_bytes())
@@ -91,7 +91,7 @@ def test_bad_option_values_get_one_clear_line(option, value, fragment, clips, ti
 
 
 def test_unknown_style_lists_the_known_ones(clips, tiny_style, tmp_path):
-    from vidstyle.styles import user_dir
+    from vidstyle.models.styles import user_dir
 
     user_dir().mkdir(parents=True)
     (user_dir() / "mine.vstyle").write_bytes(tiny_style.path.read_bytes())
@@ -199,8 +199,8 @@ def test_ray_render_stops_once_with_130_on_sigterm_or_repeated_ctrl_c(signals, t
 
 def _peak_rss_mb(clip: Path, style: Path, out: Path) -> float:
     code = (
-        "import resource, sys; from pathlib import Path; from vidstyle.render import render, RenderOptions;"
-        "from vidstyle.styles import read_info;"
+        "import resource, sys; from pathlib import Path; from vidstyle.pipeline.render import render, RenderOptions;"
+        "from vidstyle.models.styles import read_info;"
         "render(Path(sys.argv[1]), Path(sys.argv[3]), read_info(Path(sys.argv[2])), RenderOptions());"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
@@ -235,7 +235,7 @@ def vgg_file(tmp_path_factory) -> Path:
 def pictures(tmp_path_factory) -> tuple[Path, Path]:
     from PIL import Image
 
-    from vidstyle.synth import scene
+    from vidstyle.media.synth import scene
 
     from .test_keyframes import STRIPES
 

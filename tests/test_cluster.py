@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from vidstyle.render import RenderOptions, render
-from vidstyle.temporal import StabilizeOptions
+from vidstyle.pipeline.render import RenderOptions, render
+from vidstyle.temporal.stabilizer import StabilizeOptions
 
 from .helpers import same_pictures
 

@@ -14,13 +14,8 @@ import pytest
 
 from vidstyle import media
 from vidstyle.errors import VidstyleError
-from vidstyle.render import (
-    RenderOptions,
-    remove_stale_temporaries,
-    render,
-    staged_output,
-)
-from vidstyle.synth import ClipSpec, make_clip
+from vidstyle.pipeline.render import RenderOptions, remove_stale_temporaries, render, staged_output
+from vidstyle.media.synth import ClipSpec, make_clip
 
 from .helpers import frame_times
 from .test_cli import leftovers, one_line_error, vidstyle
@@ -28,7 +23,7 @@ from .test_cli import leftovers, one_line_error, vidstyle
 STAGER = """
 import sys, time
 from pathlib import Path
-from vidstyle.render import stage
+from vidstyle.pipeline.render import stage
 tmp, scratch = stage(Path(sys.argv[1]))
 tmp.write_bytes(b"half a video")
 (scratch / "part-00000.nut").write_bytes(b"a part")

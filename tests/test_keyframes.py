@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from vidstyle import flow
-from vidstyle.keyframes import KeyframeOptions, KeyframeStylizer, histogram_distance
-from vidstyle.losses import GATYS
-from vidstyle.nst import NSTOptions
-from vidstyle.render import RenderOptions, render
-from vidstyle.shard import ShardOptions, render_sharded
-from vidstyle.stylizers import ImageRecipe
-from vidstyle.synth import ClipSpec, make_clip, scene
-from vidstyle.vgg import load_vgg
+from vidstyle.temporal import flow
+from vidstyle.pipeline.keyframes import KeyframeOptions, KeyframeStylizer, histogram_distance
+from vidstyle.nst.losses import GATYS
+from vidstyle.nst.gatys import NSTOptions
+from vidstyle.pipeline.render import RenderOptions, render
+from vidstyle.pipeline.shard import ShardOptions, render_sharded
+from vidstyle.pipeline.stylizers import ImageRecipe
+from vidstyle.media.synth import ClipSpec, make_clip, scene
+from vidstyle.models.vgg import load_vgg
 
 from .helpers import audio_packets, frame_times, frames_rgb
 from .test_nst import random_vgg_state
@@ -23,7 +23,7 @@ FAST = NSTOptions(size=64, iterations=6, levels=2)
 
 
 def frames(spec: ClipSpec):
-    from vidstyle.synth import frame_times as times
+    from vidstyle.media.synth import frame_times as times
 
     for i, t in enumerate(times(spec)):
         picture = scene(float(t), spec.width, spec.height)

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from vidstyle import media
-from vidstyle.render import RenderOptions, plan_segments, render
-from vidstyle.styles import load_network
-from vidstyle.synth import ClipSpec, make_clip
-from vidstyle.transformer import stylize
+from vidstyle.pipeline.render import RenderOptions, plan_segments, render
+from vidstyle.models.styles import load_network
+from vidstyle.media.synth import ClipSpec, make_clip
+from vidstyle.models.transformer import stylize
 
 from .helpers import (
     audio_packets,
@@ -116,7 +116,7 @@ def test_packet_and_container_durations_are_the_sources(tiny_style, tmp_path, so
 
 
 def test_a_still_image_named_like_a_video_is_refused_in_one_line(tiny_style, tmp_path):
-    from vidstyle.imagefile import write_rgb
+    from vidstyle.media.images import write_rgb
 
     still = tmp_path / "still.png"
     write_rgb(still, np.full((48, 64, 3), 128, np.uint8))
@@ -191,7 +191,7 @@ def test_audio_tracks_keep_their_language_title_and_dispositions(tiny_style, tmp
 
 def _identity_render(source, target):
     """The render pipeline with an identity filter in place of the network: decode, encode, join, check."""
-    from vidstyle.render import finish, prepare, render_segment, staged_output
+    from vidstyle.pipeline.render import finish, prepare, render_segment, staged_output
 
     job = prepare(source, target, RenderOptions(segment_seconds=0.3))
     with staged_output(target) as (tmp, scratch):
@@ -263,7 +263,7 @@ def test_spans_sent_to_ray_actors_decode_to_the_frames_the_file_gives(tmp_path, 
     (`copy_span`, NUT) must give the encoder what the file gives it: the same times, durations and pixels.
     Each edge case is one the span could get wrong: reordering, a hidden lead-in (negative timestamps NUT
     must shift), a 125/2997 time base with B-frames, Matroska's millisecond VFR."""
-    from vidstyle.render import shown_for
+    from vidstyle.pipeline.render import shown_for
 
     if kind == "scrambled":
         source = scramble_pts(make_clip(tmp_path / "p.mp4", ClipSpec(seconds=1.0, bframes=0)), tmp_path / "in.mp4")

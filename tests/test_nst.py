@@ -5,25 +5,11 @@ import pytest
 import torch
 
 from vidstyle.errors import VidstyleError
-from vidstyle.imagefile import read_rgb, to_tensor
-from vidstyle.losses import (
-    GATYS,
-    JOHNSON,
-    content_loss,
-    gram,
-    style_loss,
-    style_targets,
-)
-from vidstyle.nst import NSTOptions, keep_colours, transfer
-from vidstyle.synth import scene
-from vidstyle.vgg import (
-    VGGFeatures,
-    find_weights,
-    infer_arch,
-    layer_names,
-    load_state,
-    load_vgg,
-)
+from vidstyle.media.images import read_rgb, to_tensor
+from vidstyle.nst.losses import GATYS, JOHNSON, content_loss, gram, style_loss, style_targets
+from vidstyle.nst.gatys import NSTOptions, keep_colours, transfer
+from vidstyle.media.synth import scene
+from vidstyle.models.vgg import VGGFeatures, find_weights, infer_arch, layer_names, load_state, load_vgg
 
 from .conftest import SHARED, needs_shared
 

@@ -4,8 +4,8 @@ import numpy as np
 from PIL import Image
 
 from vidstyle import media
-from vidstyle.preview import pick, sample
-from vidstyle.synth import ClipSpec, make_clip
+from vidstyle.pipeline.preview import pick, sample
+from vidstyle.media.synth import ClipSpec, make_clip
 
 from .helpers import frames_rgb
 from .test_cli import vidstyle

@@ -3,14 +3,15 @@
 from fractions import Fraction
 
 import numpy as np
+import av
 import pytest
 import torch
 
 from vidstyle import media
-from vidstyle.render import RenderOptions, plan_segments, render
-from vidstyle.styles import load_network
-from vidstyle.synth import scene
-from vidstyle.transformer import stylize
+from vidstyle.pipeline.render import RenderOptions, plan_segments, render
+from vidstyle.models.styles import load_network
+from vidstyle.media.synth import scene
+from vidstyle.models.transformer import stylize
 
 from .helpers import audio_packets, frame_times, frames_rgb, stream_info
 
@@ -61,7 +62,7 @@ def test_rotated_phone_clip_comes_out_upright(clips, tiny_style, tmp_path):
     run(clips["rotated"], out, tiny_style)
     info = stream_info(out)
     assert (info["width"], info["height"]) == (128, 96)  # as displayed, not as coded (96x128)
-    with media.av.open(str(out)) as c:
+    with av.open(str(out)) as c:
         assert (next(c.decode(video=0)).rotation or 0) == 0  # no display matrix left to apply twice
     upright = scene(0.0, 128, 96)
     first = frames_rgb(out)[0].astype(int)
@@ -131,7 +132,7 @@ def test_segments_cut_at_keyframes_and_cover_every_frame(clips):
 def test_outputs_get_the_permissions_of_any_new_file_not_the_temporary_files_0600(clips, tiny_style, tmp_path):
     import os
 
-    from vidstyle.imagefile import write_rgb
+    from vidstyle.media.images import write_rgb
 
     old = os.umask(0o022)
     try:

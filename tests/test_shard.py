@@ -10,9 +10,9 @@ import ray
 
 from vidstyle.cluster import shape
 from vidstyle.errors import VidstyleError
-from vidstyle.render import RenderOptions, render
-from vidstyle.shard import ShardOptions, render_sharded
-from vidstyle.synth import ClipSpec, make_clip
+from vidstyle.pipeline.render import RenderOptions, render
+from vidstyle.pipeline.shard import ShardOptions, render_sharded
+from vidstyle.media.synth import ClipSpec, make_clip
 
 from .helpers import audio_packets, frame_times, same_pictures
 
@@ -92,7 +92,7 @@ def test_segment_failing_twice_fails_the_job_and_writes_nothing(tiny_style, tmp_
 
 def test_stabilised_sharded_render_gives_the_single_process_frames(clips, tiny_style, tmp_path, embedded_ray):
     """Segments lead in by a few frames, so the stabiliser's state at each seam is what one process has."""
-    from vidstyle.temporal import StabilizeOptions
+    from vidstyle.temporal.stabilizer import StabilizeOptions
 
     options = RenderOptions(**OPTIONS, stabilize=StabilizeOptions(strength=0.6, lead=6))
     single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
@@ -117,8 +117,8 @@ def test_render_actors_share_each_gpu_so_enough_encoders_keep_it_busy(resources,
 
 SHARED_GPU = """
 import ray
-from vidstyle.render import RenderOptions
-from vidstyle.shard import Pool, ShardOptions
+from vidstyle.pipeline.render import RenderOptions
+from vidstyle.pipeline.shard import Pool, ShardOptions
 ray.init(address="local", num_cpus=12, num_gpus=1, include_dashboard=False)  # a GPU Ray believes in
 pool = Pool(RenderOptions(device="auto"), ShardOptions(), most=10, gflop=0.0)
 ray.get([actor.__ray_ready__.remote() for actor in pool.actors], timeout=240)

@@ -4,7 +4,7 @@ import torch
 from PIL import Image
 
 from vidstyle.errors import VidstyleError
-from vidstyle.styles import (
+from vidstyle.models.styles import (
     StyleInfo,
     import_deeplearnjs,
     installed_styles,
@@ -15,7 +15,7 @@ from vidstyle.styles import (
     save_style,
     user_dir,
 )
-from vidstyle.transformer import TransformerNet, stylize
+from vidstyle.models.transformer import TransformerNet, stylize
 
 from .conftest import SHARED, needs_shared, tiny_network
 from .tf_reference import load_variables, network

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from vidstyle.synth import scene
-from vidstyle.temporal import pair_error
+from vidstyle.media.synth import scene
+from vidstyle.temporal.flicker import pair_error
 
 
 def textured(seed: int, h: int = 96, w: int = 128) -> np.ndarray:
@@ -51,7 +51,7 @@ def clip_frames(n=12):
 
 
 def test_stabilising_a_flickering_filter_cuts_its_warping_error():
-    from vidstyle.temporal import StabilizeOptions, stabilized
+    from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
 
     plain = [f[2] / 255 for f in noisy(clip_frames())]
     steady = [f[2] / 255 for f in stabilized(noisy, StabilizeOptions(strength=0.6))(clip_frames())]
@@ -66,8 +66,8 @@ def test_stabilising_a_flickering_filter_cuts_its_warping_error():
 
 def test_segments_lead_in_by_the_frames_the_filter_needs(tmp_path):
     from vidstyle import media
-    from vidstyle.render import plan_segments
-    from vidstyle.synth import ClipSpec, make_clip
+    from vidstyle.pipeline.render import plan_segments
+    from vidstyle.media.synth import ClipSpec, make_clip
 
     info = media.probe(make_clip(tmp_path / "in.mp4", ClipSpec(seconds=2, gop=12)))
     pts = np.sort(info.pts)
@@ -83,8 +83,8 @@ def test_cli_evaluate_prints_json_and_a_render_flickers_more_than_its_input(tiny
     import torch
     from PIL import Image
 
-    from vidstyle.render import RenderOptions, render
-    from vidstyle.synth import ClipSpec, make_clip
+    from vidstyle.pipeline.render import RenderOptions, render
+    from vidstyle.media.synth import ClipSpec, make_clip
 
     from .test_cli import vidstyle
     from .test_keyframes import STRIPES

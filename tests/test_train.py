@@ -8,10 +8,10 @@ import torch
 from PIL import Image
 
 from vidstyle.errors import VidstyleError
-from vidstyle.losses import JOHNSON
-from vidstyle.synth import scene
-from vidstyle.train import TrainOptions, list_photos, train
-from vidstyle.vgg import load_vgg
+from vidstyle.nst.losses import JOHNSON
+from vidstyle.media.synth import scene
+from vidstyle.train.network import TrainOptions, list_photos, train
+from vidstyle.models.vgg import load_vgg
 
 from .test_keyframes import STRIPES
 from .test_nst import random_vgg_state
@@ -69,7 +69,7 @@ def test_a_resumed_run_is_the_same_run(photos, vgg, tmp_path):
 
 @pytest.mark.slow
 def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
-    from vidstyle.synth import ClipSpec, make_clip
+    from vidstyle.media.synth import ClipSpec, make_clip
 
     from .helpers import frame_times
     from .test_cli import vidstyle
@@ -85,7 +85,7 @@ def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
                        "--checkpoint-every", 3, "--painting", "Stripes", *common)
     assert trained.returncode == 0, trained.stderr
     assert "step      3:" in trained.stderr and "step      6:" in trained.stderr
-    from vidstyle.styles import read_info
+    from vidstyle.models.styles import read_info
 
     info = read_info(style)
     assert info.name == "stripes" and info.base == 4 and "vidstyle train --style-image" in info.trained
@@ -94,7 +94,7 @@ def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
     assert rendered.returncode == 0, rendered.stderr
     assert frame_times(tmp_path / "out.mp4") == frame_times(clip)
     # the lite network: trained with --arch lite under NAME-lite, picked by `render --arch auto` on CPU
-    from vidstyle.styles import user_dir
+    from vidstyle.models.styles import user_dir
 
     lite = vidstyle("train", "--style-image", painting, "--photos", photos, "--exclude", "test_*", "--name",
                     "stripes-lite", "-o", user_dir() / "stripes-lite.vstyle", "--steps", 1, "--crop", 32,

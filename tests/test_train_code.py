@@ -7,14 +7,14 @@ import pytest
 import torch
 from PIL import Image
 
-from vidstyle import arbitrary
-from vidstyle.choice import painting_code
+from vidstyle.models import arbitrary
+from vidstyle.pipeline.choice import painting_code
 from vidstyle.errors import VidstyleError
-from vidstyle.losses import JOHNSON
-from vidstyle.styles import load_code, read_info
-from vidstyle.synth import scene
-from vidstyle.train_code import CodeTrainOptions, checkpoint_path, train_code
-from vidstyle.vgg import load_vgg
+from vidstyle.nst.losses import JOHNSON
+from vidstyle.models.styles import load_code, read_info
+from vidstyle.media.synth import scene
+from vidstyle.train.code import CodeTrainOptions, checkpoint_path, train_code
+from vidstyle.models.vgg import load_vgg
 
 from .test_cli import vidstyle
 from .test_keyframes import STRIPES

@@ -5,11 +5,11 @@ import pytest
 import ray
 import torch
 
-from vidstyle.losses import JOHNSON
-from vidstyle.train import TrainOptions, checkpoint_path, list_photos, read_checkpoint, train
-from vidstyle.train_ray import train_on_ray
-from vidstyle.transformer import TransformerNet
-from vidstyle.vgg import load_vgg
+from vidstyle.nst.losses import JOHNSON
+from vidstyle.train.network import TrainOptions, checkpoint_path, list_photos, read_checkpoint, train
+from vidstyle.train.distributed import train_on_ray
+from vidstyle.models.transformer import TransformerNet
+from vidstyle.models.vgg import load_vgg
 
 from .test_keyframes import STRIPES
 from .test_nst import random_vgg_state

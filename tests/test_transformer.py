@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vidstyle.transformer import EDGE_MARGIN, TransformerNet, stylize, work_size
+from vidstyle.models.transformer import EDGE_MARGIN, TransformerNet, stylize, work_size
 
 from .conftest import tiny_network
 

@@ -1,3 +1,3 @@
-from .cli import app
+from vidstyle.cli import app
 
 app(prog_name="vidstyle")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import ray
 
-from . import interrupts
-from .errors import VidstyleError
+from vidstyle import interrupts
+from vidstyle.errors import VidstyleError
 
 
 def connect(address: str | None) -> bool:

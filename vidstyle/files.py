@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import VidstyleError
+from vidstyle.errors import VidstyleError
 
 #: What `tempfile` puts after our prefix: its random characters.
 _RANDOM = set("abcdefghijklmnopqrstuvwxyz0123456789_")

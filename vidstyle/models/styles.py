@@ -1,0 +1,222 @@
+"""Styles as files: a network checkpoint plus the metadata a user needs to pick and credit it.
+
+A `.vstyle` file is a `torch.save`d dict of plain types and tensors, so it loads with
+`torch.load(weights_only=True)`: opening a style someone sent you never runs code from it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidstyle.errors import VidstyleError
+from vidstyle.models.transformer import TransformerNet
+
+FORMAT = "vidstyle-style/1"
+SUFFIX = ".vstyle"
+BUILTIN_DIR = Path(__file__).parent / "builtin_styles"
+#: Network widths by name. The lite network has half the channels (a quarter of the work); a style's lite
+#: network is the style named NAME-lite.
+ARCH_BASE = {"full": 32, "lite": 16}
+ARCHS = ("auto", *ARCH_BASE)
+LITE_SUFFIX = "-lite"
+
+
+@dataclass
+class StyleInfo:
+    name: str
+    painting: str = ""
+    artist: str = ""
+    licence: str = ""
+    trained: str = ""  # how it was trained: the command, or where it was imported from
+    base: int = 32  # first-layer width of the network
+    residual_blocks: int = 5
+    #: "network": a trained Johnson network; "code": a style code for the arbitrary-style network
+    #: (`arbitrary.py`), which needs no network of its own and blends with paintings and other codes
+    kind: str = "network"
+    path: Path | None = field(default=None, compare=False)
+
+
+def user_dir() -> Path:
+    """`VIDSTYLE_HOME`/styles, else the user's cache dir (XDG on Linux)."""
+    home = os.environ.get("VIDSTYLE_HOME")
+    if home:
+        return Path(home).expanduser() / "styles"
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "vidstyle" / "styles"
+
+
+def save_style(info: StyleInfo, net: TransformerNet, path: Path, half: bool = False) -> Path:
+    meta = {k: v for k, v in asdict(info).items() if k != "path"}
+    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in net.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": FORMAT, "meta": meta, "state_dict": state}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def save_code_style(info: StyleInfo, code: np.ndarray, path: Path) -> Path:
+    """A code style: the style code (float32, a few hundred numbers) and the same metadata as a network."""
+    info.kind = "code"
+    meta = {k: v for k, v in asdict(info).items() if k != "path"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": FORMAT, "meta": meta, "state_dict": {"code": torch.from_numpy(np.asarray(code, np.float32))}},
+               tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_code(info: StyleInfo, data: bytes | None = None) -> np.ndarray:
+    """A code style's code (`arbitrary.CODE_SIZE` floats)."""
+    from vidstyle.models.arbitrary import CODE_SIZE
+
+    code = _read(info.path, data)["state_dict"].get("code")
+    if info.kind != "code" or code is None or tuple(code.shape) != (CODE_SIZE,):
+        raise VidstyleError(f"{info.path}: not a style code for the arbitrary-style network.")
+    return code.float().numpy()
+
+
+def _read(path: Path, data: bytes | None = None) -> dict:
+    try:
+        blob = torch.load(io.BytesIO(data) if data is not None else path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unreadable, truncated, or a pickle that wants to run code
+        raise VidstyleError(f"{path} is not a readable vidstyle style file ({type(exc).__name__}).") from None
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise VidstyleError(f"{path} is not a vidstyle style file (expected format {FORMAT}).")
+    return blob
+
+
+def read_info(path: Path) -> StyleInfo:
+    meta = _read(path)["meta"]
+    return StyleInfo(**{**meta, "path": path})
+
+
+def load_network(info: StyleInfo, data: bytes | None = None) -> TransformerNet:
+    """The style's network, from its file, or from the file's bytes (a worker on another node)."""
+    if info.kind != "network":
+        raise VidstyleError(f"{info.path}: style {info.name!r} is a style code, not a network of its own.")
+    blob = _read(info.path, data)
+    net = TransformerNet(base=info.base, residual_blocks=info.residual_blocks)
+    state = {k: v.float() for k, v in blob["state_dict"].items()}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise VidstyleError(f"{info.path}: weights do not fit the network its metadata describes ({exc}).") from None
+    return net.eval()
+
+
+def installed_styles() -> dict[str, StyleInfo]:
+    """Built-ins first, then the user's directory; a user style of the same name wins."""
+    found: dict[str, StyleInfo] = {}
+    for folder in (BUILTIN_DIR, user_dir()):
+        for path in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []:
+            try:
+                found[path.stem] = read_info(path)
+            except VidstyleError:
+                continue  # a broken file in the user's dir must not hide the others
+    return found
+
+
+def resolve_style(name_or_path: str) -> StyleInfo:
+    """A style name from the registry, or a path to a .vstyle file."""
+    path = Path(name_or_path).expanduser()
+    if path.suffix == SUFFIX or path.is_file():
+        if not path.is_file():
+            raise VidstyleError(f"style file {path} does not exist.")
+        return read_info(path)
+    styles = installed_styles()
+    if name_or_path in styles:
+        return styles[name_or_path]
+    paintings = [n for n in sorted(styles) if not (n.endswith(LITE_SUFFIX) and n.removesuffix(LITE_SUFFIX) in styles)]
+    known = ", ".join(paintings) or "none installed - see `vidstyle styles import --help`"
+    raise VidstyleError(f"unknown style {name_or_path!r}; known styles: {known}.")
+
+
+def resolve_network(name_or_path: str, arch: str, on_cpu: bool) -> tuple[StyleInfo, bool]:
+    """The network to render a style with, and whether it is a lite network standing in for the one named.
+    For a style name: `full` the named one, `lite` its NAME-lite network, `auto` the lite one when rendering
+    on CPU and one is installed (about 3x faster there, within 1.2x of the full network's losses), else the
+    named one. A .vstyle file is used as it is."""
+    if arch not in ARCHS:
+        raise VidstyleError(f"--arch must be one of {', '.join(ARCHS)}, not {arch!r}.")
+    style = resolve_style(name_or_path)
+    if arch == "full" or style.kind != "network" or style.name.endswith(LITE_SUFFIX) or (arch == "auto" and not on_cpu):
+        return style, False
+    styles = installed_styles()  # read once more only when a lite network may be wanted
+    if styles.get(name_or_path) != style:
+        return style, False  # a file, not a registry name
+    lite = styles.get(name_or_path + LITE_SUFFIX)
+    if lite is not None:
+        return lite, True
+    if arch == "lite":
+        raise VidstyleError(f"style {style.name!r} has no lite network: train one with `vidstyle train --arch lite "
+                            f"--name {style.name}{LITE_SUFFIX} ...`, or pass --arch full.")
+    return style, False
+
+
+# --- import of TensorFlow fast-style-transfer networks (deeplearn.js export) -------------------------------
+
+def _tf_layers(net: TransformerNet) -> list[torch.nn.Module]:
+    """The network's conv layers in TensorFlow creation order (the order of Variable, Variable_1, ...)."""
+    res = [layer for block in net.res for layer in (block.conv1, block.conv2)]
+    return [net.conv1, net.conv2, net.conv3, *res, net.up1, net.up2, net.conv_out]
+
+
+def import_deeplearnjs(folder: Path, info: StyleInfo) -> TransformerNet:
+    """Build a network from `manifest.json` + raw little-endian float32 variables.
+
+    Each layer owns three variables in order: kernel (HWIO; [kh, kw, out, in] for transposed convs),
+    instance-norm shift (beta), scale (gamma). Both kernel layouts become PyTorch's by the same transpose.
+    """
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise VidstyleError(f"{folder} has no manifest.json: expected a deeplearn.js export of a fast-style-transfer network.")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise VidstyleError(f"{manifest_path} is not JSON ({exc.msg}, line {exc.lineno}).") from None
+    except UnicodeDecodeError:
+        raise VidstyleError(f"{manifest_path} is not UTF-8 text.") from None
+    if not isinstance(manifest, dict):
+        raise VidstyleError(f"{manifest_path} is not a deeplearn.js manifest (an object of variables).")
+
+    def variable(i: int) -> np.ndarray:
+        key = "Variable" if i == 0 else f"Variable_{i}"
+        if key not in manifest:
+            raise VidstyleError(f"{manifest_path} lacks {key}: not a fast-style-transfer network of the expected layout.")
+        entry = manifest[key]
+        if not (isinstance(entry, dict) and isinstance(entry.get("filename"), str)
+                and isinstance(entry.get("shape"), list) and all(isinstance(n, int) for n in entry["shape"])):
+            raise VidstyleError(f"{manifest_path}: {key} needs a 'filename' and a 'shape' (a list of sizes).")
+        try:
+            data = np.fromfile(folder / entry["filename"], dtype="<f4")
+        except OSError as exc:
+            raise VidstyleError(f"cannot read {folder / entry['filename']} ({exc.strerror}).") from None
+        if data.size != int(np.prod(entry["shape"])):
+            raise VidstyleError(f"{folder / entry['filename']} holds {data.size} floats, manifest says {entry['shape']}.")
+        return data.reshape(entry["shape"])
+
+    base = variable(0).shape[-1]
+    net = TransformerNet(base=base, residual_blocks=5)
+    layers = _tf_layers(net)
+    if len(manifest) != 3 * len(layers):
+        raise VidstyleError(f"{manifest_path} has {len(manifest)} variables; the network needs {3 * len(layers)}.")
+    with torch.no_grad():
+        for n, layer in enumerate(layers):
+            kernel, shift, scale = (torch.from_numpy(variable(3 * n + j).copy()) for j in range(3))
+            weight = kernel.permute(3, 2, 0, 1)
+            if weight.shape != layer.conv.weight.shape:
+                raise VidstyleError(f"variable {3 * n} has shape {list(kernel.shape)}, which does not fit layer {n}.")
+            layer.conv.weight.copy_(weight)
+            layer.norm.bias.copy_(shift)
+            layer.norm.weight.copy_(scale)
+    info.base = base
+    return net.eval()

@@ -1,0 +1,2 @@
+"""Frames from decode to encode: style recipes and frame filters, segment plans, the single-process and Ray
+drivers, batches, previews."""

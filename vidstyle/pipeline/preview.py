@@ -1,0 +1,141 @@
+"""A contact sheet of a few frames in several styles: decide on a style in seconds, before a long render.
+
+Only the sampled frames are decoded (seek to the keyframe before each); trained styles run at the frame's
+own size, so the sheet shows what `render` would give; a painting (`--style-image`) is optimised on all
+sampled frames at once, at a reduced size.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from vidstyle import media
+from vidstyle.errors import VidstyleError
+from vidstyle.media.images import to_tensor, to_uint8
+from vidstyle.nst.gatys import NSTOptions, transfer
+from vidstyle.pipeline.stylizers import Finish, Recipe, make_transform
+from vidstyle.models.vgg import VGGFeatures
+
+LABEL_WIDTH = 130
+HEADER = 26
+
+
+@dataclass
+class PreviewReport:
+    times: list[float]  # seconds, one per column
+    rows: list[str]  # labels, original first
+    decoded: int  # frames the decoder produced
+    frames_in_video: int
+    seconds: float = 0.0
+    cells: list[list[np.ndarray]] = field(default_factory=list, repr=False)
+
+
+def pick(info: media.VideoInfo, count: int, at: str = "even") -> list[int]:
+    """`count` presentation times: the middles of equal stretches of the video, or (at="keyframes") keyframes
+    spread the same way, which cost one decoded frame each and fall on shot changes where the encoder
+    put them there."""
+    if at not in ("even", "keyframes"):
+        raise VidstyleError(f"unknown --at {at!r}; use even or keyframes.")
+    pts = np.sort(info.pts)
+    pool = np.asarray(sorted(info.keyframes)) if at == "keyframes" and len(info.keyframes) else pts
+    count = min(count, len(pool))
+    picks = [int(pool[int((i + 0.5) * len(pool) / count)]) for i in range(count)]
+    return sorted(set(picks))
+
+
+def stylise_recipe(frames: list[np.ndarray], recipe: Recipe, finish: Finish, device: torch.device,
+                   max_side: int | None) -> list[np.ndarray]:
+    """The same frame filter `render` runs (without the stabiliser, which needs neighbouring frames), so
+    the sheet shows what a render would give."""
+    run = make_transform(recipe, device, 4, max_side, None, finish=finish)
+    return [image for _, _, image in run((i, 0, frame) for i, frame in enumerate(frames))]
+
+
+def stylise_painting(frames: list[np.ndarray], painting: np.ndarray, vgg: VGGFeatures, options: NSTOptions,
+                     device: torch.device) -> list[np.ndarray]:
+    """All frames in one optimisation (a batch): the same cost per pixel, one warm-up."""
+    batch = torch.cat([to_tensor(f, device) for f in frames])
+    result = transfer(vgg.to(device), batch, to_tensor(painting, device), options)
+    return [to_uint8(result[i : i + 1]) for i in range(len(frames))]
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def clock(seconds: float) -> str:
+    minutes, seconds = divmod(seconds, 60)
+    return f"{int(minutes)}:{seconds:05.2f}"
+
+
+def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], headers: list[str], thumb: int) -> Image.Image:
+    """Rows of thumbnails (`thumb` px wide, aspect kept), each row labelled, each column headed."""
+    heights = [max(round(c.shape[0] * thumb / c.shape[1]) for c in cells) for _, cells in rows]
+    sheet = Image.new("RGB", (LABEL_WIDTH + len(headers) * (thumb + 4), HEADER + sum(h + 4 for h in heights)),
+                      "white")
+    draw = ImageDraw.Draw(sheet)
+    for c, header in enumerate(headers):
+        draw.text((LABEL_WIDTH + c * (thumb + 4) + 4, 5), header, fill="black", font=_font(14))
+    y = HEADER
+    for (label, cells), height in zip(rows, heights):
+        draw.text((6, y + height // 2 - 8), label, fill="black", font=_font(15))
+        for c, cell in enumerate(cells):
+            size = (thumb, round(cell.shape[0] * thumb / cell.shape[1]))
+            sheet.paste(Image.fromarray(cell).resize(size, Image.Resampling.LANCZOS), (LABEL_WIDTH + c * (thumb + 4), y))
+        y += height + 4
+    return sheet
+
+
+def html_page(rows: list[tuple[str, list[np.ndarray]]], times: list[float], title: str) -> str:
+    """One self-contained page (images inline) with each cell at full size."""
+
+    def data_uri(image: np.ndarray) -> str:
+        buf = io.BytesIO()
+        Image.fromarray(image).save(buf, format="JPEG", quality=88)
+        return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+    head = "".join(f"<th>{t:.2f} s</th>" for t in times)
+    body = "".join(
+        f"<tr><th>{html.escape(label)}</th>"
+        + "".join(f'<td><img src="{data_uri(c)}" alt="{html.escape(label)} at {t:.2f} s"></td>'
+                  for c, t in zip(cells, times))
+        + "</tr>"
+        for label, cells in rows
+    )
+    return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            "<style>body{font-family:sans-serif}img{width:100%}td{vertical-align:top}</style>"
+            f"<h1>{html.escape(title)}</h1><table><tr><th></th>{head}</tr>{body}</table>\n")
+
+
+def sample(source: Path, count: int, at: str) -> tuple[media.VideoInfo, list[int], list[np.ndarray], int]:
+    """(info, picked pts, their upright frames, frames decoded)."""
+    info = media.probe(source)
+    wanted = pick(info, count, at)
+    decoded = [0]
+    got = dict(media.decode_at(source, wanted, list(info.keyframes), info.rotation, decoded))
+    if not got:
+        raise VidstyleError(f"{source}: none of the sampled frames could be decoded.")
+    picked = [p for p in wanted if p in got]
+    return info, picked, [got[p] for p in picked], decoded[0]
+
+
+def preview(source: Path, styles: list[tuple[str, object]], count: int = 8, at: str = "even",
+            started: float | None = None) -> PreviewReport:
+    """`styles`: (label, function from a list of frames to the stylised list)."""
+    started = started if started is not None else time.perf_counter()
+    info, picked, frames, decoded = sample(source, count, at)
+    rows = [("original", frames)]
+    for label, run in styles:
+        rows.append((label, run(frames)))
+    times = [float(p * info.time_base) for p in picked]
+    return PreviewReport(times=times, rows=[r[0] for r in rows], decoded=decoded, frames_in_video=info.frames,
+                         seconds=time.perf_counter() - started, cells=[r[1] for r in rows])

@@ -1,0 +1,214 @@
+"""What turns decoded frames into painted ones, as picklable recipes that each worker builds once.
+
+A recipe carries everything a Ray actor on another node needs (network or VGG weights as bytes, the style
+painting as pixels, a style code), so no node reads the driver's files. `build` returns a frame filter: a
+function from an iterator of (pts, duration, RGB) frames to the same frames stylised, in order, one out per
+one in. The recipes: a trained Johnson network (`NetworkRecipe`), a style code for the arbitrary-style
+network (`CodeRecipe`: a painting, a built-in, a blend), and Gatys optimisation on keyframes (`ImageRecipe`).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from vidstyle.models import arbitrary
+from vidstyle.models.acceleration import Stylize, fast_stylizer, gflop_per_frame, network_dtype, run_padded
+from vidstyle.pipeline.keyframes import Frame, KeyframeOptions, KeyframeStylizer
+from vidstyle.nst.gatys import NSTOptions, keep_colours
+from vidstyle.models.styles import StyleInfo, load_code, load_network
+from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
+from vidstyle.threads import batched
+from vidstyle.models.transformer import work_size
+from vidstyle.models.vgg import find_weights, load_state, load_vgg
+
+FrameFilter = Callable[[Iterator[Frame]], Iterator[Frame]]
+
+
+@dataclass
+class NetworkRecipe:
+    """A trained style network (feed-forward, every frame)."""
+
+    style: StyleInfo
+    data: bytes
+
+    @classmethod
+    def of(cls, style: StyleInfo) -> NetworkRecipe:
+        return cls(style, style.path.read_bytes())
+
+    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
+              compile: bool = False, precision: str = "auto") -> FrameFilter:
+        """`compile`: run the network through torch.compile (`acceleration.py`); frames of a new size make
+        a new compiled graph, so a worker keeps one per size. `precision`: see `network_dtype`."""
+        net = load_network(self.style, self.data)
+        return batched_filter(net, device, batch_size, max_side, compile, network_dtype(precision, device))
+
+
+@dataclass
+class CodeRecipe:
+    """A style code for the arbitrary-style network (`arbitrary.py`): a painting's, a built-in's, or a blend
+    of them, with the strength already applied. Every frame gets the same code."""
+
+    code: np.ndarray  # (arbitrary.CODE_SIZE,) float32
+    label: str  # what the user named: shown in summaries, part of batch fingerprints
+    #: the long side to paint at when --max-side is not given (None: the frame's own size); see
+    #: `arbitrary.PAINTING_SIDE` for why a painting's code has one and a tuned built-in's has none
+    side: int | None = None
+
+    @classmethod
+    def of(cls, code: np.ndarray, label: str, side: int | None = None) -> CodeRecipe:
+        return cls(np.asarray(code, np.float32), label, side)
+
+    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
+              compile: bool = False, precision: str = "auto") -> FrameFilter:
+        """The network is the package's own, which every worker has (Ray ships the package to other nodes
+        as `py_modules`), so a recipe is the code alone: a few kB per style, or per video in a batch with
+        strength, instead of 5 MB of weights each through the object store."""
+        net = arbitrary.load().transfer
+        step = functools.partial(arbitrary.stylize, code=torch.from_numpy(self.code)[None])
+        return batched_filter(net, device, batch_size, self.paint_side(max_side), compile,
+                              network_dtype(precision, device), step)
+
+    def paint_side(self, max_side: int | None) -> int | None:
+        """The long side to paint at: --max-side where given, else the recipe's own."""
+        return max_side or self.side
+
+
+def batched_filter(net: torch.nn.Module, device: torch.device, batch_size: int, max_side: int | None,
+                   compile: bool, dtype: torch.dtype, step: Callable[..., torch.Tensor] | None = None) -> FrameFilter:
+    """A feed-forward network over frames, `batch_size` at a time; one compiled graph per frame size."""
+    stylizers: dict[tuple[int, int], Stylize] = {}
+    extra = {"step": step} if step else {}
+
+    def run(frames: Iterator[Frame]) -> Iterator[Frame]:
+        with torch.inference_mode():
+            for batch in batched(frames, batch_size):
+                rgb = torch.from_numpy(np.stack([f[2] for f in batch])).to(device)
+                size = tuple(rgb.shape[1:3])
+                if size not in stylizers:
+                    stylizers[size] = fast_stylizer(net, device, work_size(*size, max_side), compile, dtype, **extra)
+                out = run_padded(stylizers[size], rgb, batch_size, pad=compile).cpu().numpy()
+                for (pts, duration, _), image in zip(batch, out):
+                    yield pts, duration, image
+
+    return run
+
+
+@dataclass
+class ImageRecipe:
+    """A painting with no trained network: NST on keyframes, flow in between (`keyframes.py`)."""
+
+    style_rgb: np.ndarray
+    vgg_state: bytes
+    nst: NSTOptions = field(default_factory=NSTOptions)
+    keyframes: KeyframeOptions = field(default_factory=KeyframeOptions)
+
+    @classmethod
+    def of(cls, style_rgb: np.ndarray, vgg_weights: str | Path | None, nst: NSTOptions,
+           keyframes: KeyframeOptions) -> ImageRecipe:
+        path = find_weights(vgg_weights)
+        load_state(path)  # fail here, in the driver, with a clear message, not in every worker
+        return cls(style_rgb, path.read_bytes(), nst, keyframes)
+
+    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
+              compile: bool = False, precision: str = "auto") -> FrameFilter:
+        """`max_side` (render's --max-side) replaces the NST working size; batches, compiling and precision
+        do not apply (the optimisation stays fp32)."""
+        state = torch.load(io.BytesIO(self.vgg_state), map_location="cpu", weights_only=True)
+        nst = replace(self.nst, size=max_side) if max_side else self.nst
+        return KeyframeStylizer(load_vgg(nst.layers.all, state), self.style_rgb, nst, self.keyframes, device)
+
+
+Recipe = NetworkRecipe | CodeRecipe | ImageRecipe
+
+
+@dataclass
+class Finish:
+    """What is done to each stylised frame against its source frame, for every kind of style.
+
+    `strength` < 1: a style code's strength is applied to the code itself (`choice.make_recipe`); a trained
+    network or NST has no code, so there it is the share of the stylised frame in a mix with the source
+    frame. `keep_colour`: the stylised frame's luminance with the source frame's colours (Gatys et al.
+    2017, "Preserving colour")."""
+
+    strength: float = 1.0
+    keep_colour: bool = False
+
+    def mix(self, recipe: Recipe) -> float:
+        return 1.0 if isinstance(recipe, CodeRecipe) else self.strength
+
+    def apply(self, source: np.ndarray, out: np.ndarray, mix: float = 1.0) -> np.ndarray:
+        if mix < 1.0:
+            out = cv2.addWeighted(out, mix, source, 1.0 - mix, 0.0)
+        if self.keep_colour:
+            pair = torch.from_numpy(np.stack([out, source])).permute(0, 3, 1, 2).float() / 255
+            kept = keep_colours(pair[:1], pair[1:])
+            out = (kept[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+        return out
+
+
+def finished(transform: FrameFilter, finish: Finish, mix: float) -> FrameFilter:
+    """Wrap a frame filter so that each output frame is finished against its own source frame."""
+    from collections import deque
+
+    def run(frames: Iterator[Frame]) -> Iterator[Frame]:
+        sources: deque = deque()
+
+        def tee() -> Iterator[Frame]:
+            for frame in frames:
+                sources.append(frame[2])
+                yield frame
+
+        for pts, duration, out in transform(tee()):
+            yield pts, duration, finish.apply(sources.popleft(), out, mix)
+
+    run.log = getattr(transform, "log", None)  # keyframe reports pass through
+    return run
+
+
+def stylize_still(recipe: Recipe, finish: Finish, image: np.ndarray, device: torch.device,
+                  max_side: int | None = None) -> np.ndarray:
+    """One picture through the same frame filter a render runs (for `vidstyle image` and previews)."""
+    run = make_transform(recipe, device, 1, max_side, None, finish=finish)
+    return next(iter(run(iter([(0, 0, image)]))))[2]
+
+
+def make_transform(recipe: Recipe, device: torch.device, batch_size: int, max_side: int | None,
+                   stabilize: StabilizeOptions | None, compile: bool = False, precision: str = "auto",
+                   finish: Finish | None = None) -> FrameFilter:
+    """What a worker runs: the recipe's filter, finished (strength, colours) and stabilised when asked."""
+    transform = recipe.build(device, batch_size, max_side, compile, precision)
+    if finish is not None and (finish.mix(recipe) < 1.0 or finish.keep_colour):
+        transform = finished(transform, finish, finish.mix(recipe))
+    return stabilized(transform, stabilize) if stabilize else transform
+
+
+def frame_gflop(recipe: Recipe, height: int, width: int, max_side: int | None) -> float:
+    """The network's work per frame, for deciding whether to compile it; 0 for NST, which never compiles."""
+    if isinstance(recipe, CodeRecipe):
+        max_side = recipe.paint_side(max_side)
+    h, w = work_size(height, width, max_side) or (height, width)
+    if isinstance(recipe, CodeRecipe):
+        # Counted as is. Eager, this narrow network runs at about a third of the Johnson network's GFLOP/s
+        # (its elementwise passes outweigh its convolutions), but compiling gains it only 1.6x (3.40 against
+        # 2.14 fps at 640x480, measured side by side), not 2x, and a cold compile took 49 s: the same rule
+        # then asks for about what pays. Counted three times over, a 217-frame clip compiled and the whole
+        # command ran slower (145 s) than the network alone eager would take (~100 s).
+        return arbitrary.gflop_per_frame(h, w)
+    if isinstance(recipe, NetworkRecipe):
+        return gflop_per_frame(recipe.style.base, recipe.style.residual_blocks, h, w)
+    return 0.0
+
+
+def as_recipe(style: StyleInfo | Recipe) -> Recipe:
+    """A bare StyleInfo means its network, or its code on the arbitrary-style network."""
+    if not isinstance(style, StyleInfo):
+        return style
+    return CodeRecipe.of(load_code(style), style.name) if style.kind == "code" else NetworkRecipe.of(style)

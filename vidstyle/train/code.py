@@ -1,0 +1,142 @@
+"""Tune a style code for one painting: the built-in styles, trained on a CPU in minutes, not GPU days.
+
+The arbitrary-style network (`arbitrary.py`) paints any painting from the code its predictor reads off the
+painting. That code is a good start, not the best a code can do for that painting: here the code itself
+(the scales and shifts of the network's 13 conditional instance norms, `CODE_SIZE` numbers) is optimised
+with Johnson et al.'s perceptual losses, and the network's weights stay as shipped, so `--style-image`
+keeps working unchanged and tuned codes still blend with paintings and with each other.
+
+Trained at the scale of use: photos scaled so their long side is `photo_side` (480 px, the size videos are
+rendered at), random `crop`-pixel crops and flips, the painting's Gram targets at the same long side.
+Content loss on relu2_2, style loss the mean relative Gram distance over relu1_2 ... relu4_3 (the measure
+`bench/style_quality.py` reports), total variation. Checkpoints (`OUTPUT.ckpt`, plain tensors, read with
+`weights_only=True`) hold the code and Adam's state; step k's crops are drawn from a generator seeded by
+(seed, k), so `--resume` continues exactly as if it had not stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vidstyle.models import arbitrary
+from vidstyle.errors import VidstyleError
+from vidstyle.media.images import read_rgb
+from vidstyle.nst.losses import JOHNSON, content_loss, resize_long_side, style_loss, style_targets, tv_loss
+from vidstyle.models.vgg import VGGFeatures
+
+CKPT_FORMAT = "vidstyle-code-checkpoint/1"
+
+
+@dataclass
+class CodeTrainOptions:
+    steps: int = 100  # the built-ins' recipe (pipelines/train_builtin.sh), measured by bench/style_quality.py
+    batch_size: int = 2
+    crop: int = 192
+    photo_side: int = 480
+    lr: float = 0.05
+    content_weight: float = 1.0
+    style_weight: float = 20.0
+    tv_weight: float = 10.0
+    checkpoint_every: int = 25
+    seed: int = 0
+
+
+@dataclass
+class CodeStep:
+    step: int
+    content: float
+    style: float
+    tv: float
+    seconds: float
+
+
+def _photos(paths: list[Path], side: int) -> list[torch.Tensor]:
+    """Each photo as (3, H, W) floats in [0, 1], its long side `side`."""
+    out = []
+    for path in paths:
+        x = torch.from_numpy(read_rgb(path).copy()).permute(2, 0, 1)[None].float() / 255
+        out.append(resize_long_side(x, side)[0])
+    return out
+
+
+def _batch(photos: list[torch.Tensor], options: CodeTrainOptions, step: int) -> torch.Tensor:
+    g = np.random.default_rng([options.seed, step])
+    crops = []
+    for _ in range(options.batch_size):
+        p = photos[g.integers(len(photos))]
+        h, w = p.shape[-2:]
+        c = min(options.crop, h, w) // 4 * 4
+        y, x = g.integers(h - c + 1), g.integers(w - c + 1)
+        crop = p[:, y: y + c, x: x + c]
+        crops.append(crop.flip(-1) if g.random() < 0.5 else crop)
+    side = min(c.shape[-1] for c in crops)
+    return torch.stack([c[:, :side, :side] for c in crops])
+
+
+def checkpoint_path(output: Path) -> Path:
+    return output.with_name(output.name + ".ckpt")
+
+
+def read_checkpoint(path: Path) -> dict:
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, or a pickle that wants to run code
+        raise VidstyleError(f"{path} is not a readable code checkpoint ({type(exc).__name__}).") from None
+    if not isinstance(blob, dict) or blob.get("format") != CKPT_FORMAT:
+        raise VidstyleError(f"{path} is not a vidstyle code checkpoint (expected {CKPT_FORMAT}).")
+    return blob
+
+
+def train_code(vgg: VGGFeatures, net: arbitrary.ArbitraryNet, painting: np.ndarray, photos: list[Path],
+               init: np.ndarray, output: Path, options: CodeTrainOptions, resume: bool = False,
+               on_step: Callable[[CodeStep], None] | None = None) -> np.ndarray:
+    """Optimise a code from `init`; returns it. Checkpoints go to `checkpoint_path(output)`."""
+    if not photos:
+        raise VidstyleError("no training photos.")
+    torch.manual_seed(options.seed)
+    transfer = net.transfer.eval().requires_grad_(False)
+    vgg = vgg.eval().requires_grad_(False)
+    code = torch.nn.Parameter(torch.from_numpy(np.asarray(init, np.float32)).clone()[None])
+    adam = torch.optim.Adam([code], lr=options.lr)
+    start = 0
+    ckpt = checkpoint_path(output)
+    if resume and ckpt.is_file():
+        blob = read_checkpoint(ckpt)
+        if blob["options"] != asdict(options) | {"steps": blob["options"]["steps"]}:
+            raise VidstyleError(f"{ckpt} was made with other options; start again without --resume.")
+        with torch.no_grad():
+            code.copy_(blob["code"])
+        adam.load_state_dict(blob["adam"])
+        start = int(blob["step"])
+    painting_t = torch.from_numpy(painting.copy()).permute(2, 0, 1)[None].float() / 255
+    targets = style_targets(vgg, resize_long_side(painting_t, options.photo_side), JOHNSON)
+    images = _photos(photos, options.photo_side)
+    started = time.perf_counter()
+    for step in range(start + 1, options.steps + 1):
+        x = _batch(images, options, step)
+        with torch.no_grad():
+            content_target = vgg(x)[JOHNSON.content]
+        y = transfer(x, code.expand(len(x), -1))
+        feats = vgg(y)
+        s = style_loss(feats, targets).mean()
+        c = content_loss(feats[JOHNSON.content], content_target).mean()
+        t = tv_loss(y).mean()
+        loss = options.style_weight * s + options.content_weight * c + options.tv_weight * t
+        adam.zero_grad()
+        loss.backward()
+        adam.step()
+        if on_step:
+            on_step(CodeStep(step, c.item(), s.item(), t.item(), time.perf_counter() - started))
+        if step % options.checkpoint_every == 0 or step == options.steps:
+            blob = {"format": CKPT_FORMAT, "step": step, "code": code.detach()[0].clone(),
+                    "adam": adam.state_dict(), "options": asdict(options)}
+            tmp = ckpt.with_name(ckpt.name + f".tmp-{step}")
+            torch.save(blob, tmp)
+            tmp.replace(ckpt)
+    return code.detach()[0].numpy()

@@ -55,8 +55,10 @@ def main() -> None:
     parser.add_argument("--gpu-fps", type=float, default=200.0, help="the network rate to size the CPUs for")
     args = parser.parse_args()
     print(f"clip {args.clip.name}, {args.frames} frames; wall and CPU time per frame (CPU: all threads)")
-    print(f"{'size':>5} {'preset':>9} {'stabilise':>9} {'wall ms':>8} {'CPU ms':>7} {'fps':>6} "
-          f"{'cores for ' + str(int(args.gpu_fps)) + ' fps':>17}")
+    print(
+        f"{'size':>5} {'preset':>9} {'stabilise':>9} {'wall ms':>8} {'CPU ms':>7} {'fps':>6} "
+        f"{'cores for ' + str(int(args.gpu_fps)) + ' fps':>17}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             clip = scaled_clip(args.clip, Path(tmp) / f"{size}p.mp4", *SIZES[size], args.frames)
@@ -64,8 +66,11 @@ def main() -> None:
             for preset in args.presets:
                 for stabilize in (False, True):
                     wall, cpu = measure(clip, preset, stabilize)
-                    print(f"{size:>4}p {preset:>9} {'on' if stabilize else 'off':>9} {wall * 1e3:8.1f} "
-                          f"{cpu * 1e3:7.1f} {1 / wall:6.1f} {args.gpu_fps * cpu:17.1f}", flush=True)
+                    print(
+                        f"{size:>4}p {preset:>9} {'on' if stabilize else 'off':>9} {wall * 1e3:8.1f} "
+                        f"{cpu * 1e3:7.1f} {1 / wall:6.1f} {args.gpu_fps * cpu:17.1f}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

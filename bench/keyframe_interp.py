@@ -18,8 +18,8 @@ import av
 import cv2
 import numpy as np
 
-from vidstyle.temporal import flow
 from vidstyle.pipeline.keyframes import Key, blend_between
+from vidstyle.temporal import flow
 
 
 def hold(gray, k0, k1, alpha):
@@ -36,7 +36,8 @@ def warp_previous(gray, k0, k1, alpha):
 
 def warp_both_no_mask(gray, k0, k1, alpha):
     return (1 - alpha) * flow.warp(k0.styled, flow.flow(gray, k0.gray)) + alpha * flow.warp(
-        k1.styled, flow.flow(gray, k1.gray))
+        k1.styled, flow.flow(gray, k1.gray)
+    )
 
 
 METHODS = {
@@ -92,8 +93,9 @@ def main() -> None:
     args = parser.parse_args()
     results = {path.name: run(path, args.every, args.side, args.frames) for path in args.videos}
     names = list(results)
-    print(f"keyframe every {args.every} frames, {args.side} px; PSNR of rebuilt in-between frames (dB), "
-          "and ms per frame")
+    print(
+        f"keyframe every {args.every} frames, {args.side} px; PSNR of rebuilt in-between frames (dB), and ms per frame"
+    )
     print(f"| method | {' | '.join(names)} | ms/frame |")
     print("|---|" + "---|" * (len(names) + 1))
     for method in METHODS:

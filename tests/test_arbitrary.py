@@ -8,11 +8,11 @@ import pytest
 import torch
 from PIL import Image
 
+from vidstyle.errors import VidstyleError
+from vidstyle.media.synth import ClipSpec, make_clip, scene
 from vidstyle.models import arbitrary
 from vidstyle.pipeline.choice import StyleChoice, content_code, make_recipe, painting_code, parse_blend
-from vidstyle.errors import VidstyleError
 from vidstyle.pipeline.stylizers import CodeRecipe, stylize_still
-from vidstyle.media.synth import ClipSpec, make_clip, scene
 
 from .conftest import SHARED, needs_shared
 from .helpers import audio_packets, frame_times, frames_rgb
@@ -54,10 +54,13 @@ def test_pytorch_network_is_the_onnx_graph():
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     folder = SHARED / "arbitrary"
-    graphs = {"float": [ort.InferenceSession(float_activations(folder / f)) for f in
-                        ("arbitrary_predict.onnx", "arbitrary_transform.onnx")],
-              "int8": [ort.InferenceSession(str(folder / f)) for f in
-                       ("arbitrary_predict.onnx", "arbitrary_transform.onnx")]}
+    graphs = {
+        "float": [
+            ort.InferenceSession(float_activations(folder / f))
+            for f in ("arbitrary_predict.onnx", "arbitrary_transform.onnx")
+        ],
+        "int8": [ort.InferenceSession(str(folder / f)) for f in ("arbitrary_predict.onnx", "arbitrary_transform.onnx")],
+    }
     net = arbitrary.load()
     for painting in PAINTINGS:
         style = square(SHARED / "styles" / painting, 256)
@@ -70,11 +73,17 @@ def test_pytorch_network_is_the_onnx_graph():
                 ours = net.transfer(x, net.transfer.code(ours_embedding))[0].permute(1, 2, 0).numpy()
             for kind, (predict, transform) in graphs.items():
                 embedding = predict.run(None, {"style_image": style[None].astype(np.float32) / 255})[0]
-                theirs = transform.run(None, {"content_image": content[None].astype(np.float32) / 255,
-                                              "mobilenet_conv/Conv/BiasAdd": embedding.reshape(1, 1, 1, 100)})[0][0]
+                theirs = transform.run(
+                    None,
+                    {
+                        "content_image": content[None].astype(np.float32) / 255,
+                        "mobilenet_conv/Conv/BiasAdd": embedding.reshape(1, 1, 1, 100),
+                    },
+                )[0][0]
                 if kind == "float":
                     cosine = np.dot(embedding.ravel(), ours_embedding.numpy().ravel()) / (
-                        np.linalg.norm(embedding) * np.linalg.norm(ours_embedding.numpy()))
+                        np.linalg.norm(embedding) * np.linalg.norm(ours_embedding.numpy())
+                    )
                     assert cosine > 0.999, (painting, cosine)
                     assert psnr(ours, theirs) > 40, (painting, photo, psnr(ours, theirs))
                 else:
@@ -123,13 +132,21 @@ def test_blend_is_the_weighted_mean_of_codes(tmp_path):
     Image.fromarray(scene(5.0, 96, 96)[:, ::-1].copy()).save(b)
     mixed, _ = make_recipe(StyleChoice(blend=f"{a}=3,{b}=1"), lambda: [])
     net = arbitrary.shipped()
-    expected = 0.75 * painting_code(net, np.asarray(Image.open(a))) + 0.25 * painting_code(net, np.asarray(Image.open(b)))
+    expected = 0.75 * painting_code(net, np.asarray(Image.open(a))) + 0.25 * painting_code(
+        net, np.asarray(Image.open(b))
+    )
     np.testing.assert_allclose(mixed.code, expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("a=1,b", "NAME=WEIGHT"), ("a=x", "not a number"), ("a=-1,b=2", "negative"), ("a=0,b=0", "positive"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("a=1,b", "NAME=WEIGHT"),
+        ("a=x", "not a number"),
+        ("a=-1,b=2", "negative"),
+        ("a=0,b=0", "positive"),
+    ],
+)
 def test_bad_blends_are_refused(text, fragment):
     with pytest.raises(VidstyleError, match=fragment):
         parse_blend(text)
@@ -153,8 +170,9 @@ def test_render_with_any_painting_keeps_every_frame_and_the_audio(tmp_path):
     clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.0, width=160, height=120))
     Image.fromarray(scene(2.0, 128, 128)).save(tmp_path / "painting.png")
     out = tmp_path / "out.mp4"
-    result = vidstyle("render", clip, "--style-image", tmp_path / "painting.png", "-o", out, "--no-ray",
-                      "--strength", "0.8")
+    result = vidstyle(
+        "render", clip, "--style-image", tmp_path / "painting.png", "-o", out, "--no-ray", "--strength", "0.8"
+    )
     assert result.returncode == 0, result.stderr
     assert "25/25 frames" in result.stdout
     assert frame_times(out) == frame_times(clip) and audio_packets(out) == audio_packets(clip)
@@ -163,11 +181,14 @@ def test_render_with_any_painting_keeps_every_frame_and_the_audio(tmp_path):
     assert leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--strength", "1.5"], "between 0 and 1"),
-    (["--blend", "nosuchstyle=1"], "unknown style"),
-    (["--blend", "x=0"], "positive"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--strength", "1.5"], "between 0 and 1"),
+        (["--blend", "nosuchstyle=1"], "unknown style"),
+        (["--blend", "x=0"], "positive"),
+    ],
+)
 def test_bad_style_choices_are_one_line_and_write_nothing(tmp_path, args, fragment):
     clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=0.4, width=64, height=48))
     Image.fromarray(scene(2.0, 64, 64)).save(tmp_path / "painting.png")
@@ -185,8 +206,7 @@ def test_unreadable_or_tiny_paintings_are_refused(tmp_path, painting, fragment):
     else:
         path.write_bytes(painting)
     Image.fromarray(scene(0.2, 96, 64)).save(tmp_path / "photo.png")
-    one_line_error(vidstyle("image", tmp_path / "photo.png", "--style-image", path, "-o", tmp_path / "o.png"),
-                   fragment)
+    one_line_error(vidstyle("image", tmp_path / "photo.png", "--style-image", path, "-o", tmp_path / "o.png"), fragment)
     assert not (tmp_path / "o.png").exists()
 
 
@@ -232,8 +252,16 @@ def test_a_paintings_code_paints_at_its_working_size_and_built_ins_at_full_size(
     # `vidstyle image --max-side` chooses it too (the CLI runs in its own process: the real 480 px default)
     Image.fromarray(frame).save(tmp_path / "photo.png")
     for side in (32, 96):
-        done = vidstyle("image", tmp_path / "photo.png", "--style-image", tmp_path / "p.png", "--max-side", side,
-                        "-o", tmp_path / f"o{side}.png")
+        done = vidstyle(
+            "image",
+            tmp_path / "photo.png",
+            "--style-image",
+            tmp_path / "p.png",
+            "--max-side",
+            side,
+            "-o",
+            tmp_path / f"o{side}.png",
+        )
         assert done.returncode == 0, done.stderr
     small, whole = (np.asarray(Image.open(tmp_path / f"o{side}.png"), int) for side in (32, 96))
     assert small.shape == whole.shape == frame.shape and np.abs(small - whole).mean() > 3

@@ -58,9 +58,24 @@ def test_killed_batch_leaves_no_partial_output_and_a_rerun_completes_it(tiny_sty
     for i in range(3):
         make_clip(videos / f"clip{i}.mp4", ClipSpec(seconds=6, width=320, height=240))
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "vidstyle", "batch", str(videos), "--style", str(tiny_style.path),
-                             "-o", str(out), "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vidstyle",
+            "batch",
+            str(videos),
+            "--style",
+            str(tiny_style.path),
+            "-o",
+            str(out),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.time() + 240
     while not list(out.glob("*.tiny.mp4")):
         assert proc.poll() is None and time.time() < deadline, proc.stderr.read().decode()[-2000:]
@@ -83,9 +98,11 @@ def test_killed_batch_leaves_no_partial_output_and_a_rerun_completes_it(tiny_sty
 def test_manifest_rows_name_their_own_styles_and_outputs(tiny_style, tmp_path):
     make_folder(tmp_path / "videos")
     manifest = tmp_path / "jobs.jsonl"
-    rows = [{"input": "videos/clip0.mp4", "style": str(tiny_style.path), "output": "first.mkv"},
-            {"input": "videos/clip1.mp4", "style": "no-such-style"},
-            {"input": "videos/clip1.mp4"}]
+    rows = [
+        {"input": "videos/clip0.mp4", "style": str(tiny_style.path), "output": "first.mkv"},
+        {"input": "videos/clip1.mp4", "style": "no-such-style"},
+        {"input": "videos/clip1.mp4"},
+    ]
     manifest.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     out = tmp_path / "out"
     result = vidstyle("batch", manifest, "--style", tiny_style.path, "-o", out)
@@ -97,8 +114,10 @@ def test_manifest_rows_name_their_own_styles_and_outputs(tiny_style, tmp_path):
 
 
 def summary_of(out) -> dict[str, dict]:
-    return {f"{Path(r['video']).name} -> {Path(r['output']).name}": r
-            for r in json.loads((out / "batch-summary.json").read_text())}
+    return {
+        f"{Path(r['video']).name} -> {Path(r['output']).name}": r
+        for r in json.loads((out / "batch-summary.json").read_text())
+    }
 
 
 @pytest.mark.slow
@@ -113,8 +132,10 @@ def test_files_the_batch_did_not_make_are_kept_and_its_outputs_are_never_its_inp
     rows = summary_of(folder)
     assert sorted(rows) == ["clip0.mp4 -> clip0.tiny.mp4", "clip1.mp4 -> clip1.tiny.mp4"]
     assert rows["clip0.mp4 -> clip0.tiny.mp4"]["status"] == "failed"
-    assert "clip0.tiny.mp4 already exists and is not this batch's output of clip0.mp4; pass --overwrite" in \
-        rows["clip0.mp4 -> clip0.tiny.mp4"]["error"]
+    assert (
+        "clip0.tiny.mp4 already exists and is not this batch's output of clip0.mp4; pass --overwrite"
+        in rows["clip0.mp4 -> clip0.tiny.mp4"]["error"]
+    )
     assert rows["clip1.mp4 -> clip1.tiny.mp4"]["status"] == "done"
     assert mine.read_bytes() == precious
     assert frame_times(folder / "clip1.tiny.mp4") == frame_times(folder / "clip1.mp4")
@@ -127,8 +148,12 @@ def test_files_the_batch_did_not_make_are_kept_and_its_outputs_are_never_its_inp
     assert forced.returncode == 0, forced.stderr
     assert "1 done, 1 skipped, 0 failed" in forced.stdout, forced.stdout
     assert frame_times(mine) == frame_times(folder / "clip0.mp4")
-    assert sorted(p.name for p in folder.glob("*.mp4")) == ["clip0.mp4", "clip0.tiny.mp4", "clip1.mp4",
-                                                           "clip1.tiny.mp4"]
+    assert sorted(p.name for p in folder.glob("*.mp4")) == [
+        "clip0.mp4",
+        "clip0.tiny.mp4",
+        "clip1.mp4",
+        "clip1.tiny.mp4",
+    ]
     assert leftovers(folder) == []
 
 
@@ -144,8 +169,9 @@ def test_manifest_outputs_stay_inside_the_output_folder(tiny_style, tmp_path):
     (out / "link").symlink_to(inputs)
     escapes = ["../../x.mp4", str(tmp_path / "abs.mp4"), "../../in/victim.mp4", "link/made.mp4"]
     manifest = tmp_path / "jobs.jsonl"
-    manifest.write_text("".join(json.dumps({"input": str(victim), "style": str(tiny_style.path), "output": o}) + "\n"
-                                for o in escapes))
+    manifest.write_text(
+        "".join(json.dumps({"input": str(victim), "style": str(tiny_style.path), "output": o}) + "\n" for o in escapes)
+    )
     result = vidstyle("batch", manifest, "-o", out)
     assert result.returncode == 1, result.stderr
     rows = json.loads((out / "batch-summary.json").read_text())
@@ -169,8 +195,10 @@ def test_inputs_that_would_share_an_output_fail_their_rows_before_any_work(tiny_
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
     rows = summary_of(out)
     assert sorted(rows) == ["dup [x].mov -> dup [x].tiny.mp4", "dup [x].mp4 -> dup [x].tiny.mp4"]
-    error = ("dup [x].mov (tiny) and dup [x].mp4 (tiny) would both write dup [x].tiny.mp4; rename one of the "
-             "inputs or use a manifest.")
+    error = (
+        "dup [x].mov (tiny) and dup [x].mp4 (tiny) would both write dup [x].tiny.mp4; rename one of the "
+        "inputs or use a manifest."
+    )
     for row in rows.values():
         assert row["status"] == "failed" and row["error"] == error
     assert f"failed  dup [x].tiny.mp4  ({error})" in result.stderr, result.stderr  # the log line
@@ -180,9 +208,11 @@ def test_inputs_that_would_share_an_output_fail_their_rows_before_any_work(tiny_
     # a manifest's rows likewise, each reported (the whole manifest was refused), and an input that is
     # an output of the same batch
     manifest = tmp_path / "jobs.jsonl"
-    rows = [{"input": "videos/dup [x].mp4", "style": str(tiny_style.path), "output": "same.mp4"},
-            {"input": "videos/dup [x].mov", "style": str(tiny_style.path), "output": "same.mp4"},
-            {"input": "out/same.mp4", "style": str(tiny_style.path), "output": "again.mp4"}]
+    rows = [
+        {"input": "videos/dup [x].mp4", "style": str(tiny_style.path), "output": "same.mp4"},
+        {"input": "videos/dup [x].mov", "style": str(tiny_style.path), "output": "same.mp4"},
+        {"input": "out/same.mp4", "style": str(tiny_style.path), "output": "again.mp4"},
+    ]
     manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = vidstyle("batch", manifest, "-o", out)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
@@ -192,12 +222,15 @@ def test_inputs_that_would_share_an_output_fail_their_rows_before_any_work(tiny_
     assert errors[2] == f"input {out / 'same.mp4'} is an output of this same batch."
 
 
-@pytest.mark.parametrize("manifest,text,fragment", [
-    ("jobs.jsonl", '{"input": 5, "style": "muse"}\n', "row 1: 'input' must be text (a path or a name), not 5."),
-    ("jobs.jsonl", '["clip.mp4", "muse"]\n', "row 1 is not an object with 'input' and 'style'."),
-    ("jobs.csv", "input,style\nclip.mp4,muse,extra\n", "row 1 has more fields than the header."),
-    ("jobs.jsonl", '{"input": "clip.mp4", "style": "muse", "output": ["a.mp4"]}\n', "'output' must be text"),
-])
+@pytest.mark.parametrize(
+    "manifest,text,fragment",
+    [
+        ("jobs.jsonl", '{"input": 5, "style": "muse"}\n', "row 1: 'input' must be text (a path or a name), not 5."),
+        ("jobs.jsonl", '["clip.mp4", "muse"]\n', "row 1 is not an object with 'input' and 'style'."),
+        ("jobs.csv", "input,style\nclip.mp4,muse,extra\n", "row 1 has more fields than the header."),
+        ("jobs.jsonl", '{"input": "clip.mp4", "style": "muse", "output": ["a.mp4"]}\n', "'output' must be text"),
+    ],
+)
 def test_a_malformed_manifest_is_one_line_and_creates_nothing(manifest, text, fragment, tmp_path):
     """A number as input was a TypeError traceback, and -o was created even for a rejected manifest."""
     (tmp_path / manifest).write_text(text)
@@ -209,8 +242,10 @@ def test_a_malformed_manifest_is_one_line_and_creates_nothing(manifest, text, fr
 def test_batch_output_folder_that_is_a_file_is_one_line(tmp_path):
     make_folder(tmp_path / "videos")
     (tmp_path / "out").write_bytes(b"a file")
-    one_line_error(vidstyle("batch", tmp_path / "videos", "--style", "muse", "-o", tmp_path / "out"),
-                   "is a file; -o names the folder")
+    one_line_error(
+        vidstyle("batch", tmp_path / "videos", "--style", "muse", "-o", tmp_path / "out"),
+        "is a file; -o names the folder",
+    )
     assert (tmp_path / "out").read_bytes() == b"a file"
 
 

@@ -5,15 +5,21 @@ import numpy as np
 import pytest
 import torch
 
-from vidstyle.pipeline.choice import StyleChoice, make_recipe
-from vidstyle.models.styles import BUILTIN_DIR, installed_styles, load_code
-from vidstyle.pipeline.stylizers import stylize_still
 from vidstyle.media.synth import scene
+from vidstyle.models.styles import BUILTIN_DIR, installed_styles, load_code
+from vidstyle.pipeline.choice import StyleChoice, make_recipe
+from vidstyle.pipeline.stylizers import stylize_still
 
 from .conftest import SHARED, needs_shared
 
-BUILTINS = {"muse": "la_muse", "udnie": "udnie", "wave": "wave", "rain-princess": "rain_princess",
-            "scream": "the_scream", "wreck": "the_shipwreck_of_the_minotaur"}
+BUILTINS = {
+    "muse": "la_muse",
+    "udnie": "udnie",
+    "wave": "wave",
+    "rain-princess": "rain_princess",
+    "scream": "the_scream",
+    "wreck": "the_shipwreck_of_the_minotaur",
+}
 
 
 def paint(name: str, photo: np.ndarray) -> np.ndarray:
@@ -43,7 +49,7 @@ def test_each_builtin_paints_a_photo_its_own_way():
         outputs[name] = out
     names = list(outputs)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             assert np.abs(outputs[a] - outputs[b]).mean() > 8, (a, b)  # six different styles
 
 
@@ -53,12 +59,14 @@ def test_each_builtin_is_closest_to_its_own_painting():
     """On held-out photos at 480 px, the size the codes were tuned at, each built-in's output has a lower
     style loss to its own painting than to the other five."""
     from vidstyle.media.images import read_rgb, to_tensor
-    from vidstyle.nst.losses import JOHNSON, resize_long_side, style_loss, style_targets
     from vidstyle.models.vgg import load_state, load_vgg
+    from vidstyle.nst.losses import JOHNSON, resize_long_side, style_loss, style_targets
 
     vgg = load_vgg(JOHNSON.all, load_state(SHARED / "weights" / "vgg16-imagenet-features-to-relu4_3.pth"))
-    targets = {name: style_targets(vgg, resize_long_side(to_tensor(read_rgb(SHARED / "styles" / f"{file}.jpg")), 480),
-                                   JOHNSON) for name, file in BUILTINS.items()}
+    targets = {
+        name: style_targets(vgg, resize_long_side(to_tensor(read_rgb(SHARED / "styles" / f"{file}.jpg")), 480), JOHNSON)
+        for name, file in BUILTINS.items()
+    }
     photos = []
     for file in ("test_100007.jpg", "test_100039.jpg"):
         photo = resize_long_side(to_tensor(read_rgb(SHARED / "photos" / "bsds500" / file)) * 255, 480).round()

@@ -17,8 +17,9 @@ from .helpers import frame_times
 
 
 def vidstyle(*args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vidstyle", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "vidstyle", *map(str, args)], capture_output=True, text=True, timeout=300, **kw
+    )
 
 
 def one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
@@ -50,12 +51,15 @@ def test_styles_lists_imported_style_with_its_painting(tiny_style):
     assert result.returncode == 0 and "tiny" in result.stdout and "noise" in result.stdout
 
 
-@pytest.mark.parametrize("kind,fragment", [
-    ("text", "not a video file"),
-    ("audio-only", "has no video stream"),
-    ("missing", "no such file"),
-    ("directory", "in.mp4 is a directory, not a video file."),  # said "no such file"
-])
+@pytest.mark.parametrize(
+    "kind,fragment",
+    [
+        ("text", "not a video file"),
+        ("audio-only", "has no video stream"),
+        ("missing", "no such file"),
+        ("directory", "in.mp4 is a directory, not a video file."),  # said "no such file"
+    ],
+)
 def test_bad_inputs_get_one_clear_line(kind, fragment, tiny_style, tmp_path):
     source = tmp_path / "in.mp4"
     if kind == "text":
@@ -80,10 +84,13 @@ def _audio_only(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("option,value,fragment", [
-    ("--precision", "half", "--precision must be one of auto, fp32, fp16, bf16, not 'half'"),
-    ("--compile", "fast", "--compile must be one of auto, on, off, not 'fast'"),
-])
+@pytest.mark.parametrize(
+    "option,value,fragment",
+    [
+        ("--precision", "half", "--precision must be one of auto, fp32, fp16, bf16, not 'half'"),
+        ("--compile", "fast", "--compile must be one of auto, on, off, not 'fast'"),
+    ],
+)
 def test_bad_option_values_get_one_clear_line(option, value, fragment, clips, tiny_style, tmp_path):
     result = vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", tmp_path / "out.mp4", option, value)
     one_line_error(result, fragment)
@@ -100,12 +107,16 @@ def test_unknown_style_lists_the_known_ones(clips, tiny_style, tmp_path):
 
 
 def test_missing_and_damaged_style_files(clips, tmp_path):
-    one_line_error(vidstyle("render", clips["plain"], "--style", tmp_path / "gone.vstyle", "-o", tmp_path / "o.mp4"),
-                   "does not exist")
+    one_line_error(
+        vidstyle("render", clips["plain"], "--style", tmp_path / "gone.vstyle", "-o", tmp_path / "o.mp4"),
+        "does not exist",
+    )
     bad = tmp_path / "bad.vstyle"
     bad.write_bytes(b"\x00" * 100)
-    one_line_error(vidstyle("render", clips["plain"], "--style", bad, "-o", tmp_path / "o.mp4"),
-                   "not a readable vidstyle style file")
+    one_line_error(
+        vidstyle("render", clips["plain"], "--style", bad, "-o", tmp_path / "o.mp4"),
+        "not a readable vidstyle style file",
+    )
 
 
 def test_existing_output_is_refused_unless_overwrite(clips, tiny_style, tmp_path):
@@ -125,11 +136,14 @@ def test_an_existing_directory_as_output_is_named_a_directory(clips, tiny_style,
     assert "--overwrite" not in result.stderr and list((tmp_path / "out.mp4").iterdir()) == []
 
 
-@pytest.mark.parametrize("target,fragment", [
-    ("/proc/vidstyle-out.mp4", "cannot write to /proc"),
-    ("{tmp}/no/such/dir/out.mp4", "does not exist"),
-    ("{tmp}/out.avi", "use one of .mp4"),
-])
+@pytest.mark.parametrize(
+    "target,fragment",
+    [
+        ("/proc/vidstyle-out.mp4", "cannot write to /proc"),
+        ("{tmp}/no/such/dir/out.mp4", "does not exist"),
+        ("{tmp}/out.avi", "use one of .mp4"),
+    ],
+)
 def test_unwritable_or_unsupported_output(clips, tiny_style, tmp_path, target, fragment):
     result = vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", target.format(tmp=tmp_path))
     one_line_error(result, fragment)
@@ -152,8 +166,12 @@ def test_truncated_input_is_stylised_as_far_as_it_decodes_with_a_warning(tiny_st
 def test_ctrl_c_leaves_neither_output_nor_temporaries(tiny_style, tmp_path):
     clip = make_clip(tmp_path / "long.mp4", ClipSpec(seconds=20, width=320, height=240))
     out = tmp_path / "out.mp4"
-    proc = subprocess.Popen([sys.executable, "-m", "vidstyle", "render", str(clip), "--style", str(tiny_style.path),
-                             "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vidstyle", "render", str(clip), "--style", str(tiny_style.path), "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while not leftovers(tmp_path):  # staging has begun: workers are starting or painting
         assert proc.poll() is None and time.time() < deadline, "render ended before it could be interrupted"
@@ -174,9 +192,25 @@ def test_ray_render_stops_once_with_130_on_sigterm_or_repeated_ctrl_c(signals, t
     Ctrl-C broke into the cleanup and Ray's atexit shutdown (a traceback)."""
     clip = make_clip(tmp_path / "long.mp4", ClipSpec(seconds=20, width=320, height=240))
     out = tmp_path / "out.mp4"
-    proc = subprocess.Popen([sys.executable, "-m", "vidstyle", "render", str(clip), "--style", str(tiny_style.path),
-                             "-o", str(out), "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vidstyle",
+            "render",
+            str(clip),
+            "--style",
+            str(tiny_style.path),
+            "-o",
+            str(out),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 120
         while not leftovers(tmp_path):  # staging has begun: Ray is up, its workers are starting or painting
@@ -204,8 +238,13 @@ def _peak_rss_mb(clip: Path, style: Path, out: Path) -> float:
         "render(Path(sys.argv[1]), Path(sys.argv[3]), read_info(Path(sys.argv[2])), RenderOptions());"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
-    result = subprocess.run([sys.executable, "-c", code, str(clip), str(style), str(out)], capture_output=True,
-                            text=True, check=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(clip), str(style), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     return float(result.stdout.strip())
 
 
@@ -248,8 +287,24 @@ def pictures(tmp_path_factory) -> tuple[Path, Path]:
 def test_image_reports_losses_and_saves_checkpoints_as_it_goes(vgg_file, pictures, tmp_path):
     photo, painting = pictures
     out = tmp_path / "out.png"
-    result = vidstyle("image", photo, "--style-image", painting, "--method", "nst", "-o", out, "--size", 64,
-                      "--iterations", 20, "--checkpoint-every", 5, "--vgg-weights", vgg_file)
+    result = vidstyle(
+        "image",
+        photo,
+        "--style-image",
+        painting,
+        "--method",
+        "nst",
+        "-o",
+        out,
+        "--size",
+        64,
+        "--iterations",
+        20,
+        "--checkpoint-every",
+        5,
+        "--vgg-weights",
+        vgg_file,
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "out_10.png", "out_15.png", "out_5.png"]
     totals = [float(line.split("total ")[1].split()[0]) for line in result.stdout.splitlines() if "total" in line]
@@ -261,23 +316,54 @@ def test_image_reports_losses_and_saves_checkpoints_as_it_goes(vgg_file, picture
 
 def test_image_without_weights_says_what_to_download(pictures, tmp_path):
     photo, painting = pictures
-    result = vidstyle("image", photo, "--style-image", painting, "--method", "nst", "-o", tmp_path / "out.png",
-                      "--vgg-weights", tmp_path / "missing.pth")
+    result = vidstyle(
+        "image",
+        photo,
+        "--style-image",
+        painting,
+        "--method",
+        "nst",
+        "-o",
+        tmp_path / "out.png",
+        "--vgg-weights",
+        tmp_path / "missing.pth",
+    )
     one_line_error(result, "download https://download.pytorch.org/models/vgg19-dcbb9e9d.pth")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_render_needs_exactly_one_of_style_style_image_and_blend(clips, tiny_style, pictures, tmp_path):
     one_line_error(vidstyle("render", clips["plain"], "-o", tmp_path / "o.mp4"), "exactly one of --style")
-    one_line_error(vidstyle("render", clips["plain"], "-o", tmp_path / "o.mp4", "--style", tiny_style.path,
-                            "--style-image", pictures[1]), "exactly one of --style")
+    one_line_error(
+        vidstyle(
+            "render", clips["plain"], "-o", tmp_path / "o.mp4", "--style", tiny_style.path, "--style-image", pictures[1]
+        ),
+        "exactly one of --style",
+    )
 
 
 def test_render_style_image_reports_its_keyframes(vgg_file, pictures, tmp_path):
     source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.0, audio=None))
     out = tmp_path / "out.mp4"
-    result = vidstyle("render", source, "--style-image", pictures[1], "--method", "nst", "-o", out, "--max-side",
-                      64, "--iterations", 6, "--keyframe-every", 10, "--vgg-weights", vgg_file, "--no-ray")
+    result = vidstyle(
+        "render",
+        source,
+        "--style-image",
+        pictures[1],
+        "--method",
+        "nst",
+        "-o",
+        out,
+        "--max-side",
+        64,
+        "--iterations",
+        6,
+        "--keyframe-every",
+        10,
+        "--vgg-weights",
+        vgg_file,
+        "--no-ray",
+    )
     assert result.returncode == 0, result.stderr
     assert "4 keyframes optimised at 0.00, 0.40, 0.80, 0.96 s" in result.stdout, result.stdout
     assert len(frame_times(out)) == 25 and leftovers(tmp_path) == []

@@ -40,14 +40,32 @@ def own_ray_head() -> Iterator[str]:
     port = free_port()
     # a short temp dir: Ray's socket paths must fit in 107 characters
     temp = tempfile.mkdtemp(prefix="vs-ray-", dir="/tmp")
-    head = subprocess.Popen([*RAY, "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
-                             "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"],
-                            env=PLAIN, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    head = subprocess.Popen(
+        [
+            *RAY,
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--temp-dir={temp}",
+        ],
+        env=PLAIN,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     address = f"127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
-        while subprocess.run([*RAY, "status", f"--address={address}"], env=PLAIN, capture_output=True,
-                             timeout=120).returncode != 0:
+        while (
+            subprocess.run(
+                [*RAY, "status", f"--address={address}"], env=PLAIN, capture_output=True, timeout=120
+            ).returncode
+            != 0
+        ):
             assert head.poll() is None, "ray start --head exited"
             assert time.monotonic() < deadline, "the Ray head did not come up in 180 s"
             time.sleep(1)
@@ -69,9 +87,29 @@ def test_cli_runs_the_same_job_on_a_ray_cluster_given_by_address(clips, tiny_sty
     be compared exactly with the single-process render's (see `same_pictures`)."""
     with own_ray_head() as address:
         out = tmp_path / "out.mp4"
-        result = subprocess.run([sys.executable, "-m", "vidstyle", "render", str(clips["plain"]), "--style",
-                                 str(tiny_style.path), "-o", str(out), "--address", address, "--workers", "2",
-                                 "--crf", "0"], capture_output=True, text=True, timeout=300, env=PLAIN)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vidstyle",
+                "render",
+                str(clips["plain"]),
+                "--style",
+                str(tiny_style.path),
+                "-o",
+                str(out),
+                "--address",
+                address,
+                "--workers",
+                "2",
+                "--crf",
+                "0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=PLAIN,
+        )
         assert result.returncode == 0, result.stderr
         assert "50/50 frames" in result.stdout
         single = tmp_path / "single.mp4"  # the CLI stabilises by default
@@ -79,9 +117,24 @@ def test_cli_runs_the_same_job_on_a_ray_cluster_given_by_address(clips, tiny_sty
         assert same_pictures(out, single)
         # the `ray job submit` entry point, as the job's driver runs it (RAY_ADDRESS set by Ray)
         env = {**PLAIN, "RAY_ADDRESS": address}
-        batch = subprocess.run([sys.executable, "pipelines/batch.py", str(clips["plain"].parent), "--style",
-                                str(tiny_style.path), "-o", str(tmp_path / "batch"), "--crf", "0"],
-                               capture_output=True, text=True, timeout=300, env=env, cwd=Path(__file__).parents[1])
+        batch = subprocess.run(
+            [
+                sys.executable,
+                "pipelines/batch.py",
+                str(clips["plain"].parent),
+                "--style",
+                str(tiny_style.path),
+                "-o",
+                str(tmp_path / "batch"),
+                "--crf",
+                "0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            cwd=Path(__file__).parents[1],
+        )
         assert batch.returncode == 0, batch.stderr
         assert f"{len(clips)} done, 0 skipped, 0 failed" in batch.stdout
         assert same_pictures(tmp_path / "batch" / "plain.tiny.mp4", single)  # only the comment tag differs

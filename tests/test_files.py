@@ -14,8 +14,8 @@ import pytest
 
 from vidstyle import media
 from vidstyle.errors import VidstyleError
-from vidstyle.pipeline.render import RenderOptions, remove_stale_temporaries, render, staged_output
 from vidstyle.media.synth import ClipSpec, make_clip
+from vidstyle.pipeline.render import RenderOptions, remove_stale_temporaries, render, staged_output
 
 from .helpers import frame_times
 from .test_cli import leftovers, one_line_error, vidstyle
@@ -50,8 +50,7 @@ class Stager:
         return self
 
     def intact(self) -> bool:
-        return (self.tmp.read_bytes() == b"half a video"
-                and (self.scratch / "part-00000.nut").read_bytes() == b"a part")
+        return self.tmp.read_bytes() == b"half a video" and (self.scratch / "part-00000.nut").read_bytes() == b"a part"
 
 
 @pytest.fixture
@@ -125,8 +124,9 @@ def test_a_full_disk_is_one_line_naming_the_folder_and_the_space_needed(tmp_path
 def _can_mount_a_small_tmpfs() -> bool:
     if not shutil.which("unshare"):
         return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=40k none /tmp"],
-                           capture_output=True, check=False)  # in a namespace of its own: /tmp is untouched
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=40k none /tmp"], capture_output=True, check=False
+    )  # in a namespace of its own: /tmp is untouched
     return probe.returncode == 0
 
 
@@ -142,11 +142,27 @@ def test_a_render_into_a_full_filesystem_says_so_in_one_line(tiny_style, tmp_pat
     small.mkdir()
     name, option = command.split()
     where = small / "out.mp4" if name == "render" else small
-    line = " ".join(map(str, [sys.executable, "-m", "vidstyle", name, clip if name == "render" else videos,
-                              "--style", tiny_style.path, "-o", where, option]))
+    line = " ".join(
+        map(
+            str,
+            [
+                sys.executable,
+                "-m",
+                "vidstyle",
+                name,
+                clip if name == "render" else videos,
+                "--style",
+                tiny_style.path,
+                "-o",
+                where,
+                option,
+            ],
+        )
+    )
     script = f"mount -t tmpfs -o size=40k none {small} && {line} ; status=$? ; ls -A {small} ; exit $status"
-    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300,
-                            check=False)
+    result = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
     one_line_error(result, f"no space left in {small} (")
     assert f"needs about {2 * clip.stat().st_size / 1e3:.0f} kB there" in result.stderr, result.stderr
     assert result.stdout.strip() == ""  # nothing left in the full folder

@@ -4,21 +4,22 @@ import numpy as np
 import pytest
 import torch
 
-from vidstyle.temporal import flow
-from vidstyle.pipeline.keyframes import KeyframeOptions, KeyframeStylizer, histogram_distance
-from vidstyle.nst.losses import GATYS
+from vidstyle.media.synth import ClipSpec, make_clip, scene
+from vidstyle.models.vgg import load_vgg
 from vidstyle.nst.gatys import NSTOptions
+from vidstyle.nst.losses import GATYS
+from vidstyle.pipeline.keyframes import KeyframeOptions, KeyframeStylizer, histogram_distance
 from vidstyle.pipeline.render import RenderOptions, render
 from vidstyle.pipeline.shard import ShardOptions, render_sharded
 from vidstyle.pipeline.stylizers import ImageRecipe
-from vidstyle.media.synth import ClipSpec, make_clip, scene
-from vidstyle.models.vgg import load_vgg
+from vidstyle.temporal import flow
 
 from .helpers import audio_packets, frame_times, frames_rgb
 from .test_nst import random_vgg_state
 
-STRIPES = np.where(((np.add.outer(np.arange(48), np.arange(48)) // 4) % 2 == 0)[..., None],
-                   [230, 80, 20], [20, 40, 160]).astype(np.uint8)
+STRIPES = np.where(
+    ((np.add.outer(np.arange(48), np.arange(48)) // 4) % 2 == 0)[..., None], [230, 80, 20], [20, 40, 160]
+).astype(np.uint8)
 FAST = NSTOptions(size=64, iterations=6, levels=2)
 
 
@@ -53,8 +54,13 @@ def test_a_cut_is_far_in_histogram_distance_and_motion_is_not():
 
 def test_keyframes_at_every_k_frames_at_the_cut_and_at_the_end():
     spec = ClipSpec(seconds=1.58, cut=0.78)  # 40 frames, the cut at frame 20 (t = 0.8 s)
-    stylizer = KeyframeStylizer(load_vgg(GATYS.all, random_vgg_state()), STRIPES, FAST,
-                                KeyframeOptions(every=8, warm_iterations=3), torch.device("cpu"))
+    stylizer = KeyframeStylizer(
+        load_vgg(GATYS.all, random_vgg_state()),
+        STRIPES,
+        FAST,
+        KeyframeOptions(every=8, warm_iterations=3),
+        torch.device("cpu"),
+    )
     out = list(stylizer(frames(spec)))
     assert [pts for pts, _, _ in out] == list(range(40))
     keys = [pts for pts, _ in stylizer.log]
@@ -65,8 +71,13 @@ def test_keyframes_at_every_k_frames_at_the_cut_and_at_the_end():
 
 def test_in_between_frames_change_smoothly_and_carry_the_style():
     spec = ClipSpec(seconds=0.64)  # 16 frames, one shot
-    stylizer = KeyframeStylizer(load_vgg(GATYS.all, random_vgg_state()), STRIPES, FAST,
-                                KeyframeOptions(every=8, warm_iterations=3), torch.device("cpu"))
+    stylizer = KeyframeStylizer(
+        load_vgg(GATYS.all, random_vgg_state()),
+        STRIPES,
+        FAST,
+        KeyframeOptions(every=8, warm_iterations=3),
+        torch.device("cpu"),
+    )
     out = [image.astype(np.float32) for _, _, image in stylizer(frames(spec))]
     inputs = [image.astype(np.float32) for _, _, image in frames(spec)]
     steps = [np.abs(b - a).mean() for a, b in zip(out, out[1:])]

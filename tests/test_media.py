@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from vidstyle import media
-from vidstyle.pipeline.render import RenderOptions, plan_segments, render
-from vidstyle.models.styles import load_network
 from vidstyle.media.synth import ClipSpec, make_clip
+from vidstyle.models.styles import load_network
 from vidstyle.models.transformer import stylize
+from vidstyle.pipeline.render import RenderOptions, plan_segments, render
 
 from .helpers import (
     audio_packets,
@@ -63,8 +63,9 @@ def test_frames_the_decoder_emits_out_of_pts_order_all_reach_the_output_in_prese
 def test_an_edit_lists_hidden_lead_in_is_neither_counted_nor_rendered(tiny_style, tmp_path):
     """`ffmpeg -ss 1.3 -c copy` keeps the frames from the keyframe before 1.3 s, hidden by an edit list:
     they were counted as frames, and the render warned 'only 42 of 75 frames could be decoded'."""
-    source = cut_with_edit_list(make_clip(tmp_path / "long.mp4", ClipSpec(seconds=2.0, gop=50)),
-                                tmp_path / "cut.mp4", 1.3)
+    source = cut_with_edit_list(
+        make_clip(tmp_path / "long.mp4", ClipSpec(seconds=2.0, gop=50)), tmp_path / "cut.mp4", 1.3
+    )
     shown = frame_times(source)
     info = media.probe(source)
     assert info.frames == len(shown) == 17 and info.damage is None
@@ -95,8 +96,9 @@ def _packets(path) -> tuple[list[tuple[Fraction, Fraction]], float]:
         return packets, c.duration / 1e6
 
 
-@pytest.mark.parametrize("source_ext,target_ext", [(".mkv", ".mkv"), (".mp4", ".mkv"), (".mp4", ".mp4"),
-                                                    (".mp4", ".mov")])
+@pytest.mark.parametrize(
+    "source_ext,target_ext", [(".mkv", ".mkv"), (".mp4", ".mkv"), (".mp4", ".mp4"), (".mp4", ".mov")]
+)
 def test_packet_and_container_durations_are_the_sources(tiny_style, tmp_path, source_ext, target_ext):
     """Frame times were right but durations were not: 2.666 s per packet and 5.6 s claimed for a 3 s clip
     (MKV), 0.167 s per frame (MP4 -> MKV), a video track 0.127 s too long (MP4/MOV)."""
@@ -130,8 +132,9 @@ def test_a_still_image_named_like_a_video_is_refused_in_one_line(tiny_style, tmp
 def test_a_23_976_fps_avi_keeps_its_exact_frame_times(tiny_style, tmp_path, suffix):
     """MPEG-4 Part 2 with B-frames + AC-3 in AVI, 2997/125 fps: the first frame shows at 125/2997 s, and MP4's
     edit list wrote that in 1/1000 s, moving every frame by 0.7 ms; the render refused its own output."""
-    source = make_clip(tmp_path / "in.avi", ClipSpec(seconds=1.0, codec="mpeg4", fps=Fraction(2997, 125),
-                                                     audio="ac3", bframes=2))
+    source = make_clip(
+        tmp_path / "in.avi", ClipSpec(seconds=1.0, codec="mpeg4", fps=Fraction(2997, 125), audio="ac3", bframes=2)
+    )
     want = frame_times(source)
     assert want[0] == Fraction(125, 2997)
     out = tmp_path / f"out{suffix}"
@@ -169,8 +172,10 @@ def _two_audio_tracks(source, target, tracks: list[tuple[dict[str, str], int]]):
 
 def _identities(path) -> list[tuple[str | None, str | None, int]]:
     with av.open(str(path)) as c:
-        return [(s.metadata.get("language"), s.metadata.get("title", s.metadata.get("name")), int(s.disposition))
-                for s in c.streams.audio]  # MP4 reads a title back as "name"
+        return [
+            (s.metadata.get("language"), s.metadata.get("title", s.metadata.get("name")), int(s.disposition))
+            for s in c.streams.audio
+        ]  # MP4 reads a title back as "name"
 
 
 @pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
@@ -178,10 +183,14 @@ def test_audio_tracks_keep_their_language_title_and_dispositions(tiny_style, tmp
     """Two audio streams tagged eng/fra came out und/und, though their packets were bit-exact."""
     d = av.stream.Disposition
     plain = make_clip(tmp_path / "plain.mkv", ClipSpec(seconds=0.5))
-    source = _two_audio_tracks(plain, tmp_path / f"in{suffix}", [
-        ({"language": "eng", "title": "English"}, d.default),
-        ({"language": "fra", "title": "Français"}, d.forced if suffix == ".mkv" else 0),
-    ])
+    source = _two_audio_tracks(
+        plain,
+        tmp_path / f"in{suffix}",
+        [
+            ({"language": "eng", "title": "English"}, d.default),
+            ({"language": "fra", "title": "Français"}, d.forced if suffix == ".mkv" else 0),
+        ],
+    )
     want = _identities(source)
     assert [w[:2] for w in want] == [("eng", "English"), ("fra", "Français")]
     out = tmp_path / f"out{suffix}"
@@ -195,8 +204,12 @@ def _identity_render(source, target):
 
     job = prepare(source, target, RenderOptions(segment_seconds=0.3))
     with staged_output(target) as (tmp, scratch):
-        parts = [render_segment(source, s, lambda frames: frames, job.info, job.settings,
-                                str(scratch / f"part-{s.index}.nut")) for s in job.segments]
+        parts = [
+            render_segment(
+                source, s, lambda frames: frames, job.info, job.settings, str(scratch / f"part-{s.index}.nut")
+            )
+            for s in job.segments
+        ]
         return finish(job, tmp, parts)
 
 
@@ -207,8 +220,9 @@ def _bt709_patch(path, frame_index: int) -> tuple[tuple[int, int, int, int], np.
         cc = c.streams.video[0].codec_context
         tags = (cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range)
         frame = list(c.decode(video=0))[frame_index]
-    planes = [np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width].astype(float)
-              for p in frame.planes]
+    planes = [
+        np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width].astype(float) for p in frame.planes
+    ]
     h = frame.height
     y = (planes[0][h - 24 : h - 8, 8:24].mean() - 16) * 255 / 219
     u = (planes[1][h // 2 - 12 : h // 2 - 4, 4:12].mean() - 128) * 255 / 224
@@ -268,11 +282,13 @@ def test_spans_sent_to_ray_actors_decode_to_the_frames_the_file_gives(tmp_path, 
     if kind == "scrambled":
         source = scramble_pts(make_clip(tmp_path / "p.mp4", ClipSpec(seconds=1.0, bframes=0)), tmp_path / "in.mp4")
     elif kind == "edit-list":
-        source = cut_with_edit_list(make_clip(tmp_path / "p.mp4", ClipSpec(seconds=3.0, gop=25)), tmp_path / "in.mp4",
-                                    1.3)
+        source = cut_with_edit_list(
+            make_clip(tmp_path / "p.mp4", ClipSpec(seconds=3.0, gop=25)), tmp_path / "in.mp4", 1.3
+        )
     elif kind == "ntsc-avi":
-        source = make_clip(tmp_path / "in.avi", ClipSpec(seconds=1.0, codec="mpeg4", fps=Fraction(2997, 125),
-                                                         audio="ac3", bframes=2))
+        source = make_clip(
+            tmp_path / "in.avi", ClipSpec(seconds=1.0, codec="mpeg4", fps=Fraction(2997, 125), audio="ac3", bframes=2)
+        )
     else:
         source = make_clip(tmp_path / "in.mkv", ClipSpec(seconds=1.0, vfr=True))
     info = media.probe(source)

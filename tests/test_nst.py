@@ -6,10 +6,10 @@ import torch
 
 from vidstyle.errors import VidstyleError
 from vidstyle.media.images import read_rgb, to_tensor
-from vidstyle.nst.losses import GATYS, JOHNSON, content_loss, gram, style_loss, style_targets
-from vidstyle.nst.gatys import NSTOptions, keep_colours, transfer
 from vidstyle.media.synth import scene
 from vidstyle.models.vgg import VGGFeatures, find_weights, infer_arch, layer_names, load_state, load_vgg
+from vidstyle.nst.gatys import NSTOptions, keep_colours, transfer
+from vidstyle.nst.losses import GATYS, JOHNSON, content_loss, gram, style_loss, style_targets
 
 from .conftest import SHARED, needs_shared
 
@@ -83,8 +83,7 @@ def test_relative_losses_do_not_depend_on_the_checkpoints_activation_scale():
     for weights in (state, scaled):
         vgg = load_vgg(JOHNSON.all, weights)
         feats, targets = vgg(a), style_targets(vgg, b, JOHNSON)
-        results.append((style_loss(feats, targets).item(),
-                        content_loss(feats["relu2_2"], vgg(b)["relu2_2"]).item()))
+        results.append((style_loss(feats, targets).item(), content_loss(feats["relu2_2"], vgg(b)["relu2_2"]).item()))
     assert results[0] == pytest.approx(results[1], rel=1e-4)
     assert results[0][0] > 0.01 and results[0][1] > 0.01
 
@@ -124,7 +123,7 @@ def test_colour_preservation_keeps_the_photos_chroma_and_the_results_luminance()
     photo_, styled = photo(), painting(64)[..., :64, :96].expand(1, 3, 64, 64)
     styled = torch.nn.functional.interpolate(styled, size=(64, 96))
     kept = keep_colours(styled, photo_)
-    luma = lambda x: (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])  # noqa: E731
+    luma = lambda x: 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]  # noqa: E731
     assert (luma(kept) - luma(styled)).abs().mean() < 0.03  # only out-of-gamut pixels move
     chroma = lambda x: x - luma(x)[:, None]  # noqa: E731
     assert (chroma(kept) - chroma(photo_)).abs().mean() < 0.3 * (chroma(styled) - chroma(photo_)).abs().mean()

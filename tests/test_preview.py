@@ -4,8 +4,8 @@ import numpy as np
 from PIL import Image
 
 from vidstyle import media
-from vidstyle.pipeline.preview import pick, sample
 from vidstyle.media.synth import ClipSpec, make_clip
+from vidstyle.pipeline.preview import pick, sample
 
 from .helpers import frames_rgb
 from .test_cli import vidstyle
@@ -38,8 +38,21 @@ def test_pick_spreads_over_the_whole_video(tmp_path):
 def test_cli_sheet_has_an_original_row_and_one_per_style(tiny_style, tmp_path):
     clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=2, width=160, height=120))
     out = tmp_path / "sheet.png"
-    result = vidstyle("preview", clip, "--style", tiny_style.path, "--style", tiny_style.path, "--frames", 3,
-                      "--thumb", 100, "-o", out, "--html")
+    result = vidstyle(
+        "preview",
+        clip,
+        "--style",
+        tiny_style.path,
+        "--style",
+        tiny_style.path,
+        "--frames",
+        3,
+        "--thumb",
+        100,
+        "-o",
+        out,
+        "--html",
+    )
     assert result.returncode == 0, result.stderr
     assert "3 frames x 2 styles" in result.stdout
     sheet = np.asarray(Image.open(out).convert("RGB")).astype(int)

@@ -2,16 +2,16 @@
 
 from fractions import Fraction
 
-import numpy as np
 import av
+import numpy as np
 import pytest
 import torch
 
 from vidstyle import media
-from vidstyle.pipeline.render import RenderOptions, plan_segments, render
-from vidstyle.models.styles import load_network
 from vidstyle.media.synth import scene
+from vidstyle.models.styles import load_network
 from vidstyle.models.transformer import stylize
+from vidstyle.pipeline.render import RenderOptions, plan_segments, render
 
 from .helpers import audio_packets, frame_times, frames_rgb, stream_info
 
@@ -95,8 +95,12 @@ def test_no_audio_in_no_audio_out(clips, tiny_style, tmp_path):
     assert stream_info(out)["audio"] == [] and report.audio_packets_out == []
 
 
-@pytest.mark.parametrize("suffix,codec,audio", [(".mkv", "h264", "aac"), (".mov", "h264", "aac"), (".webm", "vp9", "opus")])
-def test_container_follows_extension_and_audio_is_transcoded_only_when_it_must(clips, tiny_style, tmp_path, suffix, codec, audio):
+@pytest.mark.parametrize(
+    "suffix,codec,audio", [(".mkv", "h264", "aac"), (".mov", "h264", "aac"), (".webm", "vp9", "opus")]
+)
+def test_container_follows_extension_and_audio_is_transcoded_only_when_it_must(
+    clips, tiny_style, tmp_path, suffix, codec, audio
+):
     out = tmp_path / f"out{suffix}"
     report = run(clips["plain"], out, tiny_style)
     info = stream_info(out)

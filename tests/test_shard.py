@@ -10,9 +10,9 @@ import ray
 
 from vidstyle.cluster import shape
 from vidstyle.errors import VidstyleError
+from vidstyle.media.synth import ClipSpec, make_clip
 from vidstyle.pipeline.render import RenderOptions, render
 from vidstyle.pipeline.shard import ShardOptions, render_sharded
-from vidstyle.media.synth import ClipSpec, make_clip
 
 from .helpers import audio_packets, frame_times, same_pictures
 
@@ -58,8 +58,14 @@ def test_worker_killed_mid_segment_is_retried_and_output_stays_exact(tiny_style,
             killed.append(workers()[0])
             ray.kill(ray.get_actor(killed[0]), no_restart=True)
 
-    report = render_sharded(clip, sharded, tiny_style, RenderOptions(segment_seconds=1.0, crf=0),
-                            ShardOptions(workers=2), progress=kill_one_busy_worker)
+    report = render_sharded(
+        clip,
+        sharded,
+        tiny_style,
+        RenderOptions(segment_seconds=1.0, crf=0),
+        ShardOptions(workers=2),
+        progress=kill_one_busy_worker,
+    )
     assert killed and report.frames_out == 150
     assert same_pictures(sharded, single)
     assert frame_times(sharded) == frame_times(clip) and audio_packets(sharded) == audio_packets(clip)
@@ -82,8 +88,9 @@ def test_segment_failing_twice_fails_the_job_and_writes_nothing(tiny_style, tmp_
     thread.start()
     try:
         with pytest.raises(VidstyleError, match=r"segment \d+ failed 2 times, last because its worker died.*no output"):
-            render_sharded(clip, tmp_path / "out.mp4", tiny_style, RenderOptions(segment_seconds=1.0),
-                           ShardOptions(workers=2))
+            render_sharded(
+                clip, tmp_path / "out.mp4", tiny_style, RenderOptions(segment_seconds=1.0), ShardOptions(workers=2)
+            )
     finally:
         stop.set()
         thread.join()
@@ -103,14 +110,17 @@ def test_stabilised_sharded_render_gives_the_single_process_frames(clips, tiny_s
     assert frame_times(sharded) == frame_times(clips["plain"])
 
 
-@pytest.mark.parametrize("resources, workers, share, expected", [
-    ({"CPU": 16, "GPU": 1}, None, True, (4, 4, 1 / 4, "cuda")),  # an H100 node: 4 encoders share the GPU
-    ({"CPU": 64, "GPU": 8}, None, True, (16, 4, 1 / 2, "cuda")),
-    ({"CPU": 16, "GPU": 2}, 3, True, (3, 5, 1 / 2, "cuda")),  # 2 + 1: shares of 1/2 so that all 3 fit
-    ({"CPU": 2, "GPU": 1}, None, True, (1, 2, 1, "cuda")),  # too few CPUs to share: one actor, whole GPU
-    ({"CPU": 16, "GPU": 1}, None, False, (1, 16, 1, "cuda")),  # training: one replica per GPU
-    ({"CPU": 16}, None, True, (8, 2, 0, "cpu")),
-])
+@pytest.mark.parametrize(
+    "resources, workers, share, expected",
+    [
+        ({"CPU": 16, "GPU": 1}, None, True, (4, 4, 1 / 4, "cuda")),  # an H100 node: 4 encoders share the GPU
+        ({"CPU": 64, "GPU": 8}, None, True, (16, 4, 1 / 2, "cuda")),
+        ({"CPU": 16, "GPU": 2}, 3, True, (3, 5, 1 / 2, "cuda")),  # 2 + 1: shares of 1/2 so that all 3 fit
+        ({"CPU": 2, "GPU": 1}, None, True, (1, 2, 1, "cuda")),  # too few CPUs to share: one actor, whole GPU
+        ({"CPU": 16, "GPU": 1}, None, False, (1, 16, 1, "cuda")),  # training: one replica per GPU
+        ({"CPU": 16}, None, True, (8, 2, 0, "cpu")),
+    ],
+)
 def test_render_actors_share_each_gpu_so_enough_encoders_keep_it_busy(resources, workers, share, expected):
     assert shape(resources, workers, "auto", share) == expected
 

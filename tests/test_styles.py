@@ -55,13 +55,17 @@ def test_registry_finds_user_styles_and_names_known_ones_on_a_miss():
 
 def test_auto_arch_takes_the_lite_network_on_cpu_only_and_never_for_a_file():
     full = save_style(StyleInfo(name="mine", base=4, residual_blocks=1), tiny_network(), user_dir() / "mine.vstyle")
-    with pytest.raises(VidstyleError, match=r"no lite network: train one with `vidstyle train --arch lite "
-                                            r"--name mine-lite"):
+    with pytest.raises(
+        VidstyleError,
+        match=r"no lite network: train one with `vidstyle train --arch lite "
+        r"--name mine-lite",
+    ):
         resolve_network("mine", "lite", on_cpu=True)
     network, lite_used = resolve_network("mine", "auto", on_cpu=True)
     assert network.path == full and not lite_used  # none installed: the full one
-    lite = save_style(StyleInfo(name="mine-lite", base=2, residual_blocks=1), TransformerNet(2, 1),
-                      user_dir() / "mine-lite.vstyle")
+    lite = save_style(
+        StyleInfo(name="mine-lite", base=2, residual_blocks=1), TransformerNet(2, 1), user_dir() / "mine-lite.vstyle"
+    )
     network, lite_used = resolve_network("mine", "auto", on_cpu=True)
     assert network.path == lite and lite_used
     assert resolve_network("mine", "auto", on_cpu=False)[0].path == full  # a GPU runs the full network
@@ -78,12 +82,15 @@ def test_import_rejects_a_folder_without_manifest(tmp_path):
         import_deeplearnjs(tmp_path, StyleInfo(name="x"))
 
 
-@pytest.mark.parametrize("manifest,fragment", [
-    ('{"Variable": {"filename": "v0", "shape": [9, 9, 3', "manifest.json is not JSON (Expecting"),
-    ("[1, 2]", "is not a deeplearn.js manifest"),
-    ('{"Variable": {"shape": [1]}}', "Variable needs a 'filename' and a 'shape'"),
-    ('{"Variable": {"filename": "gone", "shape": [1]}}', "cannot read"),
-])
+@pytest.mark.parametrize(
+    "manifest,fragment",
+    [
+        ('{"Variable": {"filename": "v0", "shape": [9, 9, 3', "manifest.json is not JSON (Expecting"),
+        ("[1, 2]", "is not a deeplearn.js manifest"),
+        ('{"Variable": {"shape": [1]}}', "Variable needs a 'filename' and a 'shape'"),
+        ('{"Variable": {"filename": "gone", "shape": [1]}}', "cannot read"),
+    ],
+)
 def test_styles_import_of_a_malformed_manifest_is_one_line(manifest, fragment, tmp_path):
     """A manifest.json that was not JSON was a JSONDecodeError traceback."""
     from .test_cli import one_line_error, vidstyle

@@ -56,18 +56,22 @@ def test_stabilising_a_flickering_filter_cuts_its_warping_error():
     plain = [f[2] / 255 for f in noisy(clip_frames())]
     steady = [f[2] / 255 for f in stabilized(noisy, StabilizeOptions(strength=0.6))(clip_frames())]
     inputs = [f[2] / 255 for f in clip_frames()]
-    err = lambda out: np.mean([pair_error(inputs[t], inputs[t + 1], out[t], out[t + 1])[0]  # noqa: E731
-                               for t in range(len(out) - 1)])
+
+    def err(out: list[np.ndarray]) -> float:
+        pairs = range(len(out) - 1)
+        return float(np.mean([pair_error(inputs[t], inputs[t + 1], out[t], out[t + 1])[0] for t in pairs]))
+
     assert err(steady) < 0.5 * err(plain)
     # the picture itself is kept: stabilised frames stay as close to the scene as the noisy ones
     assert np.mean([np.abs(s - i).mean() for s, i in zip(steady, inputs)]) <= np.mean(
-        [np.abs(p - i).mean() for p, i in zip(plain, inputs)])
+        [np.abs(p - i).mean() for p, i in zip(plain, inputs)]
+    )
 
 
 def test_segments_lead_in_by_the_frames_the_filter_needs(tmp_path):
     from vidstyle import media
-    from vidstyle.pipeline.render import plan_segments
     from vidstyle.media.synth import ClipSpec, make_clip
+    from vidstyle.pipeline.render import plan_segments
 
     info = media.probe(make_clip(tmp_path / "in.mp4", ClipSpec(seconds=2, gop=12)))
     pts = np.sort(info.pts)
@@ -83,8 +87,8 @@ def test_cli_evaluate_prints_json_and_a_render_flickers_more_than_its_input(tiny
     import torch
     from PIL import Image
 
-    from vidstyle.pipeline.render import RenderOptions, render
     from vidstyle.media.synth import ClipSpec, make_clip
+    from vidstyle.pipeline.render import RenderOptions, render
 
     from .test_cli import vidstyle
     from .test_keyframes import STRIPES

@@ -8,16 +8,17 @@ import torch
 from PIL import Image
 
 from vidstyle.errors import VidstyleError
-from vidstyle.nst.losses import JOHNSON
 from vidstyle.media.synth import scene
-from vidstyle.train.network import TrainOptions, list_photos, train
 from vidstyle.models.vgg import load_vgg
+from vidstyle.nst.losses import JOHNSON
+from vidstyle.train.network import TrainOptions, list_photos, train
 
 from .test_keyframes import STRIPES
 from .test_nst import random_vgg_state
 
-OPTIONS = dict(batch_size=2, crop=32, base=4, residual_blocks=1, style_size=48, lr=5e-3, checkpoint_every=5,
-               preview_every=10)
+OPTIONS = dict(
+    batch_size=2, crop=32, base=4, residual_blocks=1, style_size=48, lr=5e-3, checkpoint_every=5, preview_every=10
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,27 +45,54 @@ def test_test_photos_are_kept_out(photos):
 def test_losses_go_down_and_previews_are_written(photos, vgg, tmp_path):
     seen = []
     out = tmp_path / "s.vstyle"
-    train(vgg, STRIPES, list_photos(photos, ["test_*"]), out, TrainOptions(steps=40, **OPTIONS), torch.device("cpu"),
-          previews=[photos / "test_0.png"], on_step=seen.append)
+    train(
+        vgg,
+        STRIPES,
+        list_photos(photos, ["test_*"]),
+        out,
+        TrainOptions(steps=40, **OPTIONS),
+        torch.device("cpu"),
+        previews=[photos / "test_0.png"],
+        on_step=seen.append,
+    )
     first, last = np.mean([s.total for s in seen[:5]]), np.mean([s.total for s in seen[-5:]])
     assert last < 0.7 * first, (first, last)
     assert np.mean([s.style for s in seen[-5:]]) < np.mean([s.style for s in seen[:5]])
     assert sorted(p.name for p in (tmp_path / "s.previews").iterdir()) == [
-        "step-000010.jpg", "step-000020.jpg", "step-000030.jpg", "step-000040.jpg"]
+        "step-000010.jpg",
+        "step-000020.jpg",
+        "step-000030.jpg",
+        "step-000040.jpg",
+    ]
 
 
 def test_a_resumed_run_is_the_same_run(photos, vgg, tmp_path):
     train_photos = list_photos(photos, ["test_*"])
-    straight = train(vgg, STRIPES, train_photos, tmp_path / "a.vstyle", TrainOptions(steps=10, **OPTIONS),
-                     torch.device("cpu"))
+    straight = train(
+        vgg, STRIPES, train_photos, tmp_path / "a.vstyle", TrainOptions(steps=10, **OPTIONS), torch.device("cpu")
+    )
     train(vgg, STRIPES, train_photos, tmp_path / "b.vstyle", TrainOptions(steps=5, **OPTIONS), torch.device("cpu"))
-    resumed = train(vgg, STRIPES, train_photos, tmp_path / "b.vstyle", TrainOptions(steps=10, **OPTIONS),
-                    torch.device("cpu"), resume=True)
+    resumed = train(
+        vgg,
+        STRIPES,
+        train_photos,
+        tmp_path / "b.vstyle",
+        TrainOptions(steps=10, **OPTIONS),
+        torch.device("cpu"),
+        resume=True,
+    )
     for (k, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(a, b), k
     with pytest.raises(VidstyleError, match="other settings.*lr"):
-        train(vgg, STRIPES, train_photos, tmp_path / "b.vstyle", TrainOptions(steps=12, **{**OPTIONS, "lr": 1e-2}),
-              torch.device("cpu"), resume=True)
+        train(
+            vgg,
+            STRIPES,
+            train_photos,
+            tmp_path / "b.vstyle",
+            TrainOptions(steps=12, **{**OPTIONS, "lr": 1e-2}),
+            torch.device("cpu"),
+            resume=True,
+        )
 
 
 @pytest.mark.slow
@@ -80,9 +108,32 @@ def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
     Image.fromarray(STRIPES).save(painting)
     style = tmp_path / "stripes.vstyle"
     common = ["--vgg-weights", vgg_file]
-    trained = vidstyle("train", "--style-image", painting, "--photos", photos, "--exclude", "test_*", "--name",
-                       "stripes", "-o", style, "--steps", 6, "--crop", 32, "--batch-size", 2, "--base", 4,
-                       "--checkpoint-every", 3, "--painting", "Stripes", *common)
+    trained = vidstyle(
+        "train",
+        "--style-image",
+        painting,
+        "--photos",
+        photos,
+        "--exclude",
+        "test_*",
+        "--name",
+        "stripes",
+        "-o",
+        style,
+        "--steps",
+        6,
+        "--crop",
+        32,
+        "--batch-size",
+        2,
+        "--base",
+        4,
+        "--checkpoint-every",
+        3,
+        "--painting",
+        "Stripes",
+        *common,
+    )
     assert trained.returncode == 0, trained.stderr
     assert "step      3:" in trained.stderr and "step      6:" in trained.stderr
     from vidstyle.models.styles import read_info
@@ -96,19 +147,53 @@ def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
     # the lite network: trained with --arch lite under NAME-lite, picked by `render --arch auto` on CPU
     from vidstyle.models.styles import user_dir
 
-    lite = vidstyle("train", "--style-image", painting, "--photos", photos, "--exclude", "test_*", "--name",
-                    "stripes-lite", "-o", user_dir() / "stripes-lite.vstyle", "--steps", 1, "--crop", 32,
-                    "--batch-size", 1, "--arch", "lite", *common)
+    lite = vidstyle(
+        "train",
+        "--style-image",
+        painting,
+        "--photos",
+        photos,
+        "--exclude",
+        "test_*",
+        "--name",
+        "stripes-lite",
+        "-o",
+        user_dir() / "stripes-lite.vstyle",
+        "--steps",
+        1,
+        "--crop",
+        32,
+        "--batch-size",
+        1,
+        "--arch",
+        "lite",
+        *common,
+    )
     assert lite.returncode == 0, lite.stderr
     assert read_info(user_dir() / "stripes-lite.vstyle").base == 16
     (user_dir() / "stripes.vstyle").write_bytes(style.read_bytes())
-    rendered = vidstyle("render", clip, "--style", "stripes", "-o", tmp_path / "lite.mp4", "--no-ray",
-                        "--device", "cpu")
+    rendered = vidstyle(
+        "render", clip, "--style", "stripes", "-o", tmp_path / "lite.mp4", "--no-ray", "--device", "cpu"
+    )
     assert rendered.returncode == 0, rendered.stderr
     assert "using stripes-lite, the lite network of stripes" in rendered.stderr
     assert frame_times(tmp_path / "lite.mp4") == frame_times(clip)
-    scored = vidstyle("evaluate-style", style, style, "--style-image", painting, "--photos", photos, "--include",
-                      "test_*", "--size", 48, "--sheet", tmp_path / "sheet.png", *common)
+    scored = vidstyle(
+        "evaluate-style",
+        style,
+        style,
+        "--style-image",
+        painting,
+        "--photos",
+        photos,
+        "--include",
+        "test_*",
+        "--size",
+        48,
+        "--sheet",
+        tmp_path / "sheet.png",
+        *common,
+    )
     assert scored.returncode == 0, scored.stderr
     assert "1 photos at 48 px" in scored.stdout
     # a style against itself: two rows of the same positive losses, each 1.00x the first's
@@ -121,8 +206,14 @@ def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
 
 def test_content_layer_must_be_one_vgg_computes(photos, vgg, tmp_path):
     with pytest.raises(VidstyleError, match="--content-layer must be one of relu1_2, relu2_2, relu3_3, relu4_3"):
-        train(vgg, STRIPES, list_photos(photos, ["test_*"]), tmp_path / "x.vstyle",
-              TrainOptions(steps=1, **{**OPTIONS, "content_layer": "relu5_1"}), torch.device("cpu"))
+        train(
+            vgg,
+            STRIPES,
+            list_photos(photos, ["test_*"]),
+            tmp_path / "x.vstyle",
+            TrainOptions(steps=1, **{**OPTIONS, "content_layer": "relu5_1"}),
+            torch.device("cpu"),
+        )
 
 
 class _RunsCode:
@@ -154,9 +245,28 @@ def test_resume_never_runs_code_from_a_planted_checkpoint(planted, photos, tmp_p
         ckpt.write_bytes(b"PK\x03\x04" + bytes(100))
     else:
         torch.save([1, 2, 3], ckpt)
-    result = vidstyle("train", "--style-image", painting, "--photos", photos, "--name", "s", "-o", style,
-                      "--steps", 2, "--crop", 32, "--batch-size", 2, "--base", 4, "--vgg-weights", vgg_file,
-                      "--resume")
+    result = vidstyle(
+        "train",
+        "--style-image",
+        painting,
+        "--photos",
+        photos,
+        "--name",
+        "s",
+        "-o",
+        style,
+        "--steps",
+        2,
+        "--crop",
+        32,
+        "--batch-size",
+        2,
+        "--base",
+        4,
+        "--vgg-weights",
+        vgg_file,
+        "--resume",
+    )
     assert not marker.exists(), "the planted checkpoint ran code"
     one_line_error(result, f"{ckpt} is not a")
     assert not style.exists()

@@ -7,14 +7,14 @@ import pytest
 import torch
 from PIL import Image
 
-from vidstyle.models import arbitrary
-from vidstyle.pipeline.choice import painting_code
 from vidstyle.errors import VidstyleError
-from vidstyle.nst.losses import JOHNSON
-from vidstyle.models.styles import load_code, read_info
 from vidstyle.media.synth import scene
-from vidstyle.train.code import CodeTrainOptions, checkpoint_path, train_code
+from vidstyle.models import arbitrary
+from vidstyle.models.styles import load_code, read_info
 from vidstyle.models.vgg import load_vgg
+from vidstyle.nst.losses import JOHNSON
+from vidstyle.pipeline.choice import painting_code
+from vidstyle.train.code import CodeTrainOptions, checkpoint_path, train_code
 
 from .test_cli import vidstyle
 from .test_keyframes import STRIPES
@@ -39,8 +39,16 @@ def vgg():
 def test_the_style_loss_goes_down(vgg, photos, tmp_path):
     net = arbitrary.load()
     steps = []
-    train_code(vgg, net, STRIPES, photos, painting_code(net, STRIPES), tmp_path / "s.vstyle",
-               CodeTrainOptions(steps=12, style_weight=50.0, **OPTIONS), on_step=steps.append)
+    train_code(
+        vgg,
+        net,
+        STRIPES,
+        photos,
+        painting_code(net, STRIPES),
+        tmp_path / "s.vstyle",
+        CodeTrainOptions(steps=12, style_weight=50.0, **OPTIONS),
+        on_step=steps.append,
+    )
     first, last = np.mean([s.style for s in steps[:3]]), np.mean([s.style for s in steps[-3:]])
     assert last < 0.8 * first, (first, last)
 
@@ -50,8 +58,9 @@ def test_resume_continues_exactly_and_refuses_planted_checkpoints(vgg, photos, t
     init = painting_code(net, STRIPES)
     straight = train_code(vgg, net, STRIPES, photos, init, tmp_path / "a.vstyle", CodeTrainOptions(steps=4, **OPTIONS))
     train_code(vgg, net, STRIPES, photos, init, tmp_path / "b.vstyle", CodeTrainOptions(steps=2, **OPTIONS))
-    resumed = train_code(vgg, net, STRIPES, photos, init, tmp_path / "b.vstyle", CodeTrainOptions(steps=4, **OPTIONS),
-                         resume=True)
+    resumed = train_code(
+        vgg, net, STRIPES, photos, init, tmp_path / "b.vstyle", CodeTrainOptions(steps=4, **OPTIONS), resume=True
+    )
     np.testing.assert_array_equal(resumed, straight)
     assert not np.allclose(straight, init)
 
@@ -61,8 +70,9 @@ def test_resume_continues_exactly_and_refuses_planted_checkpoints(vgg, photos, t
 
     torch.save({"format": "x", "boom": Boom()}, checkpoint_path(tmp_path / "c.vstyle"))
     with pytest.raises(VidstyleError, match="not a readable code checkpoint"):
-        train_code(vgg, net, STRIPES, photos, init, tmp_path / "c.vstyle", CodeTrainOptions(steps=4, **OPTIONS),
-                   resume=True)
+        train_code(
+            vgg, net, STRIPES, photos, init, tmp_path / "c.vstyle", CodeTrainOptions(steps=4, **OPTIONS), resume=True
+        )
 
 
 def test_cli_writes_a_code_style_that_renders_and_says_how_it_was_made(tmp_path, photos):
@@ -70,9 +80,25 @@ def test_cli_writes_a_code_style_that_renders_and_says_how_it_was_made(tmp_path,
     state = tmp_path / "vgg.pth"
     torch.save(random_vgg_state(upto="relu4_3"), state)
     out = tmp_path / "stripes.vstyle"
-    result = vidstyle("train-code", "--style-image", tmp_path / "painting.png", "--photos", photos[0].parent,
-                      "--name", "stripes", "-o", out, "--steps", 2, "--crop", 48, "--photo-side", 64,
-                      "--vgg-weights", state)
+    result = vidstyle(
+        "train-code",
+        "--style-image",
+        tmp_path / "painting.png",
+        "--photos",
+        photos[0].parent,
+        "--name",
+        "stripes",
+        "-o",
+        out,
+        "--steps",
+        2,
+        "--crop",
+        48,
+        "--photo-side",
+        64,
+        "--vgg-weights",
+        state,
+    )
     assert result.returncode == 0, result.stderr
     info = read_info(out)
     assert info.kind == "code" and "vidstyle train-code --style-image" in info.trained

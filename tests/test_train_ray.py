@@ -5,11 +5,11 @@ import pytest
 import ray
 import torch
 
-from vidstyle.nst.losses import JOHNSON
-from vidstyle.train.network import TrainOptions, checkpoint_path, list_photos, read_checkpoint, train
-from vidstyle.train.distributed import train_on_ray
 from vidstyle.models.transformer import TransformerNet
 from vidstyle.models.vgg import load_vgg
+from vidstyle.nst.losses import JOHNSON
+from vidstyle.train.distributed import train_on_ray
+from vidstyle.train.network import TrainOptions, checkpoint_path, list_photos, read_checkpoint, train
 
 from .test_keyframes import STRIPES
 from .test_nst import random_vgg_state
@@ -36,13 +36,23 @@ def test_two_ray_workers_train_the_single_process_network_and_resume(photos, tmp
     options = TrainOptions(steps=3, **{**OPTIONS, "checkpoint_every": 3})
     ray.init(num_cpus=2, include_dashboard=False)
     try:
-        distributed, where = train_on_ray(state, STRIPES, train_photos, tmp_path / "r.vstyle", options, workers=2,
-                                          device="cpu", address=None, resume=False)
+        distributed, where = train_on_ray(
+            state,
+            STRIPES,
+            train_photos,
+            tmp_path / "r.vstyle",
+            options,
+            workers=2,
+            device="cpu",
+            address=None,
+            resume=False,
+        )
     finally:
         ray.shutdown()
     assert where == "2 cpu workers"
-    single = train(load_vgg(JOHNSON.all, state), STRIPES, train_photos, tmp_path / "s.vstyle", options,
-                   torch.device("cpu"))
+    single = train(
+        load_vgg(JOHNSON.all, state), STRIPES, train_photos, tmp_path / "s.vstyle", options, torch.device("cpu")
+    )
     torch.manual_seed(options.seed)
     untrained = TransformerNet(options.base, options.residual_blocks).state_dict()
     assert_trained_alike(distributed.state_dict(), single.state_dict(), untrained)
@@ -50,8 +60,21 @@ def test_two_ray_workers_train_the_single_process_network_and_resume(photos, tmp
 
     # Ray Train's checkpoint is the single-process format: go on here for two more steps.
     assert read_checkpoint(checkpoint_path(tmp_path / "r.vstyle"))["step"] == 3
-    resumed = train(load_vgg(JOHNSON.all, state), STRIPES, train_photos, tmp_path / "r.vstyle",
-                    TrainOptions(steps=5, **OPTIONS), torch.device("cpu"), resume=True)
-    straight = train(load_vgg(JOHNSON.all, state), STRIPES, train_photos, tmp_path / "t.vstyle",
-                     TrainOptions(steps=5, **OPTIONS), torch.device("cpu"))
+    resumed = train(
+        load_vgg(JOHNSON.all, state),
+        STRIPES,
+        train_photos,
+        tmp_path / "r.vstyle",
+        TrainOptions(steps=5, **OPTIONS),
+        torch.device("cpu"),
+        resume=True,
+    )
+    straight = train(
+        load_vgg(JOHNSON.all, state),
+        STRIPES,
+        train_photos,
+        tmp_path / "t.vstyle",
+        TrainOptions(steps=5, **OPTIONS),
+        torch.device("cpu"),
+    )
     assert_trained_alike(resumed.state_dict(), straight.state_dict(), untrained)

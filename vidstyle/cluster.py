@@ -19,8 +19,9 @@ def connect(address: str | None) -> bool:
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address:
         # Workers on other nodes import vidstyle from the driver's copy; torch and av must be installed there.
-        ray.init(address=address, runtime_env={"py_modules": [str(Path(__file__).parent)]},
-                 logging_level=logging.WARNING)
+        ray.init(
+            address=address, runtime_env={"py_modules": [str(Path(__file__).parent)]}, logging_level=logging.WARNING
+        )
         interrupts.reclaim()  # ray.init replaced the SIGTERM handler: SIGTERM must stay Ctrl-C
         return False
     ray.init(include_dashboard=False, logging_level=logging.WARNING)
@@ -40,8 +41,9 @@ def pool_shape(workers: int | None, device: str, share_gpus: bool = False) -> tu
     return shape(ray.cluster_resources(), workers, device, share_gpus)
 
 
-def shape(resources: dict[str, float], workers: int | None, device: str,
-          share_gpus: bool = False) -> tuple[int, float, float, str]:
+def shape(
+    resources: dict[str, float], workers: int | None, device: str, share_gpus: bool = False
+) -> tuple[int, float, float, str]:
     """Without GPUs, the CPUs split between the workers (one per 2 CPUs by default). With GPUs, one GPU per
     worker (training: one model replica per GPU), or, with `share_gpus` (rendering), CPUS_PER_GPU_ACTOR
     CPUs per worker by default with each GPU shared by as many workers as that gives it, so that enough

@@ -54,7 +54,7 @@ def _owner(name: str, prefix: str, suffix: str) -> tuple[int, str] | None:
     else None. Plain string comparison: the user's names are never a pattern."""
     if not (name.startswith(prefix) and name.endswith(suffix)) or len(name) <= len(prefix) + len(suffix):
         return None
-    owner, dash, rand = name[len(prefix):len(name) - len(suffix)].partition("-")
+    owner, dash, rand = name[len(prefix) : len(name) - len(suffix)].partition("-")
     pid, at, host = owner.partition("@")
     if not (dash and at and pid.isascii() and pid.isdigit() and rand and set(rand) <= _RANDOM):
         return None
@@ -133,5 +133,7 @@ def space_checked(folder: Path, needed: int) -> Iterator[None]:
             free = f"{human_size(shutil.disk_usage(folder).free)} free"
         except OSError:
             free = "free space unknown"
-        raise VidstyleError(f"no space left in {folder} ({free}): this needs about {human_size(needed)} there; "
-                            "free some space or write elsewhere.") from None
+        raise VidstyleError(
+            f"no space left in {folder} ({free}): this needs about {human_size(needed)} there; "
+            "free some space or write elsewhere."
+        ) from None

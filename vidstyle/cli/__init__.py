@@ -9,7 +9,7 @@ import contextlib
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -24,13 +24,12 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from vidstyle.version import __version__
 from vidstyle import interrupts
 from vidstyle.errors import VidstyleError
+from vidstyle.version import __version__
 
 app = typer.Typer(
-    help="Turn videos into paintings: feed-forward neural style transfer with audio, frame rate and "
-    "timestamps kept.",
+    help="Turn videos into paintings: feed-forward neural style transfer with audio, frame rate and timestamps kept.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -53,8 +52,9 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     interrupts.install()  # SIGTERM behaves like Ctrl-C: temporaries are removed on the way out
 
@@ -75,8 +75,10 @@ def styles_list(ctx: typer.Context) -> None:
     for name, info in sorted(styles.items()):
         table.add_row(name, info.painting, info.artist, str(info.path), human_size(info.path.stat().st_size))
     Console().print(table)
-    typer.echo("Any painting: --style-image PAINTING (the arbitrary-style network; `vidstyle styles show "
-               "arbitrary` says where it comes from).")
+    typer.echo(
+        "Any painting: --style-image PAINTING (the arbitrary-style network; `vidstyle styles show "
+        "arbitrary` says where it comes from)."
+    )
 
 
 @styles_app.command("show")
@@ -91,8 +93,11 @@ def styles_show(
 
     try:
         if name == arbitrary.ArbitraryInfo.name and name not in installed_styles():
-            facts = {**asdict(arbitrary.read_info()), "file": arbitrary.WEIGHTS,
-                     "notice": arbitrary.WEIGHTS.parent / "NOTICE"}
+            facts = {
+                **asdict(arbitrary.read_info()),
+                "file": arbitrary.WEIGHTS,
+                "notice": arbitrary.WEIGHTS.parent / "NOTICE",
+            }
         else:
             facts = asdict(resolve_style(name))
     except VidstyleError as exc:
@@ -103,14 +108,20 @@ def styles_show(
 
 @styles_app.command("import")
 def styles_import(
-    folder: Annotated[Path, typer.Argument(help="A deeplearn.js export of a TensorFlow fast-style-transfer "
-                                           "network: manifest.json and its Variable files.")],
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="A deeplearn.js export of a TensorFlow fast-style-transfer "
+            "network: manifest.json and its Variable files."
+        ),
+    ],
     name: Annotated[str, typer.Option(help="Name to use with `render --style NAME`.")],
     painting: Annotated[str, typer.Option(help="Title of the painting the network was trained on.")] = "",
     artist: Annotated[str, typer.Option(help="The painter.")] = "",
     licence: Annotated[str, typer.Option(help="Licence of the network's weights.")] = "unknown",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the style here instead of "
-                                                   "the user style directory.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the style here instead of the user style directory.")
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing style of that name.")] = False,
 ) -> None:
     """Convert a TensorFlow fast-style-transfer network into a vidstyle style."""
@@ -120,8 +131,13 @@ def styles_import(
         target = output or user_dir() / f"{name}{SUFFIX}"
         if target.exists() and not overwrite:
             raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
-        info = StyleInfo(name=name, painting=painting, artist=artist, licence=licence,
-                         trained=f"imported from TensorFlow fast-style-transfer export {folder.resolve()}")
+        info = StyleInfo(
+            name=name,
+            painting=painting,
+            artist=artist,
+            licence=licence,
+            trained=f"imported from TensorFlow fast-style-transfer export {folder.resolve()}",
+        )
         net = import_deeplearnjs(folder, info)
         save_style(info, net, target)
     except VidstyleError as exc:
@@ -135,48 +151,102 @@ class Method(str, Enum):
 
 
 # What to paint with: the same options, and the same meaning, in render, image, preview and batch
-StyleImage = Annotated[Optional[Path], typer.Option(
-    "--style-image", help="A painting to imitate, any image file. Fast by default (the arbitrary-style "
-    "network, one pass per frame); --method nst optimises keyframes instead (Gatys et al.: slow, finer).")]
-Blend = Annotated[Optional[str], typer.Option(
-    help="Mix styles: 'muse=0.7,wave.jpg=0.3' (built-in styles and painting files, by weight).")]
-MethodOption = Annotated[Method, typer.Option(help="For --style-image: fast (feed-forward) or nst (Gatys "
-                                              "optimisation).")]
-Strength = Annotated[float, typer.Option(help="How much style, 0 to 1. Built-ins, paintings and blends: their "
-                                         "style code moved towards the video's own (Ghiasi et al.); trained "
-                                         "networks and NST: the share of the painted frame in a mix with the "
-                                         "source.")]
-VggWeights = Annotated[Optional[Path], typer.Option(
-    help="torchvision-layout VGG16/VGG19 ImageNet weights for the losses; default $VIDSTYLE_VGG_WEIGHTS, then "
-    "torchvision's file in the torch.hub cache ($TORCH_HOME), else a download when online.")]
+StyleImage = Annotated[
+    Path | None,
+    typer.Option(
+        "--style-image",
+        help="A painting to imitate, any image file. Fast by default (the arbitrary-style "
+        "network, one pass per frame); --method nst optimises keyframes instead (Gatys et al.: slow, finer).",
+    ),
+]
+Blend = Annotated[
+    str | None,
+    typer.Option(help="Mix styles: 'muse=0.7,wave.jpg=0.3' (built-in styles and painting files, by weight)."),
+]
+MethodOption = Annotated[
+    Method, typer.Option(help="For --style-image: fast (feed-forward) or nst (Gatys optimisation).")
+]
+Strength = Annotated[
+    float,
+    typer.Option(
+        help="How much style, 0 to 1. Built-ins, paintings and blends: their "
+        "style code moved towards the video's own (Ghiasi et al.); trained "
+        "networks and NST: the share of the painted frame in a mix with the "
+        "source."
+    ),
+]
+VggWeights = Annotated[
+    Path | None,
+    typer.Option(
+        help="torchvision-layout VGG16/VGG19 ImageNet weights for the losses; default $VIDSTYLE_VGG_WEIGHTS, then "
+        "torchvision's file in the torch.hub cache ($TORCH_HOME), else a download when online."
+    ),
+]
 Optimizer = Annotated[str, typer.Option(help="lbfgs (fewer iterations) or adam.")]
 ContentWeight = Annotated[float, typer.Option(help="Weight of keeping the photo's content (relu4_2).")]
-StyleWeight = Annotated[float, typer.Option(help="Weight of matching the painting's textures (Gram matrices of "
-                                            "relu1_1..relu4_1). Losses are relative per layer, so the same "
-                                            "weights suit any VGG checkpoint.")]
+StyleWeight = Annotated[
+    float,
+    typer.Option(
+        help="Weight of matching the painting's textures (Gram matrices of "
+        "relu1_1..relu4_1). Losses are relative per layer, so the same "
+        "weights suit any VGG checkpoint."
+    ),
+]
 TvWeight = Annotated[float, typer.Option(help="Weight of smoothness (total variation).")]
-Levels = Annotated[int, typer.Option(help="Coarse-to-fine levels, each twice the size of the one before.",
-                                     min=1, max=5)]
-PreserveColor = Annotated[bool, typer.Option(help="Keep the source's colours; take only the painting's "
-                                             "texture and tone (luminance transfer), for every kind of style.")]
+Levels = Annotated[
+    int, typer.Option(help="Coarse-to-fine levels, each twice the size of the one before.", min=1, max=5)
+]
+PreserveColor = Annotated[
+    bool,
+    typer.Option(
+        help="Keep the source's colours; take only the painting's "
+        "texture and tone (luminance transfer), for every kind of style."
+    ),
+]
 Seed = Annotated[int, typer.Option(help="Seed for --init noise.")]
-Arch = Annotated[str, typer.Option(help="auto: a style's lite network (NAME-lite, ~3x faster) when rendering on "
-                                    "CPU and one is installed, else the full one; full; lite.")]
-Compile = Annotated[str, typer.Option(help="torch.compile the network: on, off, or auto (when the job is "
-                                       "long enough to repay the ~30 s of compiling; twice as fast on CPU).")]
-Precision = Annotated[str, typer.Option(help="The network's arithmetic: fp32, fp16, bf16, or auto (fp16 on a "
-                                         "GPU with tensor cores, bf16 on a CPU with bf16 instructions such as "
-                                         "AVX512-BF16 or AMX, else fp32). Without those instructions bf16 is "
-                                         "several times slower on a CPU, fp16 many times.")]
-Workers = Annotated[Optional[int], typer.Option(
-    help="Ray actors, each holding the network and decoding and encoding its own segments (a batch's videos "
-    "share them). Default: with GPUs, one per 4 CPUs, sharing the GPUs (one actor's x264 cannot keep up "
-    "with a GPU); without, one per 2 CPUs.", min=1)]
-Stabilize = Annotated[float, typer.Option(
-    "--stabilize", help="Temporal stabilisation: each frame is blended with the previous output carried along "
-    "the input's optical flow, where visible; this is the previous output's weight (0 turns it off). At 0.4 "
-    "it cut the warping error by about two thirds for a few percent of speed and style (bench/flicker.py).",
-    min=0.0, max=0.95)]
+Arch = Annotated[
+    str,
+    typer.Option(
+        help="auto: a style's lite network (NAME-lite, ~3x faster) when rendering on "
+        "CPU and one is installed, else the full one; full; lite."
+    ),
+]
+Compile = Annotated[
+    str,
+    typer.Option(
+        help="torch.compile the network: on, off, or auto (when the job is "
+        "long enough to repay the ~30 s of compiling; twice as fast on CPU)."
+    ),
+]
+Precision = Annotated[
+    str,
+    typer.Option(
+        help="The network's arithmetic: fp32, fp16, bf16, or auto (fp16 on a "
+        "GPU with tensor cores, bf16 on a CPU with bf16 instructions such as "
+        "AVX512-BF16 or AMX, else fp32). Without those instructions bf16 is "
+        "several times slower on a CPU, fp16 many times."
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        help="Ray actors, each holding the network and decoding and encoding its own segments (a batch's videos "
+        "share them). Default: with GPUs, one per 4 CPUs, sharing the GPUs (one actor's x264 cannot keep up "
+        "with a GPU); without, one per 2 CPUs.",
+        min=1,
+    ),
+]
+Stabilize = Annotated[
+    float,
+    typer.Option(
+        "--stabilize",
+        help="Temporal stabilisation: each frame is blended with the previous output carried along "
+        "the input's optical flow, where visible; this is the previous output's weight (0 turns it off). At 0.4 "
+        "it cut the warping error by about two thirds for a few percent of speed and style (bench/flicker.py).",
+        min=0.0,
+        max=0.95,
+    ),
+]
 
 
 def _on_cpu(device: str, address: str | None, no_ray: bool) -> bool:
@@ -201,9 +271,16 @@ def _stabilize(strength: float):
 
 def _progress_bar() -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
-        TextColumn("{task.fields[fps]:>6.1f} fps"), TimeElapsedColumn(), TextColumn("ETA"),
-        TimeRemainingColumn(), console=err, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        TextColumn("{task.fields[fps]:>6.1f} fps"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
     )
 
 
@@ -211,30 +288,47 @@ def _progress_bar() -> Progress:
 def image(
     source: Annotated[Path, typer.Argument(help="The photo to paint.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Result image (.png, .jpg, ...).")],
-    style: Annotated[Optional[str], typer.Option("--style", "-s", help="Installed style name (see `vidstyle "
-                                                 "styles`) or a .vstyle file.")] = None,
+    style: Annotated[
+        str | None,
+        typer.Option("--style", "-s", help="Installed style name (see `vidstyle styles`) or a .vstyle file."),
+    ] = None,
     style_image: StyleImage = None,
     blend: Blend = None,
     method: MethodOption = Method.fast,
     strength: Strength = 1.0,
-    size: Annotated[Optional[int], typer.Option(help="Longer side of the result, in pixels (default: the "
-                                                "photo's own; 384 with --method nst).", min=32)] = None,
-    max_side: Annotated[Optional[int], typer.Option(help="Paint at most this many pixels on the longer side "
-                                                    "and scale back to --size (default: 480 for a painting or a "
-                                                    "blend with one, as render does; the photo's size for "
-                                                    "built-ins).", min=16)] = None,
-    iterations: Annotated[int, typer.Option(help="--method nst: optimisation steps in all, split over the "
-                                            "levels.", min=1)] = 300,
-    checkpoint_every: Annotated[int, typer.Option(help="--method nst: also save OUTPUT_N.png every N "
-                                                  "iterations (0: never), to stop early when it looks right.",
-                                                  min=0)] = 0,
+    size: Annotated[
+        int | None,
+        typer.Option(
+            help="Longer side of the result, in pixels (default: the photo's own; 384 with --method nst).", min=32
+        ),
+    ] = None,
+    max_side: Annotated[
+        int | None,
+        typer.Option(
+            help="Paint at most this many pixels on the longer side "
+            "and scale back to --size (default: 480 for a painting or a "
+            "blend with one, as render does; the photo's size for "
+            "built-ins).",
+            min=16,
+        ),
+    ] = None,
+    iterations: Annotated[
+        int, typer.Option(help="--method nst: optimisation steps in all, split over the levels.", min=1)
+    ] = 300,
+    checkpoint_every: Annotated[
+        int,
+        typer.Option(
+            help="--method nst: also save OUTPUT_N.png every N "
+            "iterations (0: never), to stop early when it looks right.",
+            min=0,
+        ),
+    ] = 0,
     levels: Levels = 2,
     optimizer: Optimizer = "lbfgs",
     content_weight: ContentWeight = 1.0,
     style_weight: StyleWeight = 10.0,
     tv_weight: TvWeight = 10.0,
-    init: Annotated[str, typer.Option(help="--method nst: start from the photo (content) or from "
-                                      "noise.")] = "content",
+    init: Annotated[str, typer.Option(help="--method nst: start from the photo (content) or from noise.")] = "content",
     preserve_color: PreserveColor = False,
     vgg_weights: VggWeights = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
@@ -249,9 +343,9 @@ def image(
     """
     import time
 
-    from vidstyle.pipeline.choice import StyleChoice, make_recipe
-    from vidstyle.models.devices import resolve_device
     from vidstyle.media.images import check_writable, read_rgb, write_rgb
+    from vidstyle.models.devices import resolve_device
+    from vidstyle.pipeline.choice import StyleChoice, make_recipe
 
     started = time.perf_counter()
     try:
@@ -263,8 +357,24 @@ def image(
         choice.check()
         photo = read_rgb(source)
         if method == Method.nst:
-            result = _image_nst(photo, choice, output, size or 384, iterations, checkpoint_every, levels, optimizer,
-                                content_weight, style_weight, tv_weight, init, vgg_weights, dev, seed, started)
+            result = _image_nst(
+                photo,
+                choice,
+                output,
+                size or 384,
+                iterations,
+                checkpoint_every,
+                levels,
+                optimizer,
+                content_weight,
+                style_weight,
+                tv_weight,
+                init,
+                vgg_weights,
+                dev,
+                seed,
+                started,
+            )
         else:
             from vidstyle.pipeline.stylizers import stylize_still
 
@@ -272,10 +382,14 @@ def image(
                 import cv2
 
                 scale = size / max(photo.shape[:2])
-                photo = cv2.resize(photo, (max(1, round(photo.shape[1] * scale)), max(1, round(photo.shape[0] * scale))),
-                                   interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-            recipe, finish = make_recipe(choice, lambda: [photo], on_cpu=dev.type == "cpu",
-                                         note=lambda line: err.print(line, highlight=False))
+                photo = cv2.resize(
+                    photo,
+                    (max(1, round(photo.shape[1] * scale)), max(1, round(photo.shape[0] * scale))),
+                    interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
+                )
+            recipe, finish = make_recipe(
+                choice, lambda: [photo], on_cpu=dev.type == "cpu", note=lambda line: err.print(line, highlight=False)
+            )
             result = stylize_still(recipe, finish, photo, dev, max_side)
         write_rgb(output, result)
     except VidstyleError as exc:
@@ -286,21 +400,45 @@ def image(
     typer.echo(f"{w}x{h} in {time.perf_counter() - started:.1f} s -> {output}")
 
 
-def _image_nst(photo, choice, output: Path, size: int, iterations: int, checkpoint_every: int, levels: int,
-               optimizer: str, content_weight: float, style_weight: float, tv_weight: float, init: str,
-               vgg_weights, dev, seed: int, started: float):
+def _image_nst(
+    photo,
+    choice,
+    output: Path,
+    size: int,
+    iterations: int,
+    checkpoint_every: int,
+    levels: int,
+    optimizer: str,
+    content_weight: float,
+    style_weight: float,
+    tv_weight: float,
+    init: str,
+    vgg_weights,
+    dev,
+    seed: int,
+    started: float,
+):
     """`image --method nst`: Gatys et al.'s optimisation, printing its losses and saving checkpoints."""
     import time
 
-    from vidstyle.pipeline.choice import read_painting
     from vidstyle.media.images import to_tensor, to_uint8, write_rgb
-    from vidstyle.nst.gatys import NSTOptions, transfer
-    from vidstyle.pipeline.stylizers import Finish
     from vidstyle.models.vgg import find_weights, load_state, load_vgg
+    from vidstyle.nst.gatys import NSTOptions, transfer
+    from vidstyle.pipeline.choice import read_painting
+    from vidstyle.pipeline.stylizers import Finish
 
-    options = NSTOptions(size=size, iterations=iterations, levels=levels, optimizer=optimizer,
-                         content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
-                         init=init, preserve_color=choice.preserve_color, seed=seed)
+    options = NSTOptions(
+        size=size,
+        iterations=iterations,
+        levels=levels,
+        optimizer=optimizer,
+        content_weight=content_weight,
+        style_weight=style_weight,
+        tv_weight=tv_weight,
+        init=init,
+        preserve_color=choice.preserve_color,
+        seed=seed,
+    )
     options.check()
     painting = to_tensor(read_painting(Path(choice.style_image)), dev)
     vgg = load_vgg(options.layers.all, load_state(find_weights(vgg_weights))).to(dev)
@@ -308,8 +446,10 @@ def _image_nst(photo, choice, output: Path, size: int, iterations: int, checkpoi
     def step(losses, current) -> None:
         i = losses.step
         if i == 1 or i == iterations or (checkpoint_every and i % checkpoint_every == 0):
-            line = (f"iteration {i:>5}: content {losses.content:.4f}  style {losses.style:.4f}  "
-                    f"tv {losses.tv:.4f}  total {losses.total:.4f}  ({time.perf_counter() - started:.1f} s)")
+            line = (
+                f"iteration {i:>5}: content {losses.content:.4f}  style {losses.style:.4f}  "
+                f"tv {losses.tv:.4f}  total {losses.total:.4f}  ({time.perf_counter() - started:.1f} s)"
+            )
             if checkpoint_every and i % checkpoint_every == 0 and i != iterations:
                 path = output.with_name(f"{output.stem}_{i}{output.suffix}")
                 write_rgb(path, to_uint8(current()))
@@ -328,36 +468,72 @@ def _image_nst(photo, choice, output: Path, size: int, iterations: int, checkpoi
 @app.command()
 def render(
     source: Annotated[Path, typer.Argument(help="Input video (anything FFmpeg reads).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output video; the container follows the "
-                                         "extension: .mp4, .mov, .mkv (H.264) or .webm (VP9).")],
-    style: Annotated[Optional[str], typer.Option("--style", "-s", help="Installed style name (see `vidstyle "
-                                                 "styles`) or a .vstyle file.")] = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output video; the container follows the extension: .mp4, .mov, .mkv (H.264) or .webm (VP9).",
+        ),
+    ],
+    style: Annotated[
+        str | None,
+        typer.Option("--style", "-s", help="Installed style name (see `vidstyle styles`) or a .vstyle file."),
+    ] = None,
     style_image: StyleImage = None,
-    max_side: Annotated[Optional[int], typer.Option(help="Stylise at most this many pixels on the longer "
-                                                    "side, then scale back to the source size (faster, "
-                                                    "coarser brush strokes).", min=16)] = None,
+    max_side: Annotated[
+        int | None,
+        typer.Option(
+            help="Stylise at most this many pixels on the longer "
+            "side, then scale back to the source size (faster, "
+            "coarser brush strokes).",
+            min=16,
+        ),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Frames per network call.", min=1)] = 4,
     arch: Arch = "auto",
     compile: Compile = "auto",
     precision: Precision = "auto",
-    crf: Annotated[Optional[int], typer.Option(help="Quality: lower is better and bigger (x264 default 18, "
-                                               "VP9 32).", min=0, max=63)] = None,
+    crf: Annotated[
+        int | None, typer.Option(help="Quality: lower is better and bigger (x264 default 18, VP9 32).", min=0, max=63)
+    ] = None,
     preset: Annotated[str, typer.Option(help="x264 speed preset (ultrafast ... veryslow).")] = "medium",
     overwrite: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
     workers: Workers = None,
-    address: Annotated[Optional[str], typer.Option(help="Ray cluster to run on (ray://head:10001, auto, "
-                                                   "host:port); default RAY_ADDRESS, else Ray starts "
-                                                   "embedded on this machine.")] = None,
-    no_ray: Annotated[bool, typer.Option("--no-ray", help="One process, no Ray: for debugging, and the "
-                                         "reference the sharded path matches frame for frame. A clip of one "
-                                         "segment (under ~20 s) runs in one process anyway, unless --workers "
-                                         "or --address asks for Ray.")] = False,
-    keyframe_every: Annotated[int, typer.Option(help="--method nst: at most this many frames between "
-                                                "optimised keyframes (shot changes add more).", min=1)] = 12,
-    iterations: Annotated[int, typer.Option(help="--method nst: optimisation steps for a shot's first "
-                                            "keyframe; later keyframes start from the previous one and take "
-                                            "half.", min=2)] = 200,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to run on (ray://head:10001, auto, "
+            "host:port); default RAY_ADDRESS, else Ray starts "
+            "embedded on this machine."
+        ),
+    ] = None,
+    no_ray: Annotated[
+        bool,
+        typer.Option(
+            "--no-ray",
+            help="One process, no Ray: for debugging, and the "
+            "reference the sharded path matches frame for frame. A clip of one "
+            "segment (under ~20 s) runs in one process anyway, unless --workers "
+            "or --address asks for Ray.",
+        ),
+    ] = False,
+    keyframe_every: Annotated[
+        int,
+        typer.Option(
+            help="--method nst: at most this many frames between optimised keyframes (shot changes add more).", min=1
+        ),
+    ] = 12,
+    iterations: Annotated[
+        int,
+        typer.Option(
+            help="--method nst: optimisation steps for a shot's first "
+            "keyframe; later keyframes start from the previous one and take "
+            "half.",
+            min=2,
+        ),
+    ] = 200,
     levels: Levels = 2,
     optimizer: Optimizer = "lbfgs",
     content_weight: ContentWeight = 1.0,
@@ -392,24 +568,46 @@ def render(
         from vidstyle.pipeline.preview import sample
 
         def nst_recipe(painting):
-            from vidstyle.pipeline.keyframes import KeyframeOptions
             from vidstyle.nst.gatys import NSTOptions
+            from vidstyle.pipeline.keyframes import KeyframeOptions
             from vidstyle.pipeline.stylizers import ImageRecipe
 
-            nst = NSTOptions(size=384, iterations=iterations, levels=levels, optimizer=optimizer,
-                             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
-                             preserve_color=preserve_color)
+            nst = NSTOptions(
+                size=384,
+                iterations=iterations,
+                levels=levels,
+                optimizer=optimizer,
+                content_weight=content_weight,
+                style_weight=style_weight,
+                tv_weight=tv_weight,
+                preserve_color=preserve_color,
+            )
             nst.check()
-            return ImageRecipe.of(painting, vgg_weights, nst,
-                                  KeyframeOptions(every=keyframe_every, warm_iterations=iterations // 2))
+            return ImageRecipe.of(
+                painting, vgg_weights, nst, KeyframeOptions(every=keyframe_every, warm_iterations=iterations // 2)
+            )
 
         choice = StyleChoice(style, style_image, blend, method.value, strength, preserve_color)
-        recipe, finish = make_recipe(choice, lambda: sample(source, CONTENT_FRAMES, "even")[2], arch,
-                                     _on_cpu(device, address, no_ray), nst_recipe,
-                                     note=lambda line: err.print(line, highlight=False))
-        options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
-                                overwrite=overwrite, stabilize=_stabilize(stabilize), compile=compile,
-                                precision=precision, finish=finish)
+        recipe, finish = make_recipe(
+            choice,
+            lambda: sample(source, CONTENT_FRAMES, "even")[2],
+            arch,
+            _on_cpu(device, address, no_ray),
+            nst_recipe,
+            note=lambda line: err.print(line, highlight=False),
+        )
+        options = RenderOptions(
+            device=device,
+            batch_size=batch_size,
+            max_side=max_side,
+            crf=crf,
+            preset=preset,
+            overwrite=overwrite,
+            stabilize=_stabilize(stabilize),
+            compile=compile,
+            precision=precision,
+            finish=finish,
+        )
         from vidstyle.pipeline.render import render as run_render
         from vidstyle.pipeline.shard import ShardOptions, render_sharded, worth_a_pool
 
@@ -444,8 +642,10 @@ def render(
     if report.keyframes:
         costs = [cost for _, cost in report.keyframes]
         times = ", ".join(f"{t:.2f}" for t, _ in report.keyframes)
-        typer.echo(f"{len(costs)} keyframes optimised at {times} s; {sum(costs) / len(costs):.1f} s each on "
-                   f"average (first {costs[0]:.1f} s, {sum(costs):.1f} s in all)")
+        typer.echo(
+            f"{len(costs)} keyframes optimised at {times} s; {sum(costs) / len(costs):.1f} s each on "
+            f"average (first {costs[0]:.1f} s, {sum(costs):.1f} s in all)"
+        )
     typer.echo(
         f"{report.frames_out}/{report.frames_in} frames, {report.duration_out:.2f} s of video "
         f"(source {report.duration_in:.2f} s), audio packets out/in {audio}, "
@@ -457,27 +657,38 @@ def render(
 def preview(
     source: Annotated[Path, typer.Argument(help="Input video.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Contact sheet image (.png).")],
-    style: Annotated[Optional[list[str]], typer.Option("--style", "-s", help="A style to compare; repeat "
-                                                       "for more.")] = None,
-    style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="A painting to compare "
-                                                              "(repeat for more); fast unless --method "
-                                                              "nst.")] = None,
-    blend: Annotated[Optional[list[str]], typer.Option(help="A blend to compare, 'muse=0.7,wave.jpg=0.3' "
-                                                       "(repeat for more).")] = None,
+    style: Annotated[
+        list[str] | None, typer.Option("--style", "-s", help="A style to compare; repeat for more.")
+    ] = None,
+    style_image: Annotated[
+        list[Path] | None,
+        typer.Option("--style-image", help="A painting to compare (repeat for more); fast unless --method nst."),
+    ] = None,
+    blend: Annotated[
+        list[str] | None, typer.Option(help="A blend to compare, 'muse=0.7,wave.jpg=0.3' (repeat for more).")
+    ] = None,
     method: MethodOption = Method.fast,
     strength: Strength = 1.0,
     preserve_color: PreserveColor = False,
     frames: Annotated[int, typer.Option("--frames", "-n", help="How many frames to sample.", min=1)] = 8,
-    at: Annotated[str, typer.Option(help="even: the middles of equal stretches of the video; keyframes: "
-                                    "keyframes spread the same way (one decoded frame each; encoders put "
-                                    "them at shot changes).")] = "even",
+    at: Annotated[
+        str,
+        typer.Option(
+            help="even: the middles of equal stretches of the video; keyframes: "
+            "keyframes spread the same way (one decoded frame each; encoders put "
+            "them at shot changes)."
+        ),
+    ] = "even",
     thumb: Annotated[int, typer.Option(help="Thumbnail width on the sheet, in pixels.", min=32)] = 320,
-    max_side: Annotated[Optional[int], typer.Option(help="Run networks at most this large (default: "
-                                                    "the frame's size, as render does).", min=16)] = None,
+    max_side: Annotated[
+        int | None,
+        typer.Option(help="Run networks at most this large (default: the frame's size, as render does).", min=16),
+    ] = None,
     nst_size: Annotated[int, typer.Option(help="--method nst: optimise at this size.", min=32)] = 256,
     iterations: Annotated[int, typer.Option(help="--method nst: optimisation steps.", min=2)] = 100,
-    html_page: Annotated[bool, typer.Option("--html", help="Also write OUTPUT.html with every cell full "
-                                            "size.")] = False,
+    html_page: Annotated[
+        bool, typer.Option("--html", help="Also write OUTPUT.html with every cell full size.")
+    ] = False,
     vgg_weights: VggWeights = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     overwrite: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
@@ -489,11 +700,11 @@ def preview(
 
     import numpy as np
 
+    from vidstyle.media.images import check_writable, write_rgb
+    from vidstyle.models.devices import resolve_device
+    from vidstyle.nst.gatys import NSTOptions
     from vidstyle.pipeline import preview as pv
     from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, make_recipe
-    from vidstyle.models.devices import resolve_device
-    from vidstyle.media.images import check_writable, write_rgb
-    from vidstyle.nst.gatys import NSTOptions
 
     started = time.perf_counter()
     try:
@@ -513,17 +724,28 @@ def preview(
         for label, choice in choices:
             choice.strength, choice.preserve_color = strength, preserve_color
             if nst and choice.style_image is not None:
-                from vidstyle.pipeline.choice import read_painting
                 from vidstyle.models.vgg import find_weights, load_state, load_vgg
+                from vidstyle.pipeline.choice import read_painting
 
                 options = NSTOptions(size=nst_size, iterations=iterations, preserve_color=preserve_color)
                 vgg = vgg or load_vgg(options.layers.all, load_state(find_weights(vgg_weights)))
-                runs.append((label, partial(pv.stylise_painting, painting=read_painting(choice.style_image), vgg=vgg,
-                                            options=options, device=dev)))
+                runs.append(
+                    (
+                        label,
+                        partial(
+                            pv.stylise_painting,
+                            painting=read_painting(choice.style_image),
+                            vgg=vgg,
+                            options=options,
+                            device=dev,
+                        ),
+                    )
+                )
                 continue
             recipe, finish = make_recipe(choice, content, "auto", dev.type == "cpu")
-            runs.append((label, partial(pv.stylise_recipe, recipe=recipe, finish=finish, device=dev,
-                                        max_side=max_side)))
+            runs.append(
+                (label, partial(pv.stylise_recipe, recipe=recipe, finish=finish, device=dev, max_side=max_side))
+            )
         report = pv.preview(source, runs, frames, at, started)
         rows = list(zip(report.rows, report.cells))
         sheet = pv.contact_sheet(rows, [pv.clock(t) for t in report.times], thumb)
@@ -535,46 +757,72 @@ def preview(
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted; no sheet was written.", code=130)
-    typer.echo(f"{len(report.times)} frames x {len(report.rows) - 1} styles, {report.decoded} frames decoded of "
-               f"{report.frames_in_video}, in {time.perf_counter() - started:.1f} s -> {output}"
-               + (f" and {output.with_suffix('.html')}" if html_page else ""))
+    typer.echo(
+        f"{len(report.times)} frames x {len(report.rows) - 1} styles, {report.decoded} frames decoded of "
+        f"{report.frames_in_video}, in {time.perf_counter() - started:.1f} s -> {output}"
+        + (f" and {output.with_suffix('.html')}" if html_page else "")
+    )
 
 
 @app.command()
 def batch(
-    inputs: Annotated[Path, typer.Argument(help="A folder of videos, or a manifest: .csv or .jsonl with "
-                                           "columns input, style (or style_image, or blend) and optional "
-                                           "output.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the outputs and the summary "
-                                         "(created if missing).")],
-    style: Annotated[Optional[list[str]], typer.Option("--style", "-s", help="Style for every video (repeat "
-                                                       "for several; manifest rows may name their own).")] = None,
-    style_image: Annotated[Optional[list[Path]], typer.Option("--style-image", help="A painting for every "
-                                                              "video (fast unless --method nst).")] = None,
-    blend: Annotated[Optional[list[str]], typer.Option(help="A blend for every video, as in render "
-                                                       "(\"muse=0.7,wave.jpg=0.3\"; repeat for several); "
-                                                       "outputs are named VIDEO.muse70+wave30.SUFFIX.")] = None,
+    inputs: Annotated[
+        Path,
+        typer.Argument(
+            help="A folder of videos, or a manifest: .csv or .jsonl with "
+            "columns input, style (or style_image, or blend) and optional "
+            "output."
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the outputs and the summary (created if missing).")
+    ],
+    style: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--style", "-s", help="Style for every video (repeat for several; manifest rows may name their own)."
+        ),
+    ] = None,
+    style_image: Annotated[
+        list[Path] | None, typer.Option("--style-image", help="A painting for every video (fast unless --method nst).")
+    ] = None,
+    blend: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A blend for every video, as in render "
+            '("muse=0.7,wave.jpg=0.3"; repeat for several); '
+            "outputs are named VIDEO.muse70+wave30.SUFFIX."
+        ),
+    ] = None,
     method: MethodOption = Method.fast,
     strength: Strength = 1.0,
     preserve_color: PreserveColor = False,
     suffix: Annotated[str, typer.Option(help="Container of the outputs named VIDEO.STYLE.SUFFIX.")] = ".mp4",
-    max_side: Annotated[Optional[int], typer.Option(help="Stylise at most this many pixels on the longer "
-                                                    "side.", min=16)] = None,
+    max_side: Annotated[
+        int | None, typer.Option(help="Stylise at most this many pixels on the longer side.", min=16)
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Frames per network call.", min=1)] = 4,
     arch: Arch = "auto",
     compile: Compile = "auto",
     precision: Precision = "auto",
-    crf: Annotated[Optional[int], typer.Option(help="Quality (x264 default 18).", min=0, max=63)] = None,
+    crf: Annotated[int | None, typer.Option(help="Quality (x264 default 18).", min=0, max=63)] = None,
     preset: Annotated[str, typer.Option(help="x264 speed preset.")] = "medium",
     workers: Workers = None,
-    address: Annotated[Optional[str], typer.Option(help="Ray cluster (auto, host:port, ray://...); default "
-                                                   "RAY_ADDRESS, else Ray starts embedded.")] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster (auto, host:port, ray://...); default RAY_ADDRESS, else Ray starts embedded."),
+    ] = None,
     vgg_weights: VggWeights = None,
     stabilize: Stabilize = 0.4,
-    overwrite: Annotated[bool, typer.Option(help="Replace files at output paths that are not this batch's own "
-                                            "outputs (its earlier outputs of the same input are redone when "
-                                            "their input, style or settings changed, without it).")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            help="Replace files at output paths that are not this batch's own "
+            "outputs (its earlier outputs of the same input are redone when "
+            "their input, style or settings changed, without it)."
+        ),
+    ] = False,
 ) -> None:
     """Render many videos in many styles as one Ray job, resumably.
 
@@ -584,13 +832,13 @@ def batch(
     --overwrite), that lies outside the output folder, or that two videos share. Ends with a table, also
     written as batch-summary.json and .csv in the output folder; exit status 1 if any video failed.
     """
-    from vidstyle.pipeline import batch as bt
-    from vidstyle.models.acceleration import check_compile_mode, check_precision
-    from vidstyle.pipeline.choice import check_strength, parse_blend
     from vidstyle.files import space_checked
-    from vidstyle.pipeline.stylizers import Finish
+    from vidstyle.models.acceleration import check_compile_mode, check_precision
+    from vidstyle.pipeline import batch as bt
+    from vidstyle.pipeline.choice import check_strength, parse_blend
     from vidstyle.pipeline.render import RenderOptions
     from vidstyle.pipeline.shard import ShardOptions
+    from vidstyle.pipeline.stylizers import Finish
 
     if not suffix.startswith("."):
         suffix = "." + suffix
@@ -603,14 +851,31 @@ def batch(
         for text in blend or []:
             parse_blend(text)  # a bad blend given for every video is the command's error, before any work
         items = bt.discover(inputs, style or [], style_image or [], output, suffix, blend or [])
-        recipes = bt.build_recipes([i for i in items if not i.error], vgg_weights, arch,
-                                   _on_cpu(device, address, False), method.value, strength, preserve_color)
+        recipes = bt.build_recipes(
+            [i for i in items if not i.error],
+            vgg_weights,
+            arch,
+            _on_cpu(device, address, False),
+            method.value,
+            strength,
+            preserve_color,
+        )
         output.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
-        options = RenderOptions(device=device, batch_size=batch_size, max_side=max_side, crf=crf, preset=preset,
-                                stabilize=_stabilize(stabilize), compile=compile, precision=precision,
-                                overwrite=overwrite, finish=Finish(strength, preserve_color and method == Method.fast))
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err) as bar:
+        options = RenderOptions(
+            device=device,
+            batch_size=batch_size,
+            max_side=max_side,
+            crf=crf,
+            preset=preset,
+            stabilize=_stabilize(stabilize),
+            compile=compile,
+            precision=precision,
+            overwrite=overwrite,
+            finish=Finish(strength, preserve_color and method == Method.fast),
+        )
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+        ) as bar:
             overall = bar.add_task(f"{len(items)} outputs", total=len(items))
             tasks: dict[str, int] = {}
 
@@ -624,12 +889,16 @@ def batch(
                 label = f"  {Path(outcome.video).name} [{outcome.style}]"
                 for key in [k for k in tasks if f"  {k}" == label]:
                     bar.remove_task(tasks.pop(key))
-                bar.console.print(f"{outcome.status:>7}  {Path(outcome.output).name}"
-                                  + (f"  ({outcome.error})" if outcome.error else ""), highlight=False,
-                                  markup=False)  # file names may hold [brackets]
+                bar.console.print(
+                    f"{outcome.status:>7}  {Path(outcome.output).name}"
+                    + (f"  ({outcome.error})" if outcome.error else ""),
+                    highlight=False,
+                    markup=False,
+                )  # file names may hold [brackets]
 
-            outcomes = bt.run_batch(items, recipes, options, ShardOptions(workers=workers, address=address),
-                                    progress, log)
+            outcomes = bt.run_batch(
+                items, recipes, options, ShardOptions(workers=workers, address=address), progress, log
+            )
         with space_checked(output, 1 << 20):
             json_path, csv_path = bt.write_summary(outcomes, output)
     except VidstyleError as exc:
@@ -638,12 +907,18 @@ def batch(
         fail("interrupted; finished outputs are kept, run the same command again to do the rest.", code=130)
     table = Table("video", "style", "frames", "seconds", "status", "error", box=None)
     for o in outcomes:
-        table.add_row(*(Text(cell) for cell in (Path(o.video).name, o.style, str(o.frames), f"{o.seconds:.1f}",
-                                                o.status, o.error)))  # Text: [brackets] in names are not markup
+        table.add_row(
+            *(
+                Text(cell)
+                for cell in (Path(o.video).name, o.style, str(o.frames), f"{o.seconds:.1f}", o.status, o.error)
+            )
+        )  # Text: [brackets] in names are not markup
     Console().print(table)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
-    typer.echo(f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; summary in "
-               f"{json_path} and {csv_path}")
+    typer.echo(
+        f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; summary in "
+        f"{json_path} and {csv_path}"
+    )
     if counts["failed"]:
         raise typer.Exit(1)
 
@@ -652,11 +927,14 @@ def batch(
 def evaluate(
     source: Annotated[Path, typer.Argument(help="The input video.")],
     output: Annotated[Path, typer.Argument(help="Its render.")],
-    style_image: Annotated[Optional[Path], typer.Option("--style-image", help="The painting: adds the style "
-                                                        "loss to it and the content loss to the input.")] = None,
+    style_image: Annotated[
+        Path | None,
+        typer.Option(
+            "--style-image", help="The painting: adds the style loss to it and the content loss to the input."
+        ),
+    ] = None,
     every: Annotated[int, typer.Option(help="Measure the pair (t, t+1) for every N-th t.", min=1)] = 1,
-    side: Annotated[int, typer.Option(help="Compute flow and errors at this size (longer side).",
-                                      min=32)] = 384,
+    side: Annotated[int, typer.Option(help="Compute flow and errors at this size (longer side).", min=32)] = 384,
     frames: Annotated[int, typer.Option(help="Frames scored for style and content.", min=1)] = 8,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     vgg_weights: VggWeights = None,
@@ -675,8 +953,8 @@ def evaluate(
         vgg = painting = None
         if style_image:
             from vidstyle.media.images import read_rgb, to_tensor
-            from vidstyle.nst.losses import JOHNSON
             from vidstyle.models.vgg import find_weights, load_state, load_vgg
+            from vidstyle.nst.losses import JOHNSON
 
             painting = to_tensor(read_rgb(style_image))
             vgg = load_vgg(JOHNSON.all, load_state(find_weights(vgg_weights)))
@@ -686,8 +964,10 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(result.as_dict()))
         return
-    typer.echo(f"warping error            {result.warp_error:.6f}  ({result.pairs} frame pairs, "
-               f"{100 * result.visible:.0f}% of pixels visible)")
+    typer.echo(
+        f"warping error            {result.warp_error:.6f}  ({result.pairs} frame pairs, "
+        f"{100 * result.visible:.0f}% of pixels visible)"
+    )
     typer.echo(f"  luminance-compensated  {result.warp_error_lum:.6f}")
     if result.style_loss is not None:
         typer.echo(f"style loss to painting   {result.style_loss:.4f}  ({result.frames_scored} frames)")
@@ -703,18 +983,23 @@ def train_code_command(
     painting: Annotated[str, typer.Option(help="Title of the painting, for `styles show`.")] = "",
     artist: Annotated[str, typer.Option(help="The painter.")] = "",
     licence: Annotated[str, typer.Option(help="Licence of the painting's image.")] = "",
-    exclude: Annotated[Optional[list[str]], typer.Option(help="Leave out photos matching this pattern "
-                                                         "(repeat), e.g. 'test_*'.")] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option(help="Leave out photos matching this pattern (repeat), e.g. 'test_*'.")
+    ] = None,
     steps: Annotated[int, typer.Option(help="Optimisation steps.", min=1)] = 100,
     batch_size: Annotated[int, typer.Option(help="Crops per step.", min=1)] = 2,
     crop: Annotated[int, typer.Option(help="Crop side, pixels.", min=32)] = 192,
-    photo_side: Annotated[int, typer.Option(help="Photos and the painting's Gram targets at this long "
-                                            "side: the size you render at.", min=64)] = 480,
+    photo_side: Annotated[
+        int,
+        typer.Option(help="Photos and the painting's Gram targets at this long side: the size you render at.", min=64),
+    ] = 480,
     lr: Annotated[float, typer.Option(help="Adam's learning rate.")] = 0.05,
-    content_weight: Annotated[float, typer.Option(help="Weight of the content loss (relu2_2); raise it (3) "
-                                                  "where texture covers the subject.")] = 1.0,
-    style_weight: Annotated[float, typer.Option(help="Weight of the style loss (relative Gram distance over "
-                                                "relu1_2..relu4_3).")] = 20.0,
+    content_weight: Annotated[
+        float, typer.Option(help="Weight of the content loss (relu2_2); raise it (3) where texture covers the subject.")
+    ] = 1.0,
+    style_weight: Annotated[
+        float, typer.Option(help="Weight of the style loss (relative Gram distance over relu1_2..relu4_3).")
+    ] = 20.0,
     tv_weight: Annotated[float, typer.Option(help="Weight of total variation.")] = 10.0,
     checkpoint_every: Annotated[int, typer.Option(help="Save OUTPUT.ckpt every N steps.", min=1)] = 25,
     seed: Annotated[int, typer.Option(help="Seed of the crops.")] = 0,
@@ -728,19 +1013,28 @@ def train_code_command(
     import shlex
 
     from vidstyle.models import arbitrary
-    from vidstyle.pipeline.choice import painting_code, read_painting
-    from vidstyle.nst.losses import JOHNSON
     from vidstyle.models.styles import StyleInfo, save_code_style
-    from vidstyle.train.network import list_photos
-    from vidstyle.train.code import CodeTrainOptions, train_code
     from vidstyle.models.vgg import find_weights, load_state, load_vgg
+    from vidstyle.nst.losses import JOHNSON
+    from vidstyle.pipeline.choice import painting_code, read_painting
+    from vidstyle.train.code import CodeTrainOptions, train_code
+    from vidstyle.train.network import list_photos
 
     try:
         if output.exists() and not overwrite:
             raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
-        options = CodeTrainOptions(steps=steps, batch_size=batch_size, crop=crop, photo_side=photo_side, lr=lr,
-                                   content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
-                                   checkpoint_every=checkpoint_every, seed=seed)
+        options = CodeTrainOptions(
+            steps=steps,
+            batch_size=batch_size,
+            crop=crop,
+            photo_side=photo_side,
+            lr=lr,
+            content_weight=content_weight,
+            style_weight=style_weight,
+            tv_weight=tv_weight,
+            checkpoint_every=checkpoint_every,
+            seed=seed,
+        )
         art = read_painting(style_image)
         net = arbitrary.load()
         vgg = load_vgg(JOHNSON.all, load_state(find_weights(vgg_weights)))
@@ -748,14 +1042,24 @@ def train_code_command(
 
         def show(s) -> None:
             if s.step == 1 or s.step % 10 == 0 or s.step == steps:
-                typer.echo(f"step {s.step:>5}: style {s.style:.4f} content {s.content:.4f} tv {s.tv:.5f} "
-                           f"({s.seconds:.0f} s)")
+                typer.echo(
+                    f"step {s.step:>5}: style {s.style:.4f} content {s.content:.4f} tv {s.tv:.5f} ({s.seconds:.0f} s)"
+                )
 
         code = train_code(vgg, net, art, train_photos, painting_code(net, art), output, options, resume, show)
         command = "vidstyle train-code " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "vidstyle train-code"
-        save_code_style(StyleInfo(name=name, painting=painting, artist=artist, licence=licence,
-                                  trained=f"{command} (code tuned on {len(train_photos)} photos; network: "
-                                          "the shipped arbitrary-style network)"), code, output)
+        save_code_style(
+            StyleInfo(
+                name=name,
+                painting=painting,
+                artist=artist,
+                licence=licence,
+                trained=f"{command} (code tuned on {len(train_photos)} photos; network: "
+                "the shipped arbitrary-style network)",
+            ),
+            code,
+            output,
+        )
     except VidstyleError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -768,48 +1072,91 @@ def train(
     style_image: Annotated[Path, typer.Option("--style-image", help="The painting to learn.")],
     photos: Annotated[Path, typer.Option(help="A folder of photos to train on (random crops and flips).")],
     name: Annotated[str, typer.Option(help="Style name, for `render --style NAME`.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="The .vstyle file to write; checkpoints go "
-                                         "to OUTPUT.ckpt, previews to OUTPUT.previews/.")],
-    exclude: Annotated[Optional[list[str]], typer.Option(help="Leave out photos matching this pattern "
-                                                         "(repeatable), e.g. 'test_*'.")] = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="The .vstyle file to write; checkpoints go to OUTPUT.ckpt, previews to OUTPUT.previews/.",
+        ),
+    ],
+    exclude: Annotated[
+        list[str] | None, typer.Option(help="Leave out photos matching this pattern (repeatable), e.g. 'test_*'.")
+    ] = None,
     steps: Annotated[int, typer.Option(help="Optimisation steps.", min=1)] = 2000,
     batch_size: Annotated[int, typer.Option(help="Crops per step.", min=1)] = 4,
     crop: Annotated[int, typer.Option(help="Crop side in pixels.", min=16)] = 256,
-    photo_size: Annotated[int, typer.Option(help="Scale each photo so its shorter side is this many pixels "
-                                            "before cropping (0: as they are). Sets the scale the network "
-                                            "learns strokes at.", min=0)] = 0,
+    photo_size: Annotated[
+        int,
+        typer.Option(
+            help="Scale each photo so its shorter side is this many pixels "
+            "before cropping (0: as they are). Sets the scale the network "
+            "learns strokes at.",
+            min=0,
+        ),
+    ] = 0,
     lr: Annotated[float, typer.Option(help="Adam's learning rate.")] = 1e-3,
     content_weight: ContentWeight = 1.0,
     style_weight: StyleWeight = 5.0,
     tv_weight: TvWeight = 1.0,
-    content_layer: Annotated[str, typer.Option(help="VGG layer of the content loss: relu2_2 (Johnson's) keeps "
-                                               "pixels close; relu3_3 or relu4_3 keep shapes and free the "
-                                               "texture.")] = "relu2_2",
-    style_size: Annotated[int, typer.Option(help="The painting's longer side for its Gram matrices: larger "
-                                            "gives finer strokes.", min=32)] = 512,
-    arch: Annotated[str, typer.Option(help="full: Johnson's network (32 channels first); lite: half the "
-                                      "channels, about 3x faster on CPU. Name a lite style NAME-lite and "
-                                      "render picks it on CPU.")] = "full",
-    base: Annotated[Optional[int], typer.Option(help="First-layer width, overriding --arch (tests train tiny "
-                                                "networks).", min=2, hidden=True)] = None,
+    content_layer: Annotated[
+        str,
+        typer.Option(
+            help="VGG layer of the content loss: relu2_2 (Johnson's) keeps "
+            "pixels close; relu3_3 or relu4_3 keep shapes and free the "
+            "texture."
+        ),
+    ] = "relu2_2",
+    style_size: Annotated[
+        int, typer.Option(help="The painting's longer side for its Gram matrices: larger gives finer strokes.", min=32)
+    ] = 512,
+    arch: Annotated[
+        str,
+        typer.Option(
+            help="full: Johnson's network (32 channels first); lite: half the "
+            "channels, about 3x faster on CPU. Name a lite style NAME-lite and "
+            "render picks it on CPU."
+        ),
+    ] = "full",
+    base: Annotated[
+        int | None,
+        typer.Option(help="First-layer width, overriding --arch (tests train tiny networks).", min=2, hidden=True),
+    ] = None,
     checkpoint_every: Annotated[int, typer.Option(help="Save a checkpoint every N steps.", min=1)] = 200,
-    preview: Annotated[Optional[list[Path]], typer.Option(help="Held-out photo to stylise every "
-                                                          "--checkpoint-every steps (repeatable).")] = None,
+    preview: Annotated[
+        list[Path] | None, typer.Option(help="Held-out photo to stylise every --checkpoint-every steps (repeatable).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same options, same network.")] = 0,
-    init: Annotated[Optional[str], typer.Option(help="Start from this style's network (name or .vstyle) instead "
-                                                "of random weights: a new painting then needs far fewer "
-                                                "steps.")] = None,
+    init: Annotated[
+        str | None,
+        typer.Option(
+            help="Start from this style's network (name or .vstyle) instead "
+            "of random weights: a new painting then needs far fewer "
+            "steps."
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUTPUT.ckpt (same options; --steps may grow).")] = False,
     painting: Annotated[str, typer.Option(help="Title of the painting, for `vidstyle styles`.")] = "",
     artist: Annotated[str, typer.Option(help="The painter.")] = "",
     licence: Annotated[str, typer.Option(help="Licence of the trained weights.")] = "",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    workers: Annotated[Optional[int], typer.Option(help="Train on this many Ray Train workers (one GPU each when "
-                                                   "the cluster has GPUs), averaging their gradients; needs "
-                                                   "vidstyle[train].", min=1)] = None,
-    address: Annotated[Optional[str], typer.Option(help="Ray cluster to train on (implies --workers 1 unless "
-                                                   "given); default RAY_ADDRESS with --workers, else Ray starts "
-                                                   "embedded.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Train on this many Ray Train workers (one GPU each when "
+            "the cluster has GPUs), averaging their gradients; needs "
+            "vidstyle[train].",
+            min=1,
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to train on (implies --workers 1 unless "
+            "given); default RAY_ADDRESS with --workers, else Ray starts "
+            "embedded."
+        ),
+    ] = None,
     vgg_weights: VggWeights = None,
     overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it exists.")] = False,
 ) -> None:
@@ -822,24 +1169,34 @@ def train(
     import shlex
     import time
 
-    from vidstyle.models.devices import resolve_device
     from vidstyle.media.images import read_rgb
+    from vidstyle.models.devices import resolve_device
+    from vidstyle.models.styles import ARCH_BASE, StyleInfo, load_network, resolve_style, save_style
+    from vidstyle.models.vgg import find_weights, load_state, load_vgg
     from vidstyle.nst.losses import JOHNSON
-    from vidstyle.models.styles import StyleInfo, load_network, resolve_style, save_style
     from vidstyle.train.network import TrainOptions, list_photos
     from vidstyle.train.network import train as run_training
-    from vidstyle.models.vgg import find_weights, load_state, load_vgg
-
-    from vidstyle.models.styles import ARCH_BASE
 
     started = time.perf_counter()
     if arch not in ARCH_BASE:
         fail(f"--arch must be one of {', '.join(ARCH_BASE)}, not {arch!r}.")
     base = base or ARCH_BASE[arch]
-    options = TrainOptions(steps=steps, batch_size=batch_size, crop=crop, photo_size=photo_size, lr=lr, content_weight=content_weight,
-                           content_layer=content_layer,
-                           style_weight=style_weight, tv_weight=tv_weight, style_size=style_size, base=base,
-                           checkpoint_every=checkpoint_every, preview_every=checkpoint_every, seed=seed)
+    options = TrainOptions(
+        steps=steps,
+        batch_size=batch_size,
+        crop=crop,
+        photo_size=photo_size,
+        lr=lr,
+        content_weight=content_weight,
+        content_layer=content_layer,
+        style_weight=style_weight,
+        tv_weight=tv_weight,
+        style_size=style_size,
+        base=base,
+        checkpoint_every=checkpoint_every,
+        preview_every=checkpoint_every,
+        seed=seed,
+    )
     try:
         if output.exists() and not overwrite and not resume:
             raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
@@ -850,14 +1207,31 @@ def train(
         if workers or address:
             from vidstyle.train.distributed import train_on_ray
 
-            net, where = train_on_ray(load_state(find_weights(vgg_weights)), read_rgb(style_image), photo_list, output,
-                                      options, workers or 1, device, address, resume, start)
+            net, where = train_on_ray(
+                load_state(find_weights(vgg_weights)),
+                read_rgb(style_image),
+                photo_list,
+                output,
+                options,
+                workers or 1,
+                device,
+                address,
+                resume,
+                start,
+            )
         else:
             dev = resolve_device(device)
             where = dev.type
             vgg = load_vgg(JOHNSON.all, load_state(find_weights(vgg_weights)))
-            with Progress(TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[losses]}"),
-                          TimeElapsedColumn(), TimeRemainingColumn(), console=err) as bar:
+            with Progress(
+                TextColumn("[bold]training"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[losses]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=err,
+            ) as bar:
                 task = bar.add_task("train", total=steps, losses="")
 
                 def step(losses) -> None:
@@ -866,12 +1240,18 @@ def train(
                     if losses.step % checkpoint_every == 0 or losses.step == steps:
                         bar.console.print(f"step {losses.step:>6}: {text}  total {losses.total:.3f}", highlight=False)
 
-                net = run_training(vgg, read_rgb(style_image), photo_list, output, options, dev, resume, preview, step,
-                                   init=start)
+                net = run_training(
+                    vgg, read_rgb(style_image), photo_list, output, options, dev, resume, preview, step, init=start
+                )
         command = "vidstyle " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        info = StyleInfo(name=name, painting=painting, artist=artist, licence=licence, base=base,
-                         trained=f"{command}  ({len(photo_list)} photos, {where}, "
-                                 f"{time.perf_counter() - started:.0f} s)")
+        info = StyleInfo(
+            name=name,
+            painting=painting,
+            artist=artist,
+            licence=licence,
+            base=base,
+            trained=f"{command}  ({len(photo_list)} photos, {where}, {time.perf_counter() - started:.0f} s)",
+        )
         save_style(info, net.cpu(), output, half=True)
     except VidstyleError as exc:
         fail(str(exc))
@@ -887,7 +1267,7 @@ def evaluate_style(
     photos: Annotated[Path, typer.Option(help="A folder of held-out photos.")],
     include: Annotated[str, typer.Option(help="Only photos matching this pattern.")] = "*",
     size: Annotated[int, typer.Option(help="Photos are scored at this size (longer side).", min=32)] = 256,
-    sheet: Annotated[Optional[Path], typer.Option(help="Also write a contact sheet: photo | each style.")] = None,
+    sheet: Annotated[Path | None, typer.Option(help="Also write a contact sheet: photo | each style.")] = None,
     sheet_photos: Annotated[int, typer.Option(help="Photos on the sheet.", min=1)] = 6,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     vgg_weights: VggWeights = None,
@@ -896,13 +1276,13 @@ def evaluate_style(
     layers and losses as training, so networks trained anyhow can be compared side by side."""
     import fnmatch
 
-    from vidstyle.models.devices import resolve_device
-    from vidstyle.temporal.evaluate import score_style
     from vidstyle.media.images import read_rgb, to_tensor, write_rgb
-    from vidstyle.nst.losses import JOHNSON
+    from vidstyle.models.devices import resolve_device
     from vidstyle.models.styles import load_network, resolve_style
-    from vidstyle.train.network import list_photos
     from vidstyle.models.vgg import find_weights, load_state, load_vgg
+    from vidstyle.nst.losses import JOHNSON
+    from vidstyle.temporal.evaluate import score_style
+    from vidstyle.train.network import list_photos
 
     try:
         dev = resolve_device(device)
@@ -928,8 +1308,9 @@ def evaluate_style(
 
             from vidstyle.pipeline.preview import contact_sheet
 
-            rows = [(p.stem, [read_rgb(p), *[kept[i] for _, kept in columns]])
-                    for i, p in enumerate(chosen[:sheet_photos])]
+            rows = [
+                (p.stem, [read_rgb(p), *[kept[i] for _, kept in columns]]) for i, p in enumerate(chosen[:sheet_photos])
+            ]
             picture = contact_sheet(rows, ["photo", *styles], 200)
             write_rgb(sheet, np.asarray(picture))
             typer.echo(f"sheet -> {sheet} (columns: photo, {', '.join(styles)})")

@@ -25,6 +25,20 @@ from vidstyle.media.video import (
 )
 
 __all__ = [
-    "CONTAINERS", "REORDER_WINDOW", "EncodeSettings", "Part", "PartWriter", "Source", "VideoInfo", "comment",
-    "copy_span", "decode_at", "decode_span", "fsync_file", "mux", "packet_times", "probe", "start_resolution",
+    "CONTAINERS",
+    "REORDER_WINDOW",
+    "EncodeSettings",
+    "Part",
+    "PartWriter",
+    "Source",
+    "VideoInfo",
+    "comment",
+    "copy_span",
+    "decode_at",
+    "decode_span",
+    "fsync_file",
+    "mux",
+    "packet_times",
+    "probe",
+    "start_resolution",
 ]

@@ -29,8 +29,9 @@ def read_rgb(path: str | Path) -> np.ndarray:
 
 def check_writable(path: Path) -> None:
     if path.suffix.lower() not in WRITABLE:
-        raise VidstyleError(f"cannot write {path.suffix or 'extensionless'} images; use one of "
-                            f"{', '.join(sorted(WRITABLE))}.")
+        raise VidstyleError(
+            f"cannot write {path.suffix or 'extensionless'} images; use one of {', '.join(sorted(WRITABLE))}."
+        )
     if not path.parent.is_dir():
         raise VidstyleError(f"output folder {path.parent} does not exist.")
 

@@ -53,8 +53,14 @@ class EncodeSettings:
     def options(self) -> dict[str, str]:
         if self.codec == "libvpx-vp9":
             crf = 32 if self.crf is None else self.crf
-            return {"crf": str(crf), "b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4",
-                    "threads": str(self.threads)}
+            return {
+                "crf": str(crf),
+                "b": "0",
+                "row-mt": "1",
+                "deadline": "good",
+                "cpu-used": "4",
+                "threads": str(self.threads),
+            }
         crf = 18 if self.crf is None else self.crf
         return {"crf": str(crf), "preset": self.preset, "threads": str(self.threads)}
 
@@ -92,8 +98,9 @@ class Colour:
         hd = frame.width >= 1280 or frame.height > 576
         matrix = frame.colorspace if frame.colorspace in _SWS_MATRIX else (BT709 if hd else SMPTE170M)
         full = frame.color_range == JPEG_RANGE or frame.format.name.startswith("yuvj")
-        return cls(matrix, _specified(frame.color_primaries), _specified(frame.color_trc),
-                   JPEG_RANGE if full else MPEG_RANGE)
+        return cls(
+            matrix, _specified(frame.color_primaries), _specified(frame.color_trc), JPEG_RANGE if full else MPEG_RANGE
+        )
 
     def to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
         return frame.to_ndarray(format="rgb24", src_colorspace=_SWS_MATRIX[self.matrix], src_color_range=self.range)
@@ -243,11 +250,22 @@ def probe(path: str | Path) -> VideoInfo:
         last_duration = _last_duration(pts_array, index.durations, stream)
         duration = float((int(pts_array[-1]) - int(pts_array[0]) + last_duration) * tb)
         return VideoInfo(
-            path=str(path), codec=stream.codec_context.name, width=width, height=height, rotation=rotation,
-            pix_fmt=first.format.name, time_base=tb, pts=pts_array, keyframes=sorted(set(index.keyframes)),
-            average_rate=stream.average_rate, duration=duration, last_duration=last_duration,
-            audio=[s.codec_context.name for s in audio], audio_packets=list(index.audio_packets.values()),
-            damage=index.damage or _shortfall(stream, index, duration, last_duration), colour=Colour.of(first),
+            path=str(path),
+            codec=stream.codec_context.name,
+            width=width,
+            height=height,
+            rotation=rotation,
+            pix_fmt=first.format.name,
+            time_base=tb,
+            pts=pts_array,
+            keyframes=sorted(set(index.keyframes)),
+            average_rate=stream.average_rate,
+            duration=duration,
+            last_duration=last_duration,
+            audio=[s.codec_context.name for s in audio],
+            audio_packets=list(index.audio_packets.values()),
+            damage=index.damage or _shortfall(stream, index, duration, last_duration),
+            colour=Colour.of(first),
         )
 
 
@@ -307,9 +325,15 @@ def _upright(frame: av.VideoFrame, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, rotation // 90)) if rotation else rgb
 
 
-def decode_span(source: Source, start: int | None, end: int | None, rotation: int, time_base: Fraction,
-                presented: tuple[int, int] | None = None,
-                dropped: list[int] | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+def decode_span(
+    source: Source,
+    start: int | None,
+    end: int | None,
+    rotation: int,
+    time_base: Fraction,
+    presented: tuple[int, int] | None = None,
+    dropped: list[int] | None = None,
+) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield (pts, duration, upright RGB) for frames with start <= pts < end (None = open-ended).
 
     `start`, `end` and the yielded timestamps are in `time_base`, the original source's, even when `source`
@@ -350,8 +374,9 @@ def decode_span(source: Source, start: int | None, end: int | None, rotation: in
             yield int(pts), int(duration), _upright(frame, rotation)
 
 
-def decode_at(source: Source, wanted: list[int], keyframes: list[int], rotation: int,
-              decoded: list[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+def decode_at(
+    source: Source, wanted: list[int], keyframes: list[int], rotation: int, decoded: list[int] | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (pts, upright RGB) for each wanted pts (the stream's time base, as `probe` gives them).
 
     Seeks to the keyframe at or before each one, unless decoding on from the last frame gets there
@@ -450,8 +475,14 @@ class Part:
 class PartWriter:
     """Encode RGB frames, with their source timestamps, into one part."""
 
-    def __init__(self, target: str | BinaryIO, size: tuple[int, int], time_base: Fraction, settings: EncodeSettings,
-                 colour: Colour | None = None):
+    def __init__(
+        self,
+        target: str | BinaryIO,
+        size: tuple[int, int],
+        time_base: Fraction,
+        settings: EncodeSettings,
+        colour: Colour | None = None,
+    ):
         self.target = target
         self.colour = colour or Colour()
         self.container = av.open(target, "w", format=PART_FORMAT, options={"avoid_negative_ts": "disabled"})
@@ -602,8 +633,16 @@ def _muxer_options(fmt: str, time_base: Fraction) -> dict[str, str]:
     return options
 
 
-def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: str,
-        comment: str | None = None, last_duration: int = 0, colour: Colour | None = None) -> MuxReport:
+def mux(
+    parts: list[Part],
+    source: Source,
+    target: Path,
+    fmt: str,
+    audio_codec: str,
+    comment: str | None = None,
+    last_duration: int = 0,
+    colour: Colour | None = None,
+) -> MuxReport:
     """Join video parts (stream copy) and the source's audio (copied, else transcoded once) into `target`.
 
     `last_duration` (source time base) is how long the last frame is shown: the video ends where the
@@ -639,7 +678,9 @@ def mux(parts: list[Part], source: Source, target: Path, fmt: str, audio_codec: 
                 counts[packet.stream.index] += 1
                 out.mux(packet)
         return MuxReport(
-            video_packets=counts.pop(video.index), audio_packets=counts, transcoded=transcoded,
+            video_packets=counts.pop(video.index),
+            audio_packets=counts,
+            transcoded=transcoded,
         )
 
 

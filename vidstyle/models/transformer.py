@@ -121,8 +121,13 @@ def resized(x: torch.Tensor, size: tuple[int, int] | None) -> torch.Tensor:
         return x
     shrink = size[0] < x.shape[-2] or size[1] < x.shape[-1]
     if x.device.type == "cpu":
-        return F.interpolate(x.contiguous(memory_format=torch.channels_last), size=size, mode="bilinear",
-                             antialias=shrink, align_corners=False)
+        return F.interpolate(
+            x.contiguous(memory_format=torch.channels_last),
+            size=size,
+            mode="bilinear",
+            antialias=shrink,
+            align_corners=False,
+        )
     y = F.interpolate(x.float(), size=size, mode="bilinear", antialias=shrink, align_corners=False)
     return y.clamp_(0, 255).round_().to(torch.uint8)
 

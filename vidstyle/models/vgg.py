@@ -87,8 +87,9 @@ def infer_arch(state: dict[str, torch.Tensor]) -> str:
     """vgg16 or vgg19 from which conv indices a checkpoint holds (conv3_4 is index 16 only in vgg19)."""
     convs = {int(k.split(".")[1]) for k in state if k.startswith("features.") and k.endswith(".weight")}
     if not convs:
-        raise VidstyleError("the VGG weights hold no `features.N.weight` tensors; use torchvision's vgg16 or "
-                            "vgg19 ImageNet checkpoint.")
+        raise VidstyleError(
+            "the VGG weights hold no `features.N.weight` tensors; use torchvision's vgg16 or vgg19 ImageNet checkpoint."
+        )
     return "vgg19" if 16 in convs else "vgg16"
 
 
@@ -99,8 +100,10 @@ def find_weights(explicit: str | Path | None = None, download: bool = True) -> P
     if chosen:
         path = Path(chosen).expanduser()
         if not path.is_file():
-            raise VidstyleError(f"VGG weights {path} not found; download {CHECKPOINTS['vgg19']} there "
-                                f"(or pass another file with --vgg-weights / {ENV}).")
+            raise VidstyleError(
+                f"VGG weights {path} not found; download {CHECKPOINTS['vgg19']} there "
+                f"(or pass another file with --vgg-weights / {ENV})."
+            )
         return path
     cache = Path(torch.hub.get_dir()) / "checkpoints"
     for url in CHECKPOINTS.values():
@@ -114,17 +117,20 @@ def find_weights(explicit: str | Path | None = None, download: bool = True) -> P
             return cache / url.rsplit("/", 1)[1]
         except Exception:  # offline, proxy, disk full: the message below says what to do by hand
             pass
-    raise VidstyleError(f"VGG weights not found: download {url} into {cache}/ (torch.hub does this on a "
-                        f"connected machine), or pass a torchvision-layout VGG16/VGG19 file with --vgg-weights "
-                        f"or {ENV}.")
+    raise VidstyleError(
+        f"VGG weights not found: download {url} into {cache}/ (torch.hub does this on a "
+        f"connected machine), or pass a torchvision-layout VGG16/VGG19 file with --vgg-weights "
+        f"or {ENV}."
+    )
 
 
 def load_state(path: Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise VidstyleError(f"cannot read VGG weights {path} ({type(exc).__name__}); download a fresh copy of "
-                            f"{CHECKPOINTS['vgg19']}.") from None
+        raise VidstyleError(
+            f"cannot read VGG weights {path} ({type(exc).__name__}); download a fresh copy of {CHECKPOINTS['vgg19']}."
+        ) from None
     if not isinstance(state, dict):
         raise VidstyleError(f"{path} is not a state dict; use torchvision's VGG ImageNet checkpoint.")
     return state
@@ -140,8 +146,10 @@ def load_vgg(layers: list[str], state: dict[str, torch.Tensor]) -> VGGFeatures:
     if missing:
         have = max((int(k.split(".")[1]) for k in feature_state), default=-1)
         reached = net.names[have + 1] if have >= 0 else "nothing"
-        raise VidstyleError(f"these {arch} weights stop at {reached}, but the losses need "
-                            f"{net.names[-1]}; choose shallower layers or full ImageNet weights.")
+        raise VidstyleError(
+            f"these {arch} weights stop at {reached}, but the losses need "
+            f"{net.names[-1]}; choose shallower layers or full ImageNet weights."
+        )
     try:
         net.load_state_dict(feature_state)
     except RuntimeError as exc:

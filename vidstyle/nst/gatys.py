@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from vidstyle.errors import VidstyleError
+from vidstyle.models.vgg import VGGFeatures
 from vidstyle.nst.losses import (
     GATYS,
     LayerSet,
@@ -25,7 +26,6 @@ from vidstyle.nst.losses import (
     style_targets,
     tv_loss,
 )
-from vidstyle.models.vgg import VGGFeatures
 
 
 @dataclass

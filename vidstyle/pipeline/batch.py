@@ -21,16 +21,30 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from vidstyle.version import __version__
 from vidstyle import media
 from vidstyle.errors import VidstyleError
 from vidstyle.files import space_checked
 from vidstyle.pipeline.render import Job, RenderOptions, commit, discard, finish, job_gflop, prepare, stage
 from vidstyle.pipeline.shard import ATTEMPTS, Pool, ShardOptions, Work, schedule
 from vidstyle.pipeline.stylizers import Recipe
+from vidstyle.version import __version__
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".mts", ".flv",
-                  ".wmv", ".3gp", ".ogv"}
+VIDEO_SUFFIXES = {
+    ".mp4",
+    ".mov",
+    ".mkv",
+    ".webm",
+    ".avi",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".mts",
+    ".flv",
+    ".wmv",
+    ".3gp",
+    ".ogv",
+}
 SUMMARY = "batch-summary"
 #: How every batch output's comment starts: TAG, a digest of the input's path, ":", a digest of the rest.
 TAG = "vidstyle:"
@@ -82,8 +96,9 @@ def style_label(style: str, blend: bool = False) -> str:
     return Path(style).stem if ("/" in style or "." in style) else style
 
 
-def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Path, suffix: str,
-             blends: Sequence[str] = ()) -> list[Item]:
+def discover(
+    inputs: Path, styles: list[str], paintings: list[Path], out_dir: Path, suffix: str, blends: Sequence[str] = ()
+) -> list[Item]:
     """Items from a folder of videos (x every style) or from a manifest (.csv or .jsonl).
 
     A manifest row names `input` and `style` (or `style_image`, or `blend`), and optionally `output` (relative to
@@ -91,8 +106,11 @@ def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Pa
     command line apply to rows that name none. A folder's videos leave out the batch's own outputs: files at
     the path of one of its outputs, and files that an earlier batch made (their fingerprint says so).
     """
-    choices = ([(s, False, False) for s in styles] + [(str(p), True, False) for p in paintings]
-               + [(b, False, True) for b in blends])
+    choices = (
+        [(s, False, False) for s in styles]
+        + [(str(p), True, False) for p in paintings]
+        + [(b, False, True) for b in blends]
+    )
     if inputs.is_dir():
         videos = sorted(p for p in inputs.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
         if not videos:
@@ -103,8 +121,11 @@ def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Pa
         videos = [v for v in videos if _resolved(v) not in outputs and not made_by_batch(v)]
         if not videos:
             raise VidstyleError(f"{inputs} holds no videos other than outputs of vidstyle batch.")
-        items = [Item(v, s, out_dir / f"{v.stem}.{style_label(s, blend)}{suffix}", image, blend) for v in videos
-                 for s, image, blend in choices]
+        items = [
+            Item(v, s, out_dir / f"{v.stem}.{style_label(s, blend)}{suffix}", image, blend)
+            for v in videos
+            for s, image, blend in choices
+        ]
         return check_targets(items, out_dir, "rename one of the inputs or use a manifest")
     if inputs.suffix.lower() not in (".csv", ".jsonl"):
         raise VidstyleError(f"{inputs} is neither a folder of videos nor a .csv/.jsonl manifest.")
@@ -116,8 +137,7 @@ def discover(inputs: Path, styles: list[str], paintings: list[Path], out_dir: Pa
             raise VidstyleError(f"{inputs} row {n} is not an object with 'input' and 'style'.")
         for key in ("input", "style", "style_image", "blend", "output"):
             if row.get(key) is not None and not isinstance(row[key], str):
-                raise VidstyleError(f"{inputs} row {n}: '{key}' must be text (a path or a name), "
-                                    f"not {row[key]!r}.")
+                raise VidstyleError(f"{inputs} row {n}: '{key}' must be text (a path or a name), not {row[key]!r}.")
         if not row.get("input"):
             raise VidstyleError(f"{inputs} row {n} has no 'input'.")
         source = Path(row["input"])
@@ -161,7 +181,7 @@ def check_targets(items: list[Item], out_dir: Path, advice: str) -> list[Item]:
             item.error = f"output {item.target} is outside the output folder {out_dir}; outputs stay inside it."
         else:
             targets.setdefault(target, []).append(item)
-    for target, sharing in targets.items():
+    for sharing in targets.values():
         if len(sharing) > 1:
             names = " and ".join(f"{i.source.name} ({i.label})" for i in sharing)
             both = "both" if len(sharing) == 2 else "all"
@@ -262,13 +282,23 @@ def run_batch(
         if os.path.lexists(item.target):
             tag = media.comment(item.target) if item.target.is_file() else None
             if tag == comment:
-                end(i, Outcome(**{**asdict(base), "status": "skipped",
-                                  "frames": len(media.packet_times(item.target)[0])}))
+                end(
+                    i,
+                    Outcome(**{**asdict(base), "status": "skipped", "frames": len(media.packet_times(item.target)[0])}),
+                )
                 continue
             if not (may_replace or (tag or "").startswith(input_tag(item.source))):
-                end(i, Outcome(**{**asdict(base), "error": f"{item.target} already exists and is not this batch's "
-                                                           f"output of {item.source.name}; pass --overwrite to "
-                                                           "replace it."}))
+                end(
+                    i,
+                    Outcome(
+                        **{
+                            **asdict(base),
+                            "error": f"{item.target} already exists and is not this batch's "
+                            f"output of {item.source.name}; pass --overwrite to "
+                            "replace it.",
+                        }
+                    ),
+                )
                 continue
             may_replace = True
         try:
@@ -283,8 +313,10 @@ def run_batch(
     if not running:
         return [outcomes[i] for i in sorted(outcomes)]
     remaining = {i: len(r.job.segments) for i, r in running.items()}
-    gflop = sum(job_gflop(r.job, recipes[r.item.key][0], options.max_side)  # type: ignore[index]
-                for r in running.values())
+    gflop = sum(
+        job_gflop(r.job, recipes[r.item.key][0], options.max_side)  # type: ignore[index]
+        for r in running.values()
+    )
     pool = Pool(options, shard, len(work), gflop)
     try:
         for key in {r.item.key for r in running.values()}:
@@ -297,13 +329,19 @@ def run_batch(
             remaining[i] -= 1
             if remaining[i]:
                 return
-            base = {"video": str(run.item.source), "style": run.item.label,
-                    "output": str(run.item.target)}
+            base = {"video": str(run.item.source), "style": run.item.label, "output": str(run.item.target)}
             try:
                 report = finish(run.job, run.tmp, [run.parts[k] for k in sorted(run.parts)], run.comment)
                 commit(run.tmp, run.scratch, run.item.target, run.replace)
-                end(i, Outcome(**base, status="done", frames=report.frames_out,
-                               seconds=round(sum(p.seconds for p in run.parts.values()), 2)))
+                end(
+                    i,
+                    Outcome(
+                        **base,
+                        status="done",
+                        frames=report.frames_out,
+                        seconds=round(sum(p.seconds for p in run.parts.values()), 2),
+                    ),
+                )
             except VidstyleError as exc:
                 discard(run.tmp, run.scratch)
                 end(i, Outcome(**base, status="failed", error=str(exc)))
@@ -312,10 +350,16 @@ def run_batch(
         def failed(work_item: Work, why: str) -> None:
             run = running.pop(work_item.video)
             discard(run.tmp, run.scratch)
-            end(work_item.video, Outcome(video=str(run.item.source), style=run.item.label,
-                                         output=str(run.item.target), status="failed",
-                                         error=f"segment {work_item.segment.index + 1} failed {ATTEMPTS} times, "
-                                               f"last because {why}"))
+            end(
+                work_item.video,
+                Outcome(
+                    video=str(run.item.source),
+                    style=run.item.label,
+                    output=str(run.item.target),
+                    status="failed",
+                    error=f"segment {work_item.segment.index + 1} failed {ATTEMPTS} times, last because {why}",
+                ),
+            )
 
         def report(totals: dict[int, int]) -> None:
             if progress:
@@ -351,18 +395,24 @@ def digest_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def build_recipes(items: list[Item], vgg_weights: Path | None = None, arch: str = "full",
-                  on_cpu: bool = False, method: str = "fast", strength: float = 1.0,
-                  preserve_color: bool = False) -> dict[str, tuple[Recipe, str] | str]:
+def build_recipes(
+    items: list[Item],
+    vgg_weights: Path | None = None,
+    arch: str = "full",
+    on_cpu: bool = False,
+    method: str = "fast",
+    strength: float = 1.0,
+    preserve_color: bool = False,
+) -> dict[str, tuple[Recipe, str] | str]:
     """Each distinct recipe once: (recipe, digest of what defines it), or the error that makes it unusable
     (an unknown style fails only its own items). The same rule as `render` (`choice.make_recipe`): a
     painting is fast unless `method` is nst; a style code's `strength` below 1 moves it towards each
     video's own code, so such items get a recipe per video (`Item.key`)."""
     from dataclasses import replace as replaced
 
+    from vidstyle.nst.gatys import NSTOptions
     from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, make_recipe
     from vidstyle.pipeline.keyframes import KeyframeOptions
-    from vidstyle.nst.gatys import NSTOptions
     from vidstyle.pipeline.preview import sample
     from vidstyle.pipeline.stylizers import CodeRecipe, ImageRecipe
 
@@ -379,8 +429,9 @@ def build_recipes(items: list[Item], vgg_weights: Path | None = None, arch: str 
             choice = StyleChoice(blend=item.style) if item.blend else StyleChoice(item.style)
         choice = replaced(choice, strength=strength, preserve_color=preserve_color)
         try:
-            recipe, _ = make_recipe(choice, lambda: sample(item.source, CONTENT_FRAMES, "even")[2], arch, on_cpu,
-                                    nst_recipe)
+            recipe, _ = make_recipe(
+                choice, lambda source=item.source: sample(source, CONTENT_FRAMES, "even")[2], arch, on_cpu, nst_recipe
+            )
             if isinstance(recipe, CodeRecipe) and strength < 1.0:
                 item.key = f"{item.style}|{item.source}"  # the code depends on this video
                 for other in items:

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidstyle.models import arbitrary
 from vidstyle.errors import VidstyleError
 from vidstyle.media.images import read_rgb
+from vidstyle.models import arbitrary
 from vidstyle.models.styles import load_code, resolve_network, resolve_style
 from vidstyle.pipeline.stylizers import CodeRecipe, Finish, Recipe, as_recipe
 
@@ -46,8 +46,9 @@ class StyleChoice:
     def check(self) -> None:
         given = [x for x in (self.style, self.style_image, self.blend) if x is not None]
         if len(given) != 1:
-            raise VidstyleError("give exactly one of --style NAME, --style-image PAINTING or --blend "
-                                "'NAME=WEIGHT,PAINTING=WEIGHT'.")
+            raise VidstyleError(
+                "give exactly one of --style NAME, --style-image PAINTING or --blend 'NAME=WEIGHT,PAINTING=WEIGHT'."
+            )
         if self.method not in METHODS:
             raise VidstyleError(f"--method must be one of {', '.join(METHODS)}, not {self.method!r}.")
         check_strength(self.strength)
@@ -79,8 +80,9 @@ def parse_blend(text: str) -> list[tuple[str, float]]:
         except ValueError:
             raise VidstyleError(f"--blend: weight {weight!r} of {name.strip()!r} is not a number.") from None
         if w < 0 or math.isnan(w):
-            raise VidstyleError(f"--blend: weight {weight} of {name.strip()!r} is negative; weights mix, they "
-                                "do not subtract.")
+            raise VidstyleError(
+                f"--blend: weight {weight} of {name.strip()!r} is negative; weights mix, they do not subtract."
+            )
         parts.append((name.strip(), w))
     if sum(w for _, w in parts) <= 0:
         raise VidstyleError("--blend: the weights must add up to a positive number.")
@@ -90,8 +92,10 @@ def parse_blend(text: str) -> list[tuple[str, float]]:
 def read_painting(path: Path) -> np.ndarray:
     rgb = read_rgb(path)
     if min(rgb.shape[:2]) < MIN_PAINTING_SIDE:
-        raise VidstyleError(f"{path}: the painting is {rgb.shape[1]}x{rgb.shape[0]}; a style needs at least "
-                            f"{MIN_PAINTING_SIDE} pixels on its shorter side.")
+        raise VidstyleError(
+            f"{path}: the painting is {rgb.shape[1]}x{rgb.shape[0]}; a style needs at least "
+            f"{MIN_PAINTING_SIDE} pixels on its shorter side."
+        )
     return rgb
 
 
@@ -117,14 +121,21 @@ def _code_of(name: str, net: arbitrary.ArbitraryNet) -> np.ndarray:
         return painting_code(net, read_painting(Path(name).expanduser()))
     style = resolve_style(name)
     if style.kind != "code":
-        raise VidstyleError(f"{name!r} is a trained network of its own; --blend mixes paintings and built-in "
-                            "styles (style codes of the arbitrary-style network).")
+        raise VidstyleError(
+            f"{name!r} is a trained network of its own; --blend mixes paintings and built-in "
+            "styles (style codes of the arbitrary-style network)."
+        )
     return load_code(style)
 
 
-def make_recipe(choice: StyleChoice, content: Callable[[], list[np.ndarray]], arch: str = "auto",
-                on_cpu: bool = True, nst_recipe: Callable[[np.ndarray], Recipe] | None = None,
-                note: Callable[[str], None] | None = None) -> tuple[Recipe, Finish]:
+def make_recipe(
+    choice: StyleChoice,
+    content: Callable[[], list[np.ndarray]],
+    arch: str = "auto",
+    on_cpu: bool = True,
+    nst_recipe: Callable[[np.ndarray], Recipe] | None = None,
+    note: Callable[[str], None] | None = None,
+) -> tuple[Recipe, Finish]:
     """The recipe and finish for a choice. `content()` gives frames of the video (or the photo) and is
     called only when a code's strength needs them; `nst_recipe(painting)` builds the Gatys recipe."""
     choice.check()
@@ -156,4 +167,3 @@ def make_recipe(choice: StyleChoice, content: Callable[[], list[np.ndarray]], ar
         own = content_code(arbitrary.shipped(), content())
         code = choice.strength * code + (1.0 - choice.strength) * own
     return CodeRecipe.of(code, label, side), Finish(choice.strength, choice.preserve_color)
-

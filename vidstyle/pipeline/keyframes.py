@@ -20,10 +20,10 @@ import cv2
 import numpy as np
 import torch
 
-from vidstyle.temporal import flow
 from vidstyle.media.images import to_tensor
-from vidstyle.nst.gatys import NSTOptions, transfer
 from vidstyle.models.vgg import VGGFeatures
+from vidstyle.nst.gatys import NSTOptions, transfer
+from vidstyle.temporal import flow
 
 Frame = tuple[int, int, np.ndarray]  # pts, duration, RGB uint8 HxWx3
 
@@ -66,8 +66,9 @@ def blend_between(gray: np.ndarray, k0: Key, k1: Key, alpha: float) -> np.ndarra
 class KeyframeStylizer:
     """A frame filter (frames in, the same frames stylised out, in order) for `render --style-image`."""
 
-    def __init__(self, vgg: VGGFeatures, style: np.ndarray, nst: NSTOptions, options: KeyframeOptions,
-                 device: torch.device):
+    def __init__(
+        self, vgg: VGGFeatures, style: np.ndarray, nst: NSTOptions, options: KeyframeOptions, device: torch.device
+    ):
         self.vgg, self.nst, self.options, self.device = vgg.to(device), nst, options, device
         self.style = to_tensor(style, device)
         self.log: list[tuple[int, float]] = []  # (pts, seconds) per keyframe; `render_segment` collects it

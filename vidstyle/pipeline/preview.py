@@ -21,9 +21,9 @@ from PIL import Image, ImageDraw, ImageFont
 from vidstyle import media
 from vidstyle.errors import VidstyleError
 from vidstyle.media.images import to_tensor, to_uint8
+from vidstyle.models.vgg import VGGFeatures
 from vidstyle.nst.gatys import NSTOptions, transfer
 from vidstyle.pipeline.stylizers import Finish, Recipe, make_transform
-from vidstyle.models.vgg import VGGFeatures
 
 LABEL_WIDTH = 130
 HEADER = 26
@@ -52,16 +52,18 @@ def pick(info: media.VideoInfo, count: int, at: str = "even") -> list[int]:
     return sorted(set(picks))
 
 
-def stylise_recipe(frames: list[np.ndarray], recipe: Recipe, finish: Finish, device: torch.device,
-                   max_side: int | None) -> list[np.ndarray]:
+def stylise_recipe(
+    frames: list[np.ndarray], recipe: Recipe, finish: Finish, device: torch.device, max_side: int | None
+) -> list[np.ndarray]:
     """The same frame filter `render` runs (without the stabiliser, which needs neighbouring frames), so
     the sheet shows what a render would give."""
     run = make_transform(recipe, device, 4, max_side, None, finish=finish)
     return [image for _, _, image in run((i, 0, frame) for i, frame in enumerate(frames))]
 
 
-def stylise_painting(frames: list[np.ndarray], painting: np.ndarray, vgg: VGGFeatures, options: NSTOptions,
-                     device: torch.device) -> list[np.ndarray]:
+def stylise_painting(
+    frames: list[np.ndarray], painting: np.ndarray, vgg: VGGFeatures, options: NSTOptions, device: torch.device
+) -> list[np.ndarray]:
     """All frames in one optimisation (a batch): the same cost per pixel, one warm-up."""
     batch = torch.cat([to_tensor(f, device) for f in frames])
     result = transfer(vgg.to(device), batch, to_tensor(painting, device), options)
@@ -80,8 +82,7 @@ def clock(seconds: float) -> str:
 def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], headers: list[str], thumb: int) -> Image.Image:
     """Rows of thumbnails (`thumb` px wide, aspect kept), each row labelled, each column headed."""
     heights = [max(round(c.shape[0] * thumb / c.shape[1]) for c in cells) for _, cells in rows]
-    sheet = Image.new("RGB", (LABEL_WIDTH + len(headers) * (thumb + 4), HEADER + sum(h + 4 for h in heights)),
-                      "white")
+    sheet = Image.new("RGB", (LABEL_WIDTH + len(headers) * (thumb + 4), HEADER + sum(h + 4 for h in heights)), "white")
     draw = ImageDraw.Draw(sheet)
     for c, header in enumerate(headers):
         draw.text((LABEL_WIDTH + c * (thumb + 4) + 4, 5), header, fill="black", font=_font(14))
@@ -90,7 +91,9 @@ def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], headers: list[str], 
         draw.text((6, y + height // 2 - 8), label, fill="black", font=_font(15))
         for c, cell in enumerate(cells):
             size = (thumb, round(cell.shape[0] * thumb / cell.shape[1]))
-            sheet.paste(Image.fromarray(cell).resize(size, Image.Resampling.LANCZOS), (LABEL_WIDTH + c * (thumb + 4), y))
+            sheet.paste(
+                Image.fromarray(cell).resize(size, Image.Resampling.LANCZOS), (LABEL_WIDTH + c * (thumb + 4), y)
+            )
         y += height + 4
     return sheet
 
@@ -106,14 +109,17 @@ def html_page(rows: list[tuple[str, list[np.ndarray]]], times: list[float], titl
     head = "".join(f"<th>{t:.2f} s</th>" for t in times)
     body = "".join(
         f"<tr><th>{html.escape(label)}</th>"
-        + "".join(f'<td><img src="{data_uri(c)}" alt="{html.escape(label)} at {t:.2f} s"></td>'
-                  for c, t in zip(cells, times))
+        + "".join(
+            f'<td><img src="{data_uri(c)}" alt="{html.escape(label)} at {t:.2f} s"></td>' for c, t in zip(cells, times)
+        )
         + "</tr>"
         for label, cells in rows
     )
-    return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<style>body{font-family:sans-serif}img{width:100%}td{vertical-align:top}</style>"
-            f"<h1>{html.escape(title)}</h1><table><tr><th></th>{head}</tr>{body}</table>\n")
+    return (
+        f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif}img{width:100%}td{vertical-align:top}</style>"
+        f"<h1>{html.escape(title)}</h1><table><tr><th></th>{head}</tr>{body}</table>\n"
+    )
 
 
 def sample(source: Path, count: int, at: str) -> tuple[media.VideoInfo, list[int], list[np.ndarray], int]:
@@ -128,8 +134,9 @@ def sample(source: Path, count: int, at: str) -> tuple[media.VideoInfo, list[int
     return info, picked, [got[p] for p in picked], decoded[0]
 
 
-def preview(source: Path, styles: list[tuple[str, object]], count: int = 8, at: str = "even",
-            started: float | None = None) -> PreviewReport:
+def preview(
+    source: Path, styles: list[tuple[str, object]], count: int = 8, at: str = "even", started: float | None = None
+) -> PreviewReport:
     """`styles`: (label, function from a list of frames to the stylised list)."""
     started = started if started is not None else time.perf_counter()
     info, picked, frames, decoded = sample(source, count, at)
@@ -137,5 +144,11 @@ def preview(source: Path, styles: list[tuple[str, object]], count: int = 8, at: 
     for label, run in styles:
         rows.append((label, run(frames)))
     times = [float(p * info.time_base) for p in picked]
-    return PreviewReport(times=times, rows=[r[0] for r in rows], decoded=decoded, frames_in_video=info.frames,
-                         seconds=time.perf_counter() - started, cells=[r[1] for r in rows])
+    return PreviewReport(
+        times=times,
+        rows=[r[0] for r in rows],
+        decoded=decoded,
+        frames_in_video=info.frames,
+        seconds=time.perf_counter() - started,
+        cells=[r[1] for r in rows],
+    )

@@ -17,10 +17,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from vidstyle import interrupts
-from vidstyle import media
-from vidstyle.models.acceleration import should_compile
-from vidstyle.models.devices import resolve_device
+from vidstyle import interrupts, media
 from vidstyle.errors import VidstyleError
 from vidstyle.files import (
     move_into_place,
@@ -29,6 +26,8 @@ from vidstyle.files import (
     space_checked,
     temporary_beside,
 )
+from vidstyle.models.acceleration import should_compile
+from vidstyle.models.devices import resolve_device
 from vidstyle.models.styles import StyleInfo
 from vidstyle.pipeline.stylizers import Finish, FrameFilter, Recipe, as_recipe, frame_gflop, make_transform
 from vidstyle.temporal.stabilizer import StabilizeOptions
@@ -91,7 +90,9 @@ def encode_settings(target: Path, options: RenderOptions) -> tuple[str, str, med
     """(muxer, audio fallback codec, video settings) for the output's extension."""
     suffix = target.suffix.lower()
     if suffix not in media.CONTAINERS:
-        raise VidstyleError(f"cannot write {suffix or 'extensionless'} files; use one of {', '.join(media.CONTAINERS)}.")
+        raise VidstyleError(
+            f"cannot write {suffix or 'extensionless'} files; use one of {', '.join(media.CONTAINERS)}."
+        )
     fmt, codec, audio_codec = media.CONTAINERS[suffix]
     return fmt, audio_codec, media.EncodeSettings(codec=codec, crf=options.crf, preset=options.preset)
 
@@ -148,8 +149,9 @@ def render_segment(
     if log is not None:
         log.clear()
     presented, dropped = (int(info.pts[0]), int(info.pts[-1])), []
-    frames = background(media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base,
-                                          presented, dropped), 8)
+    frames = background(
+        media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base, presented, dropped), 8
+    )
     try:
         with consumed(lambda frame: writer.write(*frame), 8) as write:
             for pts, _, image in transform(frames):
@@ -204,8 +206,10 @@ def commit(tmp: Path, scratch: Path, target: Path, replace: bool = False) -> Non
         try:
             move_into_place(tmp, target, replace)
         except FileExistsError:
-            raise VidstyleError(f"{target} appeared while this render ran (another process wrote it) and was "
-                                "kept; pass --overwrite to replace it.") from None
+            raise VidstyleError(
+                f"{target} appeared while this render ran (another process wrote it) and was "
+                "kept; pass --overwrite to replace it."
+            ) from None
     finally:
         discard(tmp, scratch)
 
@@ -284,8 +288,18 @@ def prepare(source: Path, target: Path, options: RenderOptions) -> Job:
     lead = options.stabilize.lead if options.stabilize else 0
     # A stylised video is about the size of its input; the parts and the joined file are two copies.
     needed = 2 * source.stat().st_size
-    return Job(source, target, fmt, audio_codec, settings, info, plan_segments(info, options.segment_seconds, lead),
-               started, options.overwrite, needed)
+    return Job(
+        source,
+        target,
+        fmt,
+        audio_codec,
+        settings,
+        info,
+        plan_segments(info, options.segment_seconds, lead),
+        started,
+        options.overwrite,
+        needed,
+    )
 
 
 def render(
@@ -300,14 +314,29 @@ def render(
     job = prepare(source, target, options)
     recipe, device = as_recipe(style), resolve_device(options.device)
     compiled = should_compile(options.compile, device, job_gflop(job, recipe, options.max_side))
-    transform = make_transform(recipe, device, options.batch_size, options.max_side, options.stabilize, compiled,
-                               options.precision, options.finish)
+    transform = make_transform(
+        recipe,
+        device,
+        options.batch_size,
+        options.max_side,
+        options.stabilize,
+        compiled,
+        options.precision,
+        options.finish,
+    )
     if on_start:
         on_start(job.info, job.segments)
     with staged_output(job.target, job.overwrite, job.needed) as (tmp, scratch):
         parts = [
-            render_segment(job.source, segment, transform, job.info, job.settings,
-                           str(scratch / f"part-{segment.index:05d}.nut"), progress)
+            render_segment(
+                job.source,
+                segment,
+                transform,
+                job.info,
+                job.settings,
+                str(scratch / f"part-{segment.index:05d}.nut"),
+                progress,
+            )
             for segment in job.segments
         ]
         return finish(job, tmp, parts, options.comment)
@@ -326,22 +355,36 @@ def finish(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = N
     out = media.probe(tmp)
     warnings = []
     if dropped:
-        warnings.append(f"left out {dropped} decoded frame{'s' if dropped > 1 else ''} that repeat an earlier "
-                        f"frame's time or come more than {media.REORDER_WINDOW} frames out of order (the input's "
-                        "timestamps are wrong there; a video cannot show them).")
+        warnings.append(
+            f"left out {dropped} decoded frame{'s' if dropped > 1 else ''} that repeat an earlier "
+            f"frame's time or come more than {media.REORDER_WINDOW} frames out of order (the input's "
+            "timestamps are wrong there; a video cannot show them)."
+        )
     if info.damage:
-        warnings.append(f"the input is damaged ({info.damage}); the output holds the {len(written)} frames "
-                        "that decoded.")
+        warnings.append(
+            f"the input is damaged ({info.damage}); the output holds the {len(written)} frames that decoded."
+        )
     elif len(written) + dropped < info.frames:
-        warnings.append(f"only {len(written)} of {info.frames} frames could be decoded (damaged input?); "
-                        "the output holds those.")
+        warnings.append(
+            f"only {len(written)} of {info.frames} frames could be decoded (damaged input?); the output holds those."
+        )
     if (out.width, out.height) != (info.width, info.height):
-        warnings.append(f"odd frame size {info.width}x{info.height} was cropped to {out.width}x{out.height} "
-                        "(4:2:0 video needs even sides).")
+        warnings.append(
+            f"odd frame size {info.width}x{info.height} was cropped to {out.width}x{out.height} "
+            "(4:2:0 video needs even sides)."
+        )
     return RenderReport(
-        source=str(source), target=str(job.target), frames_in=info.frames, frames_out=muxed.video_packets,
-        duration_in=info.duration, duration_out=out.duration, audio_packets_in=info.audio_packets,
-        audio_packets_out=out.audio_packets, wall_seconds=time.perf_counter() - job.started,
-        segments=len(parts), transcoded=muxed.transcoded, warnings=warnings,
+        source=str(source),
+        target=str(job.target),
+        frames_in=info.frames,
+        frames_out=muxed.video_packets,
+        duration_in=info.duration,
+        duration_out=out.duration,
+        audio_packets_in=info.audio_packets,
+        audio_packets_out=out.audio_packets,
+        wall_seconds=time.perf_counter() - job.started,
+        segments=len(parts),
+        transcoded=muxed.transcoded,
+        warnings=warnings,
         keyframes=[(float(pts * info.time_base), cost) for p in parts for pts, cost in p.keyframes],
     )

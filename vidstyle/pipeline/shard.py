@@ -24,11 +24,11 @@ from ray.exceptions import (
     RayTaskError,
 )
 
-from vidstyle import interrupts
-from vidstyle import media
-from vidstyle.models.acceleration import should_compile
+from vidstyle import interrupts, media
 from vidstyle.cluster import connect, pool_shape
 from vidstyle.errors import VidstyleError
+from vidstyle.models.acceleration import should_compile
+from vidstyle.models.styles import StyleInfo
 from vidstyle.pipeline.render import (
     Job,
     Progress,
@@ -42,7 +42,6 @@ from vidstyle.pipeline.render import (
     render_segment,
     staged_output,
 )
-from vidstyle.models.styles import StyleInfo
 from vidstyle.pipeline.stylizers import Recipe, as_recipe, make_transform
 
 #: A segment is tried at most this many times (on different actors) before its video fails.
@@ -86,18 +85,36 @@ class StyleWorker:
         self.device, self.options = torch.device(device), options
         self.transforms: dict[str, object] = {}
 
-    def render(self, style_key: str, recipe: list, span: bytes, key: tuple[int, int], segment: Segment,
-               info: media.VideoInfo, settings: media.EncodeSettings, counter) -> media.Part:
+    def render(
+        self,
+        style_key: str,
+        recipe: list,
+        span: bytes,
+        key: tuple[int, int],
+        segment: Segment,
+        info: media.VideoInfo,
+        settings: media.EncodeSettings,
+        counter,
+    ) -> media.Part:
         if style_key not in self.transforms:  # the recipe is boxed in a list so Ray fetches it only now
             o = self.options
-            self.transforms[style_key] = make_transform(ray.get(recipe[0]), self.device, o.batch_size, o.max_side,
-                                                        o.stabilize, o.compile == "on", o.precision, o.finish)
+            self.transforms[style_key] = make_transform(
+                ray.get(recipe[0]),
+                self.device,
+                o.batch_size,
+                o.max_side,
+                o.stabilize,
+                o.compile == "on",
+                o.precision,
+                o.finish,
+            )
 
         def progress(n: int) -> None:
             counter.add.remote(key, n)
 
-        return render_segment(io.BytesIO(span), segment, self.transforms[style_key], info, settings,
-                              io.BytesIO(), progress)
+        return render_segment(
+            io.BytesIO(span), segment, self.transforms[style_key], info, settings, io.BytesIO(), progress
+        )
 
 
 @dataclass
@@ -140,9 +157,9 @@ class Pool:
 
     def spawn(self):
         self.spawned += 1
-        actor = StyleWorker.options(num_cpus=self.cpus, num_gpus=self.gpus,
-                                    name=f"vidstyle-{self.tag}-{self.spawned}").remote(
-            self.device, int(self.cpus), self.options)
+        actor = StyleWorker.options(
+            num_cpus=self.cpus, num_gpus=self.gpus, name=f"vidstyle-{self.tag}-{self.spawned}"
+        ).remote(self.device, int(self.cpus), self.options)
         self.actors.append(actor)
         return actor
 
@@ -179,10 +196,19 @@ def schedule(
             key = (item.video, item.segment.index)
             tries[key] = tries.get(key, 0) + 1
             actor = pool.idle.popleft()
-            span = ray.put(media.copy_span(item.job.source, item.segment.first, item.segment.end,
-                                           item.job.info.time_base))
-            ref = actor.render.remote(item.style_key, pool.recipes[item.style_key], span, key, item.segment,
-                                      item.job.info, item.job.settings, pool.counter)
+            span = ray.put(
+                media.copy_span(item.job.source, item.segment.first, item.segment.end, item.job.info.time_base)
+            )
+            ref = actor.render.remote(
+                item.style_key,
+                pool.recipes[item.style_key],
+                span,
+                key,
+                item.segment,
+                item.job.info,
+                item.job.settings,
+                pool.counter,
+            )
             inflight[ref] = (item, actor)
         ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.25)
         interrupts.check()
@@ -208,8 +234,7 @@ def schedule(
                 if item.video not in dropped:
                     path = item.scratch / f"part-{item.segment.index:05d}.nut"
                     path.write_bytes(part.data)  # parts live on disk, not in the driver's memory
-                    done(item, media.Part(str(path), part.timestamps, part.time_base, part.keyframes,
-                                          part.seconds))
+                    done(item, media.Part(str(path), part.timestamps, part.time_base, part.keyframes, part.seconds))
                 continue
             if item.video in dropped:
                 continue
@@ -259,8 +284,10 @@ def render_sharded(
             parts: dict[int, media.Part] = {}
 
             def failed(item: Work, why: str) -> None:
-                raise VidstyleError(f"segment {item.segment.index + 1} failed {ATTEMPTS} times, last because "
-                                    f"{why}; no output was written.")
+                raise VidstyleError(
+                    f"segment {item.segment.index + 1} failed {ATTEMPTS} times, last because "
+                    f"{why}; no output was written."
+                )
 
             shown = [0]
 
@@ -269,8 +296,13 @@ def render_sharded(
                     progress(totals.get(0, 0) - shown[0])
                     shown[0] = totals.get(0, 0)
 
-            schedule(pool, [Work(0, job, "style", s, scratch) for s in job.segments],
-                     lambda item, part: parts.__setitem__(item.segment.index, part), failed, report)
+            schedule(
+                pool,
+                [Work(0, job, "style", s, scratch) for s in job.segments],
+                lambda item, part: parts.__setitem__(item.segment.index, part),
+                failed,
+                report,
+            )
             return finish(job, tmp, [parts[i] for i in sorted(parts)], options.comment)
     finally:
         pool.close()

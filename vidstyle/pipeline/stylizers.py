@@ -21,13 +21,13 @@ import torch
 
 from vidstyle.models import arbitrary
 from vidstyle.models.acceleration import Stylize, fast_stylizer, gflop_per_frame, network_dtype, run_padded
-from vidstyle.pipeline.keyframes import Frame, KeyframeOptions, KeyframeStylizer
-from vidstyle.nst.gatys import NSTOptions, keep_colours
 from vidstyle.models.styles import StyleInfo, load_code, load_network
-from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
-from vidstyle.threads import batched
 from vidstyle.models.transformer import work_size
 from vidstyle.models.vgg import find_weights, load_state, load_vgg
+from vidstyle.nst.gatys import NSTOptions, keep_colours
+from vidstyle.pipeline.keyframes import Frame, KeyframeOptions, KeyframeStylizer
+from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
+from vidstyle.threads import batched
 
 FrameFilter = Callable[[Iterator[Frame]], Iterator[Frame]]
 
@@ -43,8 +43,14 @@ class NetworkRecipe:
     def of(cls, style: StyleInfo) -> NetworkRecipe:
         return cls(style, style.path.read_bytes())
 
-    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
-              compile: bool = False, precision: str = "auto") -> FrameFilter:
+    def build(
+        self,
+        device: torch.device,
+        batch_size: int = 4,
+        max_side: int | None = None,
+        compile: bool = False,
+        precision: str = "auto",
+    ) -> FrameFilter:
         """`compile`: run the network through torch.compile (`acceleration.py`); frames of a new size make
         a new compiled graph, so a worker keeps one per size. `precision`: see `network_dtype`."""
         net = load_network(self.style, self.data)
@@ -66,23 +72,37 @@ class CodeRecipe:
     def of(cls, code: np.ndarray, label: str, side: int | None = None) -> CodeRecipe:
         return cls(np.asarray(code, np.float32), label, side)
 
-    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
-              compile: bool = False, precision: str = "auto") -> FrameFilter:
+    def build(
+        self,
+        device: torch.device,
+        batch_size: int = 4,
+        max_side: int | None = None,
+        compile: bool = False,
+        precision: str = "auto",
+    ) -> FrameFilter:
         """The network is the package's own, which every worker has (Ray ships the package to other nodes
         as `py_modules`), so a recipe is the code alone: a few kB per style, or per video in a batch with
         strength, instead of 5 MB of weights each through the object store."""
         net = arbitrary.load().transfer
         step = functools.partial(arbitrary.stylize, code=torch.from_numpy(self.code)[None])
-        return batched_filter(net, device, batch_size, self.paint_side(max_side), compile,
-                              network_dtype(precision, device), step)
+        return batched_filter(
+            net, device, batch_size, self.paint_side(max_side), compile, network_dtype(precision, device), step
+        )
 
     def paint_side(self, max_side: int | None) -> int | None:
         """The long side to paint at: --max-side where given, else the recipe's own."""
         return max_side or self.side
 
 
-def batched_filter(net: torch.nn.Module, device: torch.device, batch_size: int, max_side: int | None,
-                   compile: bool, dtype: torch.dtype, step: Callable[..., torch.Tensor] | None = None) -> FrameFilter:
+def batched_filter(
+    net: torch.nn.Module,
+    device: torch.device,
+    batch_size: int,
+    max_side: int | None,
+    compile: bool,
+    dtype: torch.dtype,
+    step: Callable[..., torch.Tensor] | None = None,
+) -> FrameFilter:
     """A feed-forward network over frames, `batch_size` at a time; one compiled graph per frame size."""
     stylizers: dict[tuple[int, int], Stylize] = {}
     extra = {"step": step} if step else {}
@@ -111,14 +131,21 @@ class ImageRecipe:
     keyframes: KeyframeOptions = field(default_factory=KeyframeOptions)
 
     @classmethod
-    def of(cls, style_rgb: np.ndarray, vgg_weights: str | Path | None, nst: NSTOptions,
-           keyframes: KeyframeOptions) -> ImageRecipe:
+    def of(
+        cls, style_rgb: np.ndarray, vgg_weights: str | Path | None, nst: NSTOptions, keyframes: KeyframeOptions
+    ) -> ImageRecipe:
         path = find_weights(vgg_weights)
         load_state(path)  # fail here, in the driver, with a clear message, not in every worker
         return cls(style_rgb, path.read_bytes(), nst, keyframes)
 
-    def build(self, device: torch.device, batch_size: int = 4, max_side: int | None = None,
-              compile: bool = False, precision: str = "auto") -> FrameFilter:
+    def build(
+        self,
+        device: torch.device,
+        batch_size: int = 4,
+        max_side: int | None = None,
+        compile: bool = False,
+        precision: str = "auto",
+    ) -> FrameFilter:
         """`max_side` (render's --max-side) replaces the NST working size; batches, compiling and precision
         do not apply (the optimisation stays fp32)."""
         state = torch.load(io.BytesIO(self.vgg_state), map_location="cpu", weights_only=True)
@@ -173,16 +200,24 @@ def finished(transform: FrameFilter, finish: Finish, mix: float) -> FrameFilter:
     return run
 
 
-def stylize_still(recipe: Recipe, finish: Finish, image: np.ndarray, device: torch.device,
-                  max_side: int | None = None) -> np.ndarray:
+def stylize_still(
+    recipe: Recipe, finish: Finish, image: np.ndarray, device: torch.device, max_side: int | None = None
+) -> np.ndarray:
     """One picture through the same frame filter a render runs (for `vidstyle image` and previews)."""
     run = make_transform(recipe, device, 1, max_side, None, finish=finish)
     return next(iter(run(iter([(0, 0, image)]))))[2]
 
 
-def make_transform(recipe: Recipe, device: torch.device, batch_size: int, max_side: int | None,
-                   stabilize: StabilizeOptions | None, compile: bool = False, precision: str = "auto",
-                   finish: Finish | None = None) -> FrameFilter:
+def make_transform(
+    recipe: Recipe,
+    device: torch.device,
+    batch_size: int,
+    max_side: int | None,
+    stabilize: StabilizeOptions | None,
+    compile: bool = False,
+    precision: str = "auto",
+    finish: Finish | None = None,
+) -> FrameFilter:
     """What a worker runs: the recipe's filter, finished (strength, colours) and stabilised when asked."""
     transform = recipe.build(device, batch_size, max_side, compile, precision)
     if finish is not None and (finish.mix(recipe) < 1.0 or finish.keep_colour):

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vidstyle.models.vgg import VGGFeatures
 from vidstyle.nst.losses import JOHNSON, content_loss, resize_long_side, style_loss, style_targets
 from vidstyle.temporal.flicker import Flicker, frames_small, measure
-from vidstyle.models.vgg import VGGFeatures
 
 
 @dataclass
@@ -32,8 +32,9 @@ class Evaluation:
         return asdict(self)
 
 
-def perceptual(vgg: VGGFeatures, painting: torch.Tensor, source: Path, output: Path, frames: int = 8,
-               side: int = 256) -> tuple[float, float, int]:
+def perceptual(
+    vgg: VGGFeatures, painting: torch.Tensor, source: Path, output: Path, frames: int = 8, side: int = 256
+) -> tuple[float, float, int]:
     """(mean style loss to the painting, mean content loss to the input, frames used) over `frames` frames
     spread evenly; every frame is read, only the chosen ones go through VGG."""
     from vidstyle.media.video import probe
@@ -53,13 +54,19 @@ def perceptual(vgg: VGGFeatures, painting: torch.Tensor, source: Path, output: P
     return float(np.mean(styles)), float(np.mean(contents)), len(styles)
 
 
-def evaluate(source: Path, output: Path, every: int = 1, side: int = 384, vgg: VGGFeatures | None = None,
-             painting: torch.Tensor | None = None, frames: int = 8) -> Evaluation:
+def evaluate(
+    source: Path,
+    output: Path,
+    every: int = 1,
+    side: int = 384,
+    vgg: VGGFeatures | None = None,
+    painting: torch.Tensor | None = None,
+    frames: int = 8,
+) -> Evaluation:
     flicker: Flicker = measure(source, output, every, side)
     result = Evaluation(flicker.warp_error, flicker.warp_error_lum, flicker.pairs, flicker.visible)
     if vgg is not None and painting is not None:
-        result.style_loss, result.content_loss, result.frames_scored = perceptual(vgg, painting, source, output,
-                                                                                  frames)
+        result.style_loss, result.content_loss, result.frames_scored = perceptual(vgg, painting, source, output, frames)
     return result
 
 
@@ -95,8 +102,15 @@ def style_distance(vgg: VGGFeatures, painting: torch.Tensor, frames: list[np.nda
     return out
 
 
-def score_style(net, vgg: VGGFeatures, painting: torch.Tensor, photos: list[Path], side: int = 256,
-                device: torch.device | None = None, keep: list | None = None) -> tuple[float, float]:
+def score_style(
+    net,
+    vgg: VGGFeatures,
+    painting: torch.Tensor,
+    photos: list[Path],
+    side: int = 256,
+    device: torch.device | None = None,
+    keep: list | None = None,
+) -> tuple[float, float]:
     """Mean style and content loss of a style network over held-out photos, each at `side` pixels (longer
     side), with training's layers and losses; `keep` collects the stylised photos for a contact sheet."""
     from vidstyle.media.images import read_rgb
@@ -107,8 +121,9 @@ def score_style(net, vgg: VGGFeatures, painting: torch.Tensor, photos: list[Path
     styles, contents = [], []
     with torch.inference_mode():
         for path in photos:
-            photo = resize_long_side(torch.from_numpy(read_rgb(path).copy()).permute(2, 0, 1)[None].float().to(device),
-                                     side)
+            photo = resize_long_side(
+                torch.from_numpy(read_rgb(path).copy()).permute(2, 0, 1)[None].float().to(device), side
+            )
             out = stylize(net, photo.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1))
             x = torch.cat([out.permute(0, 3, 1, 2).float(), photo]) / 255
             feats = vgg(x)

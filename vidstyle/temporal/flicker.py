@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vidstyle.temporal import flow
 from vidstyle.errors import VidstyleError
+from vidstyle.temporal import flow
 
 
 @dataclass
@@ -31,7 +31,9 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
-def pair_error(in_t: np.ndarray, in_t1: np.ndarray, out_t: np.ndarray, out_t1: np.ndarray) -> tuple[float, float, float]:
+def pair_error(
+    in_t: np.ndarray, in_t1: np.ndarray, out_t: np.ndarray, out_t1: np.ndarray
+) -> tuple[float, float, float]:
     """(E_warp, E_warp with luminance compensation, visible fraction) of one pair; float32 RGB in [0, 1]."""
     g0, g1 = flow.gray((in_t * 255).astype(np.uint8)), flow.gray((in_t1 * 255).astype(np.uint8))
     f = flow.flow(g0, g1)
@@ -69,8 +71,10 @@ def measure(source, output, every: int = 1, side: int = 384, limit: int | None =
     for t, (i, o) in enumerate(pairs):
         if previous is not None and (t - 1) % every == 0:
             if i.shape != o.shape:
-                raise VidstyleError(f"{output} is {o.shape[1]}x{o.shape[0]} but {source} is "
-                                    f"{i.shape[1]}x{i.shape[0]}; compare a video with its own render.")
+                raise VidstyleError(
+                    f"{output} is {o.shape[1]}x{o.shape[0]} but {source} is "
+                    f"{i.shape[1]}x{i.shape[0]}; compare a video with its own render."
+                )
             e, el, v = pair_error(previous[0], i, previous[1], o)
             errors.append(e)
             lum.append(el)

@@ -33,8 +33,9 @@ def motion(frames, options: StabilizeOptions):
         rgb = frame[2]
         h, w = rgb.shape[:2]
         scale = min(1.0, options.side / max(h, w))
-        small = rgb if scale == 1 else cv2.resize(rgb, (round(w * scale), round(h * scale)),
-                                                  interpolation=cv2.INTER_AREA)
+        small = (
+            rgb if scale == 1 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        )
         gray = flow.gray(small)
         moved = None
         if previous is not None:
@@ -52,10 +53,12 @@ def stabilized(transform, options: StabilizeOptions):
     The blend is recursive, so a texture that would crawl is held in place by all earlier frames with
     geometrically falling weights, while real motion is followed by the flow. Flow is computed on the
     input frames at `side` pixels, in a thread a few frames ahead of the network (it needs no output, so
-    it overlaps the network instead of waiting for it), and scaled up for a full-size warp. Everything at full size stays 8-bit (the previous output is carried as written, the
-    blend is OpenCV's): at GPU speeds this filter's CPU time is what limits a render, and float32 copies of
-    1080p frames cost more than the flow itself.
+    it overlaps the network instead of waiting for it), and scaled up for a full-size warp. Everything at
+    full size stays 8-bit (the previous output is carried as written, the blend is OpenCV's): at GPU speeds
+    this filter's CPU time is what limits a render, and float32 copies of 1080p frames cost more than the
+    flow itself.
     """
+
     def run(frames):
         motions: deque = deque()
         ahead = background(motion(frames, options), 4)

@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidstyle.models import arbitrary
 from vidstyle.errors import VidstyleError
 from vidstyle.media.images import read_rgb
-from vidstyle.nst.losses import JOHNSON, content_loss, resize_long_side, style_loss, style_targets, tv_loss
+from vidstyle.models import arbitrary
 from vidstyle.models.vgg import VGGFeatures
+from vidstyle.nst.losses import JOHNSON, content_loss, resize_long_side, style_loss, style_targets, tv_loss
 
 CKPT_FORMAT = "vidstyle-code-checkpoint/1"
 
@@ -73,7 +73,7 @@ def _batch(photos: list[torch.Tensor], options: CodeTrainOptions, step: int) -> 
         h, w = p.shape[-2:]
         c = min(options.crop, h, w) // 4 * 4
         y, x = g.integers(h - c + 1), g.integers(w - c + 1)
-        crop = p[:, y: y + c, x: x + c]
+        crop = p[:, y : y + c, x : x + c]
         crops.append(crop.flip(-1) if g.random() < 0.5 else crop)
     side = min(c.shape[-1] for c in crops)
     return torch.stack([c[:, :side, :side] for c in crops])
@@ -93,9 +93,17 @@ def read_checkpoint(path: Path) -> dict:
     return blob
 
 
-def train_code(vgg: VGGFeatures, net: arbitrary.ArbitraryNet, painting: np.ndarray, photos: list[Path],
-               init: np.ndarray, output: Path, options: CodeTrainOptions, resume: bool = False,
-               on_step: Callable[[CodeStep], None] | None = None) -> np.ndarray:
+def train_code(
+    vgg: VGGFeatures,
+    net: arbitrary.ArbitraryNet,
+    painting: np.ndarray,
+    photos: list[Path],
+    init: np.ndarray,
+    output: Path,
+    options: CodeTrainOptions,
+    resume: bool = False,
+    on_step: Callable[[CodeStep], None] | None = None,
+) -> np.ndarray:
     """Optimise a code from `init`; returns it. Checkpoints go to `checkpoint_path(output)`."""
     if not photos:
         raise VidstyleError("no training photos.")
@@ -134,8 +142,13 @@ def train_code(vgg: VGGFeatures, net: arbitrary.ArbitraryNet, painting: np.ndarr
         if on_step:
             on_step(CodeStep(step, c.item(), s.item(), t.item(), time.perf_counter() - started))
         if step % options.checkpoint_every == 0 or step == options.steps:
-            blob = {"format": CKPT_FORMAT, "step": step, "code": code.detach()[0].clone(),
-                    "adam": adam.state_dict(), "options": asdict(options)}
+            blob = {
+                "format": CKPT_FORMAT,
+                "step": step,
+                "code": code.detach()[0].clone(),
+                "adam": adam.state_dict(),
+                "options": asdict(options),
+            }
             tmp = ckpt.with_name(ckpt.name + f".tmp-{step}")
             torch.save(blob, tmp)
             tmp.replace(ckpt)

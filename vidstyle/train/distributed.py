@@ -19,6 +19,7 @@ import torch
 
 from vidstyle.cluster import connect, pool_shape
 from vidstyle.errors import VidstyleError
+from vidstyle.models.transformer import TransformerNet
 from vidstyle.train.network import (
     TrainOptions,
     Worker,
@@ -29,7 +30,6 @@ from vidstyle.train.network import (
     save_checkpoint,
     train,
 )
-from vidstyle.models.transformer import TransformerNet
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -39,8 +39,8 @@ def _worker_loop(config: dict) -> None:
     import ray.train
     import ray.train.torch
 
-    from vidstyle.nst.losses import JOHNSON
     from vidstyle.models.vgg import load_vgg
+    from vidstyle.nst.losses import JOHNSON
 
     context = ray.train.get_context()
     worker = Worker(context.get_world_rank(), context.get_world_size())
@@ -59,17 +59,40 @@ def _worker_loop(config: dict) -> None:
     def on_step(terms) -> None:
         last.update(step=terms.step, content=terms.content, style=terms.style, tv=terms.tv)
         if worker.leads and (terms.step % options.checkpoint_every == 0 or terms.step == options.steps):
-            print(f"step {terms.step:>6}: content {terms.content:.3f} style {terms.style:.3f} tv {terms.tv:.3f}  "
-                  f"total {terms.total:.3f}  ({worker.count} workers)", flush=True)
+            print(
+                f"step {terms.step:>6}: content {terms.content:.3f} style {terms.style:.3f} tv {terms.tv:.3f}  "
+                f"total {terms.total:.3f}  ({worker.count} workers)",
+                flush=True,
+            )
 
-    train(load_vgg(JOHNSON.all, config["vgg_state"]), config["painting"], [Path(p) for p in config["photos"]],
-          Path(config["output"]), options, ray.train.torch.get_device(), resume=config["resume"] or False,
-          on_step=on_step, worker=worker, wrap=ray.train.torch.prepare_model, save=save, init=config["init"])
+    train(
+        load_vgg(JOHNSON.all, config["vgg_state"]),
+        config["painting"],
+        [Path(p) for p in config["photos"]],
+        Path(config["output"]),
+        options,
+        ray.train.torch.get_device(),
+        resume=config["resume"] or False,
+        on_step=on_step,
+        worker=worker,
+        wrap=ray.train.torch.prepare_model,
+        save=save,
+        init=config["init"],
+    )
 
 
-def train_on_ray(vgg_state: dict, painting: np.ndarray, photos: list[Path], output: Path, options: TrainOptions,
-                 workers: int, device: str, address: str | None, resume: bool,
-                 init: dict | None = None) -> tuple[TransformerNet, str]:
+def train_on_ray(
+    vgg_state: dict,
+    painting: np.ndarray,
+    photos: list[Path],
+    output: Path,
+    options: TrainOptions,
+    workers: int,
+    device: str,
+    address: str | None,
+    resume: bool,
+    init: dict | None = None,
+) -> tuple[TransformerNet, str]:
     """Train with `workers` Ray Train workers; returns the network and where it ran ("2 cpu workers")."""
     try:
         import ray
@@ -87,16 +110,29 @@ def train_on_ray(vgg_state: dict, painting: np.ndarray, photos: list[Path], outp
         use_gpu = gpus > 0
         cpus = int(ray.cluster_resources().get("CPU", 1))
         if workers > cpus and not use_gpu:
-            raise VidstyleError(f"the Ray cluster has {cpus} CPUs, too few for {workers} workers; use --workers {cpus}.")
-        config = {"vgg_state": vgg_state, "painting": painting, "photos": [str(p.resolve()) for p in photos],
-                  "output": str(output.resolve()), "options": asdict(options), "resume": state, "threads": threads,
-                  "init": init}
+            raise VidstyleError(
+                f"the Ray cluster has {cpus} CPUs, too few for {workers} workers; use --workers {cpus}."
+            )
+        config = {
+            "vgg_state": vgg_state,
+            "painting": painting,
+            "photos": [str(p.resolve()) for p in photos],
+            "output": str(output.resolve()),
+            "options": asdict(options),
+            "resume": state,
+            "threads": threads,
+            "init": init,
+        }
         trainer = TorchTrainer(
-            _worker_loop, train_loop_config=config,
-            scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu,
-                                         resources_per_worker={"CPU": threads}),
-            run_config=RunConfig(name=output.name + ".ray", storage_path=str(output.parent.resolve()),
-                                 checkpoint_config=CheckpointConfig(num_to_keep=1)))
+            _worker_loop,
+            train_loop_config=config,
+            scaling_config=ScalingConfig(num_workers=workers, use_gpu=use_gpu, resources_per_worker={"CPU": threads}),
+            run_config=RunConfig(
+                name=output.name + ".ray",
+                storage_path=str(output.parent.resolve()),
+                checkpoint_config=CheckpointConfig(num_to_keep=1),
+            ),
+        )
         result = trainer.fit()
         if result.error or result.checkpoint is None:
             raise VidstyleError(f"training on Ray failed: {result.error or 'no checkpoint was reported'}")

@@ -28,6 +28,8 @@ from PIL import Image
 
 from vidstyle.errors import VidstyleError
 from vidstyle.media.images import read_rgb, to_tensor
+from vidstyle.models.transformer import TransformerNet
+from vidstyle.models.vgg import VGGFeatures
 from vidstyle.nst.losses import (
     JOHNSON,
     Terms,
@@ -37,8 +39,6 @@ from vidstyle.nst.losses import (
     style_targets,
     tv_loss,
 )
-from vidstyle.models.transformer import TransformerNet
-from vidstyle.models.vgg import VGGFeatures
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
@@ -78,8 +78,11 @@ def list_photos(folder: Path, exclude: list[str]) -> list[Path]:
     """Photos in `folder`, sorted, without names matching any `exclude` pattern (keep test photos out)."""
     if not folder.is_dir():
         raise VidstyleError(f"{folder} is not a folder of photos.")
-    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES
-                    and not any(fnmatch.fnmatch(p.name, pattern) for pattern in exclude))
+    photos = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in PHOTO_SUFFIXES and not any(fnmatch.fnmatch(p.name, pattern) for pattern in exclude)
+    )
     if not photos:
         raise VidstyleError(f"{folder} holds no photos ({', '.join(sorted(PHOTO_SUFFIXES))}) to train on.")
     return photos
@@ -94,13 +97,15 @@ def _decoded(path: Path, crop: int, photo_size: int = 0) -> np.ndarray:
         image = image.convert("RGB")
         scale = max(crop, photo_size) / min(image.size) if photo_size else crop / min(image.size)
         if scale > 1 or photo_size:
-            image = image.resize((round(image.width * scale + 0.5), round(image.height * scale + 0.5)),
-                                 Image.Resampling.BICUBIC)
+            image = image.resize(
+                (round(image.width * scale + 0.5), round(image.height * scale + 0.5)), Image.Resampling.BICUBIC
+            )
         return np.asarray(image)
 
 
-def step_batch(photos: list[Path], seed: int, step: int, size: int, crop: int, worker: Worker = Worker(),
-               photo_size: int = 0) -> torch.Tensor:
+def step_batch(
+    photos: list[Path], seed: int, step: int, size: int, crop: int, worker: Worker = Worker(), photo_size: int = 0
+) -> torch.Tensor:
     """`worker`'s share of step `step`'s crops, NCHW float 0-255 as the network takes.
 
     The step's `size` crops (photo, position, horizontal flip) are drawn from a generator seeded by
@@ -110,32 +115,38 @@ def step_batch(photos: list[Path], seed: int, step: int, size: int, crop: int, w
     rng = np.random.default_rng([seed, step])
     picks = [(int(i), rng.random(), rng.random(), rng.random() < 0.5) for i in rng.integers(0, len(photos), size)]
     out = []
-    for index, fy, fx, flip in picks[worker.rank::worker.count]:
+    for index, fy, fx, flip in picks[worker.rank :: worker.count]:
         pixels = _decoded(photos[index], crop, photo_size)
         y = int(fy * (pixels.shape[0] - crop + 1))
         x = int(fx * (pixels.shape[1] - crop + 1))
-        patch = pixels[y:y + crop, x:x + crop]
+        patch = pixels[y : y + crop, x : x + crop]
         if flip:
             patch = patch[:, ::-1]
         out.append(torch.from_numpy(np.ascontiguousarray(patch)).permute(2, 0, 1))
     return torch.stack(out).float()
 
 
-def batches(photos: list[Path], options: TrainOptions, first: int, worker: Worker, threads: int) -> Iterator[torch.Tensor]:
+def batches(
+    photos: list[Path], options: TrainOptions, first: int, worker: Worker, threads: int
+) -> Iterator[torch.Tensor]:
     """Batches for steps first..steps, made `2 * threads` steps ahead so decoding overlaps the GPU."""
     with ThreadPoolExecutor(max(1, threads)) as pool:
         ahead: deque = deque()
         for step in range(first, options.steps + 1):
-            ahead.append(pool.submit(step_batch, photos, options.seed, step, options.batch_size, options.crop, worker,
-                                     options.photo_size))
+            ahead.append(
+                pool.submit(
+                    step_batch, photos, options.seed, step, options.batch_size, options.crop, worker, options.photo_size
+                )
+            )
             if len(ahead) > 2 * threads:
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
 
 
-def losses_of(net: torch.nn.Module, vgg: VGGFeatures, photos: torch.Tensor, grams: dict[str, torch.Tensor],
-              options: TrainOptions) -> tuple[torch.Tensor, Terms]:
+def losses_of(
+    net: torch.nn.Module, vgg: VGGFeatures, photos: torch.Tensor, grams: dict[str, torch.Tensor], options: TrainOptions
+) -> tuple[torch.Tensor, Terms]:
     amp = torch.autocast("cuda", torch.bfloat16) if photos.is_cuda else nullcontext()
     with amp:
         out = net(photos) / 255
@@ -155,8 +166,13 @@ def checkpoint_path(output: Path) -> Path:
 
 
 def checkpoint_state(step: int, net: TransformerNet, optimizer, options: TrainOptions) -> dict:
-    return {"step": step, "net": net.state_dict(), "optimizer": optimizer.state_dict(),
-            "torch_rng": torch.get_rng_state(), "options": asdict(options)}
+    return {
+        "step": step,
+        "net": net.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "options": asdict(options),
+    }
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -180,11 +196,14 @@ def read_checkpoint(path: Path) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, not a torch file, or a pickle that wants to run code
-        raise VidstyleError(f"{path} is not a readable vidstyle checkpoint ({type(exc).__name__}); remove it, "
-                            "or run without --resume.") from None
+        raise VidstyleError(
+            f"{path} is not a readable vidstyle checkpoint ({type(exc).__name__}); remove it, or run without --resume."
+        ) from None
     if not isinstance(state, dict) or not all(isinstance(state.get(k), t) for k, t in CHECKPOINT_FIELDS.items()):
-        raise VidstyleError(f"{path} is not a vidstyle checkpoint (it lacks {', '.join(CHECKPOINT_FIELDS)}); "
-                            "remove it, or run without --resume.")
+        raise VidstyleError(
+            f"{path} is not a vidstyle checkpoint (it lacks {', '.join(CHECKPOINT_FIELDS)}); "
+            "remove it, or run without --resume."
+        )
     return state
 
 
@@ -235,8 +254,10 @@ def train(
         try:
             net.load_state_dict({k: v.float() for k, v in init.items()})
         except RuntimeError:
-            raise VidstyleError(f"the starting network does not have this shape (base {options.base}, "
-                                f"{options.residual_blocks} residual blocks).") from None
+            raise VidstyleError(
+                f"the starting network does not have this shape (base {options.base}, "
+                f"{options.residual_blocks} residual blocks)."
+            ) from None
     net = net.to(device)
     fast = device.type == "cuda"
     if fast:
@@ -256,8 +277,9 @@ def train(
             optimizer.load_state_dict(state["optimizer"])
             torch.set_rng_state(state["torch_rng"])
         except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-            raise VidstyleError(f"{ckpt} does not fit this network ({type(exc).__name__}); remove it, or run "
-                                "without --resume.") from None
+            raise VidstyleError(
+                f"{ckpt} does not fit this network ({type(exc).__name__}); remove it, or run without --resume."
+            ) from None
         start = state["step"]
     save = save or (lambda state: save_checkpoint(ckpt, state))
     model.train()
@@ -290,7 +312,9 @@ def write_preview(net: TransformerNet, photos: list[Path], path: Path, device: t
         for photo in photos:
             rgb = read_rgb(photo)
             out = stylize(net, torch.from_numpy(rgb.copy())[None].to(device), work_size(*rgb.shape[:2], side))
-            tiles.append(Image.fromarray(out[0].cpu().numpy()).resize((side, round(side * rgb.shape[0] / rgb.shape[1]))))
+            tiles.append(
+                Image.fromarray(out[0].cpu().numpy()).resize((side, round(side * rgb.shape[0] / rgb.shape[1])))
+            )
     net.train(was_training)
     sheet = Image.new("RGB", (sum(t.width for t in tiles), max(t.height for t in tiles)), "white")
     x = 0

@@ -24,13 +24,16 @@ from pathlib import Path
 from pipeline_speed import SHARED_CLIP, SIZES, scaled_clip
 
 from vidstyle import media
+from vidstyle.frames import Filter, Frame
 from vidstyle.pipeline.render import RenderOptions, encode_settings, plan_segments, render_segment
-from vidstyle.pipeline.stylizers import Frame
 from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
 
 
-def identity(frames: Iterator[Frame]) -> Iterator[Frame]:
+def _identity(frames: Iterator[Frame]) -> Iterator[Frame]:
     yield from frames
+
+
+identity = Filter(_identity)
 
 
 def measure(clip: Path, preset: str, stabilize: bool) -> tuple[float, float]:

@@ -36,12 +36,13 @@ import numpy as np
 import torch
 
 from vidstyle.media.images import read_rgb, to_tensor, write_rgb
+from vidstyle.media.sheets import contact_sheet
 from vidstyle.models.styles import StyleInfo, import_deeplearnjs
 from vidstyle.models.transformer import stylize
 from vidstyle.models.vgg import load_state, load_vgg
 from vidstyle.nst.losses import JOHNSON
 from vidstyle.pipeline.choice import StyleChoice, make_recipe
-from vidstyle.pipeline.preview import contact_sheet, sample
+from vidstyle.pipeline.preview import sample
 from vidstyle.pipeline.stylizers import stylize_still
 from vidstyle.temporal.evaluate import structure, style_distance
 

@@ -63,7 +63,7 @@ def test_keyframes_at_every_k_frames_at_the_cut_and_at_the_end():
     )
     out = list(stylizer(frames(spec)))
     assert [pts for pts, _, _ in out] == list(range(40))
-    keys = [pts for pts, _ in stylizer.log]
+    keys = [pts for pts, _ in stylizer.report.keyframes]
     # shot 1: 0, 8, 16, then its last frame 19; shot 2 from 20: 20, 28, 36, then the last frame 39
     assert keys == [0, 8, 16, 19, 20, 28, 36, 39]
     assert all(image.shape == (120, 160, 3) and image.dtype == np.uint8 for _, _, image in out)

@@ -200,13 +200,14 @@ def test_audio_tracks_keep_their_language_title_and_dispositions(tiny_style, tmp
 
 def _identity_render(source, target):
     """The render pipeline with an identity filter in place of the network: decode, encode, join, check."""
+    from vidstyle.frames import Filter
     from vidstyle.pipeline.render import finish, prepare, render_segment, staged_output
 
     job = prepare(source, target, RenderOptions(segment_seconds=0.3))
     with staged_output(target) as (tmp, scratch):
         parts = [
             render_segment(
-                source, s, lambda frames: frames, job.info, job.settings, str(scratch / f"part-{s.index}.nut")
+                source, s, Filter(lambda frames: frames), job.info, job.settings, str(scratch / f"part-{s.index}.nut")
             )
             for s in job.segments
         ]

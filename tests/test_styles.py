@@ -53,6 +53,25 @@ def test_registry_finds_user_styles_and_names_known_ones_on_a_miss():
         resolve_style("nope")
 
 
+def test_user_styles_live_in_the_data_folder_and_the_old_cache_folder_is_still_read(tmp_path, monkeypatch):
+    monkeypatch.delenv("VIDSTYLE_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert user_dir() == tmp_path / "data" / "vidstyle" / "styles"
+    old = tmp_path / "cache" / "vidstyle" / "styles" / "old.vstyle"
+    old.parent.mkdir(parents=True)
+    save_style(StyleInfo(name="old", base=4, residual_blocks=1), tiny_network(), old)
+    new = save_style(StyleInfo(name="new", base=4, residual_blocks=1), tiny_network(), user_dir() / "new.vstyle")
+    found = installed_styles()
+    assert found["old"].path == old and found["new"].path == new
+    assert resolve_style("old").path == old
+    # a style of the same name in the data folder wins over the old place
+    save_style(
+        StyleInfo(name="old", painting="newer", base=4, residual_blocks=1), tiny_network(), user_dir() / "old.vstyle"
+    )
+    assert installed_styles()["old"].painting == "newer"
+
+
 def test_auto_arch_takes_the_lite_network_on_cpu_only_and_never_for_a_file():
     full = save_style(StyleInfo(name="mine", base=4, residual_blocks=1), tiny_network(), user_dir() / "mine.vstyle")
     with pytest.raises(

@@ -51,10 +51,11 @@ def clip_frames(n=12):
 
 
 def test_stabilising_a_flickering_filter_cuts_its_warping_error():
+    from vidstyle.frames import Filter
     from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
 
     plain = [f[2] / 255 for f in noisy(clip_frames())]
-    steady = [f[2] / 255 for f in stabilized(noisy, StabilizeOptions(strength=0.6))(clip_frames())]
+    steady = [f[2] / 255 for f in stabilized(Filter(noisy), StabilizeOptions(strength=0.6))(clip_frames())]
     inputs = [f[2] / 255 for f in clip_frames()]
 
     def err(out: list[np.ndarray]) -> float:

@@ -8,10 +8,11 @@ import torch
 from PIL import Image
 
 from vidstyle.errors import VidstyleError
+from vidstyle.media.images import list_photos
 from vidstyle.media.synth import scene
 from vidstyle.models.vgg import load_vgg
 from vidstyle.nst.losses import JOHNSON
-from vidstyle.train.network import TrainOptions, list_photos, train
+from vidstyle.train.network import TrainOptions, train
 
 from .test_keyframes import STRIPES
 from .test_nst import random_vgg_state

@@ -5,11 +5,12 @@ import pytest
 import ray
 import torch
 
+from vidstyle.media.images import list_photos
 from vidstyle.models.transformer import TransformerNet
 from vidstyle.models.vgg import load_vgg
 from vidstyle.nst.losses import JOHNSON
 from vidstyle.train.distributed import train_on_ray
-from vidstyle.train.network import TrainOptions, checkpoint_path, list_photos, read_checkpoint, train
+from vidstyle.train.network import TrainOptions, checkpoint_path, read_checkpoint, train
 
 from .test_keyframes import STRIPES
 from .test_nst import random_vgg_state

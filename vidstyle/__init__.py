@@ -1,3 +1,97 @@
-"""vidstyle: neural style transfer for video."""
+"""vidstyle: neural style transfer for video, as a library.
 
-__version__ = "0.1.0"
+    from vidstyle import StyleChoice, render_video, stylize_image
+    render_video("clip.mp4", "clip.muse.mp4", StyleChoice(style="muse"))
+    painted = stylize_image("photo.jpg", StyleChoice(style_image="painting.jpg"))  # uint8 RGB
+
+The names below are the API the CLI, `pipelines/` and `bench/` use; everything else is an implementation
+detail that may move. They load on first use, so `import vidstyle` stays cheap (no torch, PyAV or Ray
+until a function needs them) and a training node never imports video code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from vidstyle.version import __version__
+
+#: name -> module that defines it
+_API = {
+    "VidstyleError": "vidstyle.errors",
+    "StyleChoice": "vidstyle.pipeline.choice",
+    "RenderOptions": "vidstyle.pipeline.render",
+    "RenderReport": "vidstyle.pipeline.render",
+    "ShardOptions": "vidstyle.pipeline.shard",
+    "StabilizeOptions": "vidstyle.temporal.stabilizer",
+    "VideoNST": "vidstyle.pipeline.jobs",
+    "BatchRequest": "vidstyle.pipeline.jobs",
+    "render_video": "vidstyle.pipeline.jobs",
+    "render_batch": "vidstyle.pipeline.jobs",
+    "ImageNST": "vidstyle.pipeline.still",
+    "stylize_image": "vidstyle.pipeline.still",
+    "preview_video": "vidstyle.pipeline.preview",
+    "evaluate_render": "vidstyle.temporal.evaluate",
+    "compare_styles": "vidstyle.temporal.evaluate",
+    "TrainOptions": "vidstyle.train.network",
+    "CodeTrainOptions": "vidstyle.train.code",
+    "Credits": "vidstyle.train.jobs",
+    "train_style": "vidstyle.train.jobs",
+    "train_code_style": "vidstyle.train.jobs",
+    "installed_styles": "vidstyle.models.styles",
+    "describe_style": "vidstyle.models.styles",
+}
+
+__all__ = [
+    "__version__",
+    "VidstyleError",
+    "StyleChoice",
+    "RenderOptions",
+    "RenderReport",
+    "ShardOptions",
+    "StabilizeOptions",
+    "VideoNST",
+    "BatchRequest",
+    "render_video",
+    "render_batch",
+    "ImageNST",
+    "stylize_image",
+    "preview_video",
+    "evaluate_render",
+    "compare_styles",
+    "TrainOptions",
+    "CodeTrainOptions",
+    "Credits",
+    "train_style",
+    "train_code_style",
+    "installed_styles",
+    "describe_style",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'vidstyle' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:
+    from vidstyle.errors import VidstyleError
+    from vidstyle.models.styles import describe_style, installed_styles
+    from vidstyle.pipeline.choice import StyleChoice
+    from vidstyle.pipeline.jobs import BatchRequest, VideoNST, render_batch, render_video
+    from vidstyle.pipeline.preview import preview_video
+    from vidstyle.pipeline.render import RenderOptions, RenderReport
+    from vidstyle.pipeline.shard import ShardOptions
+    from vidstyle.pipeline.still import ImageNST, stylize_image
+    from vidstyle.temporal.evaluate import compare_styles, evaluate_render
+    from vidstyle.temporal.stabilizer import StabilizeOptions
+    from vidstyle.train.code import CodeTrainOptions
+    from vidstyle.train.jobs import Credits, train_code_style, train_style
+    from vidstyle.train.network import TrainOptions

@@ -16,7 +16,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from vidstyle.errors import VidstyleError
@@ -77,7 +77,7 @@ def remove_dead_temporaries(folder: Path, prefix: str, suffix: str = "") -> list
     """Remove the temporaries (files or folders) in `folder` that `temporary_beside`/`scratch_beside` made
     with `prefix` and `suffix` for a process of this host that has ended; returns what was removed. A reused
     pid keeps a dead run's files (they are left, never a live run's removed)."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -113,6 +113,21 @@ def move_into_place(tmp: Path, target: Path, replace: bool) -> None:
         os.replace(tmp, target)
         return
     tmp.unlink()
+
+
+def write_atomic(target: Path, write: Callable[[Path], object], replace: bool = True) -> Path:
+    """`write(tmp)` into a temporary of this process beside `target` (same extension, so writers that go by
+    it still can), renamed into place only once `write` returned: a reader, or a run killed half way, never
+    sees half a file, and two writers never share a temporary. Unless `replace`, an existing `target` is
+    kept (FileExistsError, as `move_into_place`)."""
+    target = Path(target)
+    tmp = temporary_beside(target.parent, f".{target.stem}.tmp-", target.suffix)
+    try:
+        write(tmp)
+        move_into_place(tmp, target, replace)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
 
 
 def human_size(n: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import fnmatch
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vidstyle.errors import VidstyleError
-from vidstyle.files import temporary_beside
+from vidstyle.files import write_atomic
 
 WRITABLE = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -39,12 +39,7 @@ def check_writable(path: Path) -> None:
 def write_rgb(path: Path, image: np.ndarray) -> None:
     """Write via a temporary file in the same folder, renamed into place when complete."""
     check_writable(path)
-    tmp = temporary_beside(path.parent, f".{path.stem}.tmp-", path.suffix)
-    try:
-        Image.fromarray(image).save(tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_atomic(path, lambda tmp: Image.fromarray(image).save(tmp))
 
 
 def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -55,3 +50,20 @@ def to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Te
 def to_uint8(image: torch.Tensor) -> np.ndarray:
     """1x3xHxW float in [0, 1] -> HxWx3 uint8."""
     return (image[0].detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+def list_photos(folder: Path, exclude: list[str]) -> list[Path]:
+    """Photos in `folder`, sorted, without names matching any `exclude` pattern (keep test photos out)."""
+    if not folder.is_dir():
+        raise VidstyleError(f"{folder} is not a folder of photos.")
+    photos = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in PHOTO_SUFFIXES and not any(fnmatch.fnmatch(p.name, pattern) for pattern in exclude)
+    )
+    if not photos:
+        raise VidstyleError(f"{folder} holds no photos ({', '.join(sorted(PHOTO_SUFFIXES))}) to train on.")
+    return photos

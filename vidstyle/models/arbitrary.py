@@ -27,7 +27,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from vidstyle.errors import VidstyleError
+from vidstyle.files import write_atomic
 from vidstyle.models.transformer import resized
+from vidstyle.pixels import fit_long_side
 
 FORMAT = "vidstyle-arbitrary/1"
 WEIGHTS = Path(__file__).parent / "builtin_styles" / "arbitrary.pt"
@@ -189,8 +191,7 @@ class ArbitraryNet(nn.Module):
             x = x[..., (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
             size = (STYLE_SIZE, STYLE_SIZE)
         else:
-            scale = STYLE_SIZE / max(h, w)
-            size = (max(1, round(h * scale)), max(1, round(w * scale)))
+            size = fit_long_side(h, w, STYLE_SIZE)
         x = F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False)
         weight = self.predictor.stem.weight
         return self.predictor(x.to(device=weight.device, dtype=weight.dtype)).float()
@@ -251,9 +252,7 @@ class ArbitraryInfo:
 def save(net: ArbitraryNet, info: ArbitraryInfo, path: Path) -> None:
     state = {k: v.half().contiguous() for k, v in net.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, "meta": info.__dict__, "state_dict": state}, tmp)
-    tmp.replace(path)
+    write_atomic(path, lambda tmp: torch.save({"format": FORMAT, "meta": info.__dict__, "state_dict": state}, tmp))
 
 
 def _read(path: Path, data: bytes | None = None) -> dict:

@@ -13,9 +13,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 import torch
 
 from vidstyle.errors import VidstyleError
+from vidstyle.files import write_atomic
 from vidstyle.models.transformer import TransformerNet
 
 FORMAT = "vidstyle-style/1"
@@ -44,10 +46,19 @@ class StyleInfo:
 
 
 def user_dir() -> Path:
-    """`VIDSTYLE_HOME`/styles, else the user's cache dir (XDG on Linux)."""
+    """Where user styles are written: `$VIDSTYLE_HOME/styles`, else the user's data folder
+    (`platformdirs`: ~/.local/share/vidstyle/styles on Linux), which cache cleaners leave alone."""
     home = os.environ.get("VIDSTYLE_HOME")
     if home:
         return Path(home).expanduser() / "styles"
+    return Path(platformdirs.user_data_dir("vidstyle", appauthor=False)) / "styles"
+
+
+def old_user_dir() -> Path | None:
+    """Where user styles were kept before they moved to the data folder (the cache folder): still read,
+    never written, so styles made then stay installed."""
+    if os.environ.get("VIDSTYLE_HOME"):
+        return None
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "vidstyle" / "styles"
 
@@ -56,9 +67,7 @@ def save_style(info: StyleInfo, net: TransformerNet, path: Path, half: bool = Fa
     meta = {k: v for k, v in asdict(info).items() if k != "path"}
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in net.state_dict().items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, "meta": meta, "state_dict": state}, tmp)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: torch.save({"format": FORMAT, "meta": meta, "state_dict": state}, tmp))
     return path
 
 
@@ -67,11 +76,8 @@ def save_code_style(info: StyleInfo, code: np.ndarray, path: Path) -> Path:
     info.kind = "code"
     meta = {k: v for k, v in asdict(info).items() if k != "path"}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(
-        {"format": FORMAT, "meta": meta, "state_dict": {"code": torch.from_numpy(np.asarray(code, np.float32))}}, tmp
-    )
-    os.replace(tmp, path)
+    blob = {"format": FORMAT, "meta": meta, "state_dict": {"code": torch.from_numpy(np.asarray(code, np.float32))}}
+    write_atomic(path, lambda tmp: torch.save(blob, tmp))
     return path
 
 
@@ -115,10 +121,11 @@ def load_network(info: StyleInfo, data: bytes | None = None) -> TransformerNet:
 
 
 def installed_styles() -> dict[str, StyleInfo]:
-    """Built-ins first, then the user's directory; a user style of the same name wins."""
+    """Built-ins first, then the user's styles (the old cache folder, then the data folder); a user style of
+    the same name wins."""
     found: dict[str, StyleInfo] = {}
-    for folder in (BUILTIN_DIR, user_dir()):
-        for path in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []:
+    for folder in (BUILTIN_DIR, old_user_dir(), user_dir()):
+        for path in sorted(folder.glob(f"*{SUFFIX}")) if folder and folder.is_dir() else []:
             try:
                 found[path.stem] = read_info(path)
             except VidstyleError:
@@ -234,3 +241,27 @@ def import_deeplearnjs(folder: Path, info: StyleInfo) -> TransformerNet:
             layer.norm.weight.copy_(scale)
     info.base = base
     return net.eval()
+
+
+def describe_style(name: str) -> dict[str, object]:
+    """Everything a style file says about itself (`vidstyle styles show`); "arbitrary" is the shipped
+    arbitrary-style network unless a user style took that name."""
+    from dataclasses import asdict
+
+    from vidstyle.models import arbitrary
+
+    if name == arbitrary.ArbitraryInfo.name and name not in installed_styles():
+        notice = arbitrary.WEIGHTS.parent / "NOTICE"
+        return {**asdict(arbitrary.read_info()), "file": arbitrary.WEIGHTS, "notice": notice}
+    return asdict(resolve_style(name))
+
+
+def import_style(folder: Path, info: StyleInfo, output: Path | None = None, overwrite: bool = False) -> Path:
+    """Convert a TensorFlow fast-style-transfer export into a style file: `output`, else the user style
+    folder under the style's name; an existing file is kept unless `overwrite`."""
+    target = output or user_dir() / f"{info.name}{SUFFIX}"
+    if target.exists() and not overwrite:
+        raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
+    info.trained = info.trained or f"imported from TensorFlow fast-style-transfer export {Path(folder).resolve()}"
+    net = import_deeplearnjs(folder, info)
+    return save_style(info, net, target)

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidstyle.pixels import fit_long_side
+
 #: The network has two stride-2 stages, so inputs are padded to a multiple of this and cropped back.
 STRIDE_MULTIPLE = 4
 #: Zero padding inside the network paints saturated bands along the frame's edges; running on a frame
@@ -136,5 +138,4 @@ def work_size(height: int, width: int, max_side: int | None) -> tuple[int, int] 
     """The (h, w) to run the network at so that the longer side is at most `max_side`, aspect kept."""
     if not max_side or max(height, width) <= max_side:
         return None
-    scale = max_side / max(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
+    return fit_long_side(height, width, max_side)

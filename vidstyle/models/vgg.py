@@ -155,3 +155,9 @@ def load_vgg(layers: list[str], state: dict[str, torch.Tensor]) -> VGGFeatures:
     except RuntimeError as exc:
         raise VidstyleError(f"VGG weights do not fit {arch}: {str(exc).splitlines()[1].strip()}") from None
     return net.eval()
+
+
+def perceptual_vgg(layers: list[str], weights: str | Path | None = None) -> VGGFeatures:
+    """The VGG the losses need, from `weights`, else `$VIDSTYLE_VGG_WEIGHTS` or torchvision's cache
+    (`find_weights`): the one chain every command that measures or optimises style goes through."""
+    return load_vgg(layers, load_state(find_weights(weights)))

@@ -26,6 +26,7 @@ from vidstyle.nst.losses import (
     style_targets,
     tv_loss,
 )
+from vidstyle.pixels import LUMA
 
 
 @dataclass
@@ -166,7 +167,7 @@ def transfer(
 
 def _ycbcr(rgb: torch.Tensor) -> torch.Tensor:
     r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
-    y = 0.299 * r + 0.587 * g + 0.114 * b
+    y = LUMA[0] * r + LUMA[1] * g + LUMA[2] * b
     return torch.stack([y, (b - y) * 0.564 + 0.5, (r - y) * 0.713 + 0.5], 1)
 
 
@@ -174,7 +175,7 @@ def _rgb(ycc: torch.Tensor) -> torch.Tensor:
     y, cb, cr = ycc[:, 0], ycc[:, 1] - 0.5, ycc[:, 2] - 0.5
     r = y + 1.403 * cr
     b = y + 1.773 * cb
-    g = (y - 0.299 * r - 0.114 * b) / 0.587
+    g = (y - LUMA[0] * r - LUMA[2] * b) / LUMA[1]
     return torch.stack([r, g, b], 1).clamp(0, 1)
 
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from vidstyle.models.vgg import VGGFeatures
+from vidstyle.pixels import fit_long_side
 
 
 @dataclass
@@ -87,8 +88,7 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
 def resize_long_side(image: torch.Tensor, side: int) -> torch.Tensor:
     """Scale an NCHW image so that its longer side is `side`, keeping the aspect ratio."""
     h, w = image.shape[-2:]
-    scale = side / max(h, w)
-    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    size = fit_long_side(h, w, side)
     if size == (h, w):
         return image
-    return F.interpolate(image, size=size, mode="bilinear", antialias=scale < 1, align_corners=False)
+    return F.interpolate(image, size=size, mode="bilinear", antialias=side < max(h, w), align_corners=False)

@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from vidstyle import media
 from vidstyle.errors import VidstyleError
 from vidstyle.files import space_checked
@@ -397,27 +399,23 @@ def digest_file(path: Path) -> str:
 
 def build_recipes(
     items: list[Item],
-    vgg_weights: Path | None = None,
     arch: str = "full",
     on_cpu: bool = False,
     method: str = "fast",
     strength: float = 1.0,
     preserve_color: bool = False,
+    nst_recipe: Callable[[np.ndarray], Recipe] | None = None,
 ) -> dict[str, tuple[Recipe, str] | str]:
     """Each distinct recipe once: (recipe, digest of what defines it), or the error that makes it unusable
     (an unknown style fails only its own items). The same rule as `render` (`choice.make_recipe`): a
     painting is fast unless `method` is nst; a style code's `strength` below 1 moves it towards each
-    video's own code, so such items get a recipe per video (`Item.key`)."""
+    video's own code, so such items get a recipe per video (`Item.key`). `nst_recipe(painting)` builds
+    the recipe of `method` nst (`jobs.VideoNST`, the defaults `render` uses too)."""
     from dataclasses import replace as replaced
 
-    from vidstyle.nst.gatys import NSTOptions
     from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, make_recipe
-    from vidstyle.pipeline.keyframes import KeyframeOptions
     from vidstyle.pipeline.preview import sample
     from vidstyle.pipeline.stylizers import CodeRecipe, ImageRecipe
-
-    def nst_recipe(painting):
-        return ImageRecipe.of(painting, vgg_weights, NSTOptions(preserve_color=preserve_color), KeyframeOptions())
 
     recipes: dict[str, tuple[Recipe, str] | str] = {}
     for item in items:

@@ -20,12 +20,12 @@ import cv2
 import numpy as np
 import torch
 
+from vidstyle.frames import FilterReport, Frame
 from vidstyle.media.images import to_tensor
 from vidstyle.models.vgg import VGGFeatures
 from vidstyle.nst.gatys import NSTOptions, transfer
+from vidstyle.pixels import resize_rgb
 from vidstyle.temporal import flow
-
-Frame = tuple[int, int, np.ndarray]  # pts, duration, RGB uint8 HxWx3
 
 
 @dataclass
@@ -71,18 +71,11 @@ class KeyframeStylizer:
     ):
         self.vgg, self.nst, self.options, self.device = vgg.to(device), nst, options, device
         self.style = to_tensor(style, device)
-        self.log: list[tuple[int, float]] = []  # (pts, seconds) per keyframe; `render_segment` collects it
-
-    def _small(self, rgb: np.ndarray) -> np.ndarray:
-        h, w = rgb.shape[:2]
-        scale = min(1.0, self.nst.size / max(h, w))
-        if scale == 1.0:
-            return rgb
-        return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        self.report = FilterReport()  # the keyframes optimised, (pts, seconds); `render_segment` reads it
 
     def _key(self, index: int, frame: Frame, previous: Key | None) -> Key:
         started = time.perf_counter()
-        small = self._small(frame[2])
+        small = resize_rgb(frame[2], self.nst.size)
         gray = flow.gray(small)
         options = replace(self.nst, size=max(small.shape[:2]))
         init = None
@@ -94,7 +87,7 @@ class KeyframeStylizer:
             options = replace(options, iterations=self.options.warm_iterations, levels=1)
         out = transfer(self.vgg, to_tensor(small, self.device), self.style, options, init=init)
         styled = out[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
-        self.log.append((frame[0], time.perf_counter() - started))
+        self.report.keyframes.append((frame[0], time.perf_counter() - started))
         return Key(index, small, gray, styled)
 
     def _emit(self, frame: Frame, image: np.ndarray) -> Frame:
@@ -117,7 +110,7 @@ class KeyframeStylizer:
         index = -1
         with torch.inference_mode(False), torch.enable_grad():
             for index, frame in enumerate(frames):
-                gray = flow.gray(self._small(frame[2]))
+                gray = flow.gray(resize_rgb(frame[2], self.nst.size))
                 cut = last_gray is not None and histogram_distance(last_gray, gray) > self.options.cut_threshold
                 last_gray = gray
                 if previous is not None and cut:

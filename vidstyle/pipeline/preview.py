@@ -11,22 +11,25 @@ import base64
 import html
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from vidstyle import media
 from vidstyle.errors import VidstyleError
-from vidstyle.media.images import to_tensor, to_uint8
-from vidstyle.models.vgg import VGGFeatures
+from vidstyle.files import write_atomic
+from vidstyle.media.images import check_writable, to_tensor, to_uint8, write_rgb
+from vidstyle.media.sheets import contact_sheet
+from vidstyle.models.devices import resolve_device
+from vidstyle.models.vgg import VGGFeatures, perceptual_vgg
 from vidstyle.nst.gatys import NSTOptions, transfer
+from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, make_recipe, read_painting
 from vidstyle.pipeline.stylizers import Finish, Recipe, make_transform
-
-LABEL_WIDTH = 130
-HEADER = 26
 
 
 @dataclass
@@ -70,32 +73,9 @@ def stylise_painting(
     return [to_uint8(result[i : i + 1]) for i in range(len(frames))]
 
 
-def _font(size: int) -> ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
-
-
 def clock(seconds: float) -> str:
     minutes, seconds = divmod(seconds, 60)
     return f"{int(minutes)}:{seconds:05.2f}"
-
-
-def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], headers: list[str], thumb: int) -> Image.Image:
-    """Rows of thumbnails (`thumb` px wide, aspect kept), each row labelled, each column headed."""
-    heights = [max(round(c.shape[0] * thumb / c.shape[1]) for c in cells) for _, cells in rows]
-    sheet = Image.new("RGB", (LABEL_WIDTH + len(headers) * (thumb + 4), HEADER + sum(h + 4 for h in heights)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for c, header in enumerate(headers):
-        draw.text((LABEL_WIDTH + c * (thumb + 4) + 4, 5), header, fill="black", font=_font(14))
-    y = HEADER
-    for (label, cells), height in zip(rows, heights):
-        draw.text((6, y + height // 2 - 8), label, fill="black", font=_font(15))
-        for c, cell in enumerate(cells):
-            size = (thumb, round(cell.shape[0] * thumb / cell.shape[1]))
-            sheet.paste(
-                Image.fromarray(cell).resize(size, Image.Resampling.LANCZOS), (LABEL_WIDTH + c * (thumb + 4), y)
-            )
-        y += height + 4
-    return sheet
 
 
 def html_page(rows: list[tuple[str, list[np.ndarray]]], times: list[float], title: str) -> str:
@@ -135,7 +115,11 @@ def sample(source: Path, count: int, at: str) -> tuple[media.VideoInfo, list[int
 
 
 def preview(
-    source: Path, styles: list[tuple[str, object]], count: int = 8, at: str = "even", started: float | None = None
+    source: Path,
+    styles: list[tuple[str, Callable[[list[np.ndarray]], list[np.ndarray]]]],
+    count: int = 8,
+    at: str = "even",
+    started: float | None = None,
 ) -> PreviewReport:
     """`styles`: (label, function from a list of frames to the stylised list)."""
     started = started if started is not None else time.perf_counter()
@@ -152,3 +136,57 @@ def preview(
         seconds=time.perf_counter() - started,
         cells=[r[1] for r in rows],
     )
+
+
+def preview_video(
+    source: Path,
+    output: Path,
+    choices: list[tuple[str, StyleChoice]],
+    *,
+    frames: int = 8,
+    at: str = "even",
+    thumb: int = 320,
+    max_side: int | None = None,
+    nst_size: int = 256,
+    iterations: int = 100,
+    with_html: bool = False,
+    device: str = "auto",
+    vgg_weights: Path | None = None,
+    overwrite: bool = False,
+    started: float | None = None,
+) -> PreviewReport:
+    """A contact sheet at `output` (and `with_html`, a page beside it, `OUTPUT.html`): the sampled frames in
+    every labelled choice. Every choice paints as `render` would; paintings with method nst are optimised
+    for all sampled frames at once at `nst_size`. Neither file replaces one that exists unless `overwrite`."""
+    started = started if started is not None else time.perf_counter()
+    if not choices:
+        raise VidstyleError("give at least one --style, --style-image or --blend to compare.")
+    page = output.with_suffix(".html")
+    for target in [output, page] if with_html else [output]:
+        if target.exists() and not overwrite:
+            raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
+    check_writable(output)
+    dev = resolve_device(device)
+
+    def content() -> list[np.ndarray]:
+        return sample(source, CONTENT_FRAMES, "even")[2]
+
+    vgg = None
+    runs: list[tuple[str, Callable[[list[np.ndarray]], list[np.ndarray]]]] = []
+    for label, choice in choices:
+        if choice.method == "nst" and choice.style_image is not None:
+            options = NSTOptions(size=nst_size, iterations=iterations, preserve_color=choice.preserve_color)
+            vgg = vgg or perceptual_vgg(options.layers.all, vgg_weights)
+            painting = read_painting(Path(choice.style_image))
+            runs.append((label, partial(stylise_painting, painting=painting, vgg=vgg, options=options, device=dev)))
+            continue
+        recipe, finish = make_recipe(choice, content, "auto", dev.type == "cpu")
+        runs.append((label, partial(stylise_recipe, recipe=recipe, finish=finish, device=dev, max_side=max_side)))
+    report = preview(source, runs, frames, at, started)
+    rows = list(zip(report.rows, report.cells))
+    sheet = contact_sheet(rows, [clock(t) for t in report.times], thumb)
+    write_rgb(output, np.asarray(sheet))
+    if with_html:
+        text = html_page(rows, report.times, f"{source.name}: vidstyle preview")
+        write_atomic(page, lambda tmp: tmp.write_text(text))
+    return report

@@ -26,10 +26,11 @@ from vidstyle.files import (
     space_checked,
     temporary_beside,
 )
+from vidstyle.frames import FrameFilter
 from vidstyle.models.acceleration import should_compile
 from vidstyle.models.devices import resolve_device
 from vidstyle.models.styles import StyleInfo
-from vidstyle.pipeline.stylizers import Finish, FrameFilter, Recipe, as_recipe, frame_gflop, make_transform
+from vidstyle.pipeline.stylizers import Finish, Recipe, as_recipe, frame_gflop, make_transform
 from vidstyle.temporal.stabilizer import StabilizeOptions
 from vidstyle.threads import background, consumed
 
@@ -145,10 +146,9 @@ def render_segment(
     """
     started = time.perf_counter()
     writer = media.PartWriter(part, info.out_size, info.time_base, settings, info.colour)
-    log = getattr(transform, "log", None)
-    if log is not None:
-        log.clear()
-    presented, dropped = (int(info.pts[0]), int(info.pts[-1])), []
+    transform.report.clear()
+    presented = int(info.pts[0]), int(info.pts[-1])
+    dropped: list[int] = []
     frames = background(
         media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base, presented, dropped), 8
     )
@@ -163,7 +163,7 @@ def render_segment(
     finally:
         frames.close()
     done = writer.close()
-    done.keyframes = list(log or [])
+    done.keyframes = list(transform.report.keyframes)
     done.dropped = sum(1 for pts in dropped if segment.start is None or pts >= segment.start)  # not the lead's
     done.seconds = time.perf_counter() - started
     return done

@@ -19,17 +19,16 @@ import cv2
 import numpy as np
 import torch
 
+from vidstyle.frames import Filter, Frame, FrameFilter
 from vidstyle.models import arbitrary
 from vidstyle.models.acceleration import Stylize, fast_stylizer, gflop_per_frame, network_dtype, run_padded
 from vidstyle.models.styles import StyleInfo, load_code, load_network
 from vidstyle.models.transformer import work_size
 from vidstyle.models.vgg import find_weights, load_state, load_vgg
 from vidstyle.nst.gatys import NSTOptions, keep_colours
-from vidstyle.pipeline.keyframes import Frame, KeyframeOptions, KeyframeStylizer
+from vidstyle.pipeline.keyframes import KeyframeOptions, KeyframeStylizer
 from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
 from vidstyle.threads import batched
-
-FrameFilter = Callable[[Iterator[Frame]], Iterator[Frame]]
 
 
 @dataclass
@@ -118,7 +117,7 @@ def batched_filter(
                 for (pts, duration, _), image in zip(batch, out):
                     yield pts, duration, image
 
-    return run
+    return Filter(run)
 
 
 @dataclass
@@ -196,8 +195,7 @@ def finished(transform: FrameFilter, finish: Finish, mix: float) -> FrameFilter:
         for pts, duration, out in transform(tee()):
             yield pts, duration, finish.apply(sources.popleft(), out, mix)
 
-    run.log = getattr(transform, "log", None)  # keyframe reports pass through
-    return run
+    return Filter(run, transform.report)
 
 
 def stylize_still(

@@ -13,8 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vidstyle.models.vgg import VGGFeatures
+from vidstyle.media.images import read_rgb, to_tensor
+from vidstyle.models.devices import resolve_device
+from vidstyle.models.styles import load_network, resolve_style
+from vidstyle.models.vgg import VGGFeatures, perceptual_vgg
 from vidstyle.nst.losses import JOHNSON, content_loss, resize_long_side, style_loss, style_targets
+from vidstyle.temporal import flow
 from vidstyle.temporal.flicker import Flicker, frames_small, measure
 
 
@@ -80,7 +84,7 @@ def structure(source: np.ndarray, output: np.ndarray) -> float:
     sigma = max(source.shape[:2]) / 240
 
     def edges(rgb: np.ndarray) -> np.ndarray:
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+        grey = flow.gray(rgb).astype(np.float32) / 255
         magnitude = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
         return cv2.GaussianBlur(magnitude, (0, 0), sigma).ravel()
 
@@ -132,3 +136,52 @@ def score_style(
             if keep is not None:
                 keep.append(out[0].cpu().numpy())
     return float(np.mean(styles)), float(np.mean(contents))
+
+
+def evaluate_render(
+    source: Path,
+    output: Path,
+    painting: Path | None = None,
+    *,
+    every: int = 1,
+    side: int = 384,
+    frames: int = 8,
+    vgg_weights: Path | None = None,
+) -> Evaluation:
+    """`evaluate` from files: with `painting`, also the style loss to it and the content loss to the input."""
+    vgg = style = None
+    if painting is not None:
+        style = to_tensor(read_rgb(painting))
+        vgg = perceptual_vgg(JOHNSON.all, vgg_weights)
+    return evaluate(source, output, every, side, vgg, style, frames)
+
+
+@dataclass
+class StyleScore:
+    name: str
+    style: float  # mean style loss to the painting
+    content: float  # mean content loss to the photo
+    pictures: list[np.ndarray]  # the first photos, stylised, for a contact sheet
+
+
+def compare_styles(
+    styles: list[str],
+    painting: Path,
+    photos: list[Path],
+    *,
+    side: int = 256,
+    device: str = "auto",
+    vgg_weights: Path | None = None,
+    keep: int = 6,
+) -> list[StyleScore]:
+    """Style networks scored side by side over the same held-out photos with training's layers and losses."""
+    dev = resolve_device(device)
+    vgg = perceptual_vgg(JOHNSON.all, vgg_weights).to(dev)
+    art = to_tensor(read_rgb(painting))
+    scores = []
+    for name in styles:
+        kept: list[np.ndarray] = []
+        net = load_network(resolve_style(name)).to(dev)
+        s, c = score_style(net, vgg, art, photos, side, dev, kept)
+        scores.append(StyleScore(name, s, c, kept[:keep]))
+    return scores

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from vidstyle.errors import VidstyleError
+from vidstyle.pixels import luminance, resize_rgb
 from vidstyle.temporal import flow
 
 
@@ -25,10 +25,6 @@ class Flicker:
     warp_error_lum: float  # ReCoNet: the same, less the input's own change of luminance
     pairs: int
     visible: float  # mean fraction of pixels that pass the forward-backward check
-
-
-def luminance(rgb: np.ndarray) -> np.ndarray:
-    return rgb @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def pair_error(
@@ -52,11 +48,7 @@ def frames_small(path, side: int) -> Iterator[np.ndarray]:
 
     info = media.probe(path)
     for _, _, rgb in media.decode_span(path, None, None, info.rotation, info.time_base):
-        h, w = rgb.shape[:2]
-        scale = min(1.0, side / max(h, w))
-        if scale < 1:
-            rgb = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        yield rgb.astype(np.float32) / 255
+        yield resize_rgb(rgb, side).astype(np.float32) / 255
 
 
 def measure(source, output, every: int = 1, side: int = 384, limit: int | None = None) -> Flicker:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vidstyle.frames import Filter, FrameFilter
+from vidstyle.pixels import resize_rgb
 from vidstyle.temporal import flow
 from vidstyle.threads import background
 
@@ -33,9 +35,7 @@ def motion(frames, options: StabilizeOptions):
         rgb = frame[2]
         h, w = rgb.shape[:2]
         scale = min(1.0, options.side / max(h, w))
-        small = (
-            rgb if scale == 1 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        )
+        small = resize_rgb(rgb, options.side)
         gray = flow.gray(small)
         moved = None
         if previous is not None:
@@ -46,7 +46,7 @@ def motion(frames, options: StabilizeOptions):
         yield frame, moved
 
 
-def stabilized(transform, options: StabilizeOptions):
+def stabilized(transform: FrameFilter, options: StabilizeOptions) -> FrameFilter:
     """Wrap a frame filter: each output is blended with the previous output warped along the input's flow,
     where the forward-backward check says the pixel was visible; newly visible pixels are left alone.
 
@@ -86,5 +86,4 @@ def stabilized(transform, options: StabilizeOptions):
         finally:
             ahead.close()
 
-    run.log = getattr(transform, "log", None)  # keyframe reports pass through
-    return run
+    return Filter(run, transform.report)

@@ -19,12 +19,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from vidstyle.errors import VidstyleError
+from vidstyle.files import write_atomic
 from vidstyle.media.images import read_rgb
 from vidstyle.models import arbitrary
 from vidstyle.models.vgg import VGGFeatures
@@ -149,7 +151,5 @@ def train_code(
                 "adam": adam.state_dict(),
                 "options": asdict(options),
             }
-            tmp = ckpt.with_name(ckpt.name + f".tmp-{step}")
-            torch.save(blob, tmp)
-            tmp.replace(ckpt)
+            write_atomic(ckpt, partial(torch.save, blob))
     return code.detach()[0].numpy()

@@ -46,7 +46,7 @@ def _worker_loop(config: dict) -> None:
     worker = Worker(context.get_world_rank(), context.get_world_size())
     torch.set_num_threads(config["threads"])
     options = TrainOptions(**config["options"])
-    last = {}
+    last: dict[str, object] = {}
 
     def save(state: dict) -> None:
         if not state:  # other ranks: Ray Train wants every worker to report

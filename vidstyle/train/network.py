@@ -12,9 +12,7 @@ A run is a pure function of its options and seed: step k's crops come from a gen
 
 from __future__ import annotations
 
-import fnmatch
 import functools
-import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +25,9 @@ import torch
 from PIL import Image
 
 from vidstyle.errors import VidstyleError
-from vidstyle.media.images import read_rgb, to_tensor
+from vidstyle.files import write_atomic
+from vidstyle.media.images import read_rgb, to_tensor, write_rgb
+from vidstyle.media.sheets import contact_sheet
 from vidstyle.models.transformer import TransformerNet
 from vidstyle.models.vgg import VGGFeatures
 from vidstyle.nst.losses import (
@@ -39,8 +39,6 @@ from vidstyle.nst.losses import (
     style_targets,
     tv_loss,
 )
-
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 
 @dataclass
@@ -72,20 +70,6 @@ class Worker:
     @property
     def leads(self) -> bool:
         return self.rank == 0
-
-
-def list_photos(folder: Path, exclude: list[str]) -> list[Path]:
-    """Photos in `folder`, sorted, without names matching any `exclude` pattern (keep test photos out)."""
-    if not folder.is_dir():
-        raise VidstyleError(f"{folder} is not a folder of photos.")
-    photos = sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix.lower() in PHOTO_SUFFIXES and not any(fnmatch.fnmatch(p.name, pattern) for pattern in exclude)
-    )
-    if not photos:
-        raise VidstyleError(f"{folder} holds no photos ({', '.join(sorted(PHOTO_SUFFIXES))}) to train on.")
-    return photos
 
 
 @functools.lru_cache(maxsize=1024)
@@ -177,9 +161,7 @@ def checkpoint_state(step: int, net: TransformerNet, optimizer, options: TrainOp
 
 def save_checkpoint(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)  # as save_style does for the result beside it
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 #: What a checkpoint holds, and the type of each: plain data and tensors, all that `weights_only` loads.
@@ -312,14 +294,7 @@ def write_preview(net: TransformerNet, photos: list[Path], path: Path, device: t
         for photo in photos:
             rgb = read_rgb(photo)
             out = stylize(net, torch.from_numpy(rgb.copy())[None].to(device), work_size(*rgb.shape[:2], side))
-            tiles.append(
-                Image.fromarray(out[0].cpu().numpy()).resize((side, round(side * rgb.shape[0] / rgb.shape[1])))
-            )
+            tiles.append(out[0].cpu().numpy())
     net.train(was_training)
-    sheet = Image.new("RGB", (sum(t.width for t in tiles), max(t.height for t in tiles)), "white")
-    x = 0
-    for tile in tiles:
-        sheet.paste(tile, (x, 0))
-        x += tile.width
     path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path, quality=90)
+    write_rgb(path, np.asarray(contact_sheet([("", tiles)], [], side)))

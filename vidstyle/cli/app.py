@@ -1,0 +1,90 @@
+"""The Typer app every command module registers on, and what the commands share: one error wrapper, one
+progress-bar factory, one console for messages.
+
+Every failure a user can fix is a `VidstyleError`, printed as one line on stderr with exit status 1;
+Ctrl-C and SIGTERM exit 130 with a line saying what was kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from vidstyle import interrupts
+from vidstyle.errors import VidstyleError
+from vidstyle.version import __version__
+
+app = typer.Typer(
+    help="Turn videos into paintings: feed-forward neural style transfer with audio, frame rate and timestamps kept.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+styles_app = typer.Typer(help="List installed styles, or import one.", invoke_without_command=True)
+app.add_typer(styles_app, name="styles")
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def note(line: str) -> None:
+    """A remark on stderr (not an error), e.g. which network `--arch auto` picked."""
+    err.print(line, highlight=False)
+
+
+@contextlib.contextmanager
+def handled(interrupted: str) -> Iterator[None]:
+    """The one error wrapper: a `VidstyleError` becomes its one line and exit 1; Ctrl-C (and SIGTERM, which
+    `interrupts` turns into one) becomes `interrupted`, a line that says what was kept, and exit 130."""
+    try:
+        yield
+    except VidstyleError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail(interrupted, code=130)
+
+
+def progress_bar(*middle: ProgressColumn, eta: bool = True) -> Progress:
+    """The one progress layout: a label, the bar, what the command counts (`middle`), the time taken and,
+    where the total is known in advance, the time left."""
+    columns: list[ProgressColumn | str] = [TextColumn("[bold]{task.description}"), BarColumn(), *middle]
+    columns.append(TimeElapsedColumn())
+    if eta:
+        columns += [TextColumn("ETA"), TimeRemainingColumn()]
+    return Progress(*columns, console=err, transient=False)
+
+
+def frames_bar() -> Progress:
+    """Frames done of the video, and the rate so far (a task field `fps` the command keeps up to date)."""
+    return progress_bar(MofNCompleteColumn(), TextColumn("frames"), TextColumn("{task.fields[fps]:>6.1f} fps"))
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"vidstyle {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    interrupts.install()  # SIGTERM behaves like Ctrl-C: temporaries are removed on the way out

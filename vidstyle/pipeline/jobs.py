@@ -1,0 +1,177 @@
+"""A render or a batch as a user asks for it: the style chosen, its recipe built once, the driver picked.
+
+The CLI, `pipelines/` and library users call `render_video` and `render_batch`; they hold the policy the
+commands share (which driver, which NST defaults, when Ray starts), so the same words give the same video
+through every door.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from vidstyle.errors import VidstyleError
+from vidstyle.files import space_checked
+from vidstyle.models.acceleration import check_compile_mode, check_precision
+from vidstyle.nst.gatys import NSTOptions
+from vidstyle.pipeline import batch as batches
+from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, check_strength, make_recipe, parse_blend
+from vidstyle.pipeline.keyframes import KeyframeOptions
+from vidstyle.pipeline.preview import sample
+from vidstyle.pipeline.render import Progress, RenderOptions, RenderReport, Segment, render
+from vidstyle.pipeline.shard import ShardOptions, render_sharded, worth_a_pool
+from vidstyle.pipeline.stylizers import Finish, ImageRecipe
+
+
+@dataclass
+class VideoNST:
+    """`--method nst` on video: keyframes optimised (Gatys et al.), the frames between carried along optical
+    flow. One set of defaults for `render` and `batch`, so a painting renders alike through both."""
+
+    iterations: int = 200  # a shot's first keyframe, coarse to fine; later keyframes start warm and take half
+    keyframe_every: int = 12  # at most this many frames between optimised keyframes (shot changes add more)
+    levels: int = 2
+    optimizer: str = "lbfgs"
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    tv_weight: float = 10.0
+    size: int = 384  # the optimisation's long side, unless --max-side says otherwise
+    vgg_weights: Path | None = None
+
+    def recipe(self, painting: np.ndarray, preserve_color: bool) -> ImageRecipe:
+        nst = NSTOptions(
+            size=self.size,
+            iterations=self.iterations,
+            levels=self.levels,
+            optimizer=self.optimizer,
+            content_weight=self.content_weight,
+            style_weight=self.style_weight,
+            tv_weight=self.tv_weight,
+            preserve_color=preserve_color,
+        )
+        nst.check()
+        keyframes = KeyframeOptions(every=self.keyframe_every, warm_iterations=self.iterations // 2)
+        return ImageRecipe.of(painting, self.vgg_weights, nst, keyframes)
+
+
+def on_cpu(device: str, address: str | None, no_ray: bool = False) -> bool:
+    """Whether the networks will run on a CPU, for `--arch auto`. A cluster's nodes are not known before
+    connecting, so with an address `auto` assumes GPUs there (pass arch "lite" for a CPU cluster)."""
+    if device != "auto":
+        return device == "cpu"
+    if not no_ray and (address or os.environ.get("RAY_ADDRESS")):
+        return False
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+def check_options(options: RenderOptions) -> None:
+    check_compile_mode(options.compile)
+    check_precision(options.precision)
+
+
+def render_video(
+    source: Path,
+    output: Path,
+    choice: StyleChoice,
+    options: RenderOptions | None = None,
+    *,
+    arch: str = "auto",
+    nst: VideoNST | None = None,
+    shard: ShardOptions | None = None,
+    no_ray: bool = False,
+    progress: Progress | None = None,
+    on_start: Callable[[object, list[Segment]], None] | None = None,
+    note: Callable[[str], None] | None = None,
+) -> RenderReport:
+    """Paint every frame of `source` into `output`, with its audio, frame rate and timestamps.
+
+    Ray starts only where it helps (`shard.worth_a_pool`: an address, `workers`, or more than one segment);
+    `no_ray` keeps any job in this process. `note` receives one-line remarks (e.g. a lite network picked)."""
+    options = options or RenderOptions()
+    shard = shard or ShardOptions()
+    nst = nst or VideoNST()
+    check_options(options)
+    source, output = Path(source), Path(output)
+
+    def content() -> list[np.ndarray]:
+        return sample(source, CONTENT_FRAMES, "even")[2]
+
+    recipe, finish = make_recipe(
+        choice,
+        content,
+        arch,
+        on_cpu(options.device, shard.address, no_ray),
+        lambda painting: nst.recipe(painting, choice.preserve_color),
+        note,
+    )
+    options = replace(options, finish=finish)
+    if not no_ray and worth_a_pool(source, options, shard):
+        return render_sharded(source, output, recipe, options, shard, progress, on_start)
+    return render(source, output, recipe, options, progress, on_start)
+
+
+@dataclass
+class BatchRequest:
+    """What to render: every video of a folder (or the rows of a manifest) in every style given."""
+
+    inputs: Path  # a folder of videos, or a .csv / .jsonl manifest
+    out_dir: Path
+    styles: list[str] = field(default_factory=list)
+    paintings: list[Path] = field(default_factory=list)
+    blends: list[str] = field(default_factory=list)
+    method: str = "fast"
+    strength: float = 1.0
+    preserve_color: bool = False
+    suffix: str = ".mp4"
+
+
+def render_batch(
+    request: BatchRequest,
+    options: RenderOptions | None = None,
+    *,
+    arch: str = "auto",
+    nst: VideoNST | None = None,
+    shard: ShardOptions | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    log: Callable[[batches.Outcome], None] | None = None,
+    on_items: Callable[[int], None] | None = None,
+) -> tuple[list[batches.Outcome], tuple[Path, Path]]:
+    """Render many videos in many styles as one Ray job, resumably; returns the outcomes and the summary
+    files (JSON, CSV) written into `out_dir`. Bad inputs fail their own rows, not the batch; problems with
+    the request itself (a bad blend, `out_dir` a file) fail before any work."""
+    options = options or RenderOptions()
+    shard = shard or ShardOptions()
+    nst = nst or VideoNST()
+    check_options(options)
+    check_strength(request.strength)
+    suffix = request.suffix if request.suffix.startswith(".") else "." + request.suffix
+    out_dir = Path(request.out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise VidstyleError(f"{out_dir} is a file; -o names the folder for the outputs.")
+    for text in request.blends:
+        parse_blend(text)  # a bad blend given for every video is the command's error, before any work
+    items = batches.discover(request.inputs, request.styles, request.paintings, out_dir, suffix, request.blends)
+    recipes = batches.build_recipes(
+        [i for i in items if not i.error],
+        arch,
+        on_cpu(options.device, shard.address),
+        request.method,
+        request.strength,
+        request.preserve_color,
+        lambda painting: nst.recipe(painting, request.preserve_color),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
+    fast = request.method == "fast"
+    options = replace(options, finish=Finish(request.strength, request.preserve_color and fast))
+    if on_items:
+        on_items(len(items))
+    outcomes = batches.run_batch(items, recipes, options, shard, progress, log)
+    with space_checked(out_dir, 1 << 20):
+        summary = batches.write_summary(outcomes, out_dir)
+    return outcomes, summary

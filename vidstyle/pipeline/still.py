@@ -1,0 +1,121 @@
+"""One picture painted: the same choices and the same frame filter as a render, or Gatys et al.'s
+optimisation (`method` nst) with its losses reported and its progress saved as it goes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vidstyle.errors import VidstyleError
+from vidstyle.media.images import check_writable, read_rgb, to_tensor, to_uint8, write_rgb
+from vidstyle.models.devices import resolve_device
+from vidstyle.models.vgg import perceptual_vgg
+from vidstyle.nst.gatys import NSTOptions, StepCallback, transfer
+from vidstyle.pipeline.choice import StyleChoice, make_recipe, read_painting
+from vidstyle.pipeline.stylizers import Finish, stylize_still
+from vidstyle.pixels import resize_rgb
+
+#: `method` nst on a still: the optimisation's long side when no size is given
+NST_SIZE = 384
+
+
+@dataclass
+class ImageNST:
+    """Gatys et al.'s optimisation of one image (`image --method nst`)."""
+
+    iterations: int = 300  # in all, split over the levels
+    levels: int = 2
+    optimizer: str = "lbfgs"
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    tv_weight: float = 10.0
+    init: str = "content"  # or "noise"
+    seed: int = 0
+    vgg_weights: Path | None = None
+
+    def options(self, size: int, preserve_color: bool) -> NSTOptions:
+        options = NSTOptions(
+            size=size,
+            iterations=self.iterations,
+            levels=self.levels,
+            optimizer=self.optimizer,
+            content_weight=self.content_weight,
+            style_weight=self.style_weight,
+            tv_weight=self.tv_weight,
+            init=self.init,
+            preserve_color=preserve_color,
+            seed=self.seed,
+        )
+        options.check()
+        return options
+
+
+def stylize_image(
+    photo: Path | np.ndarray,
+    choice: StyleChoice,
+    *,
+    size: int | None = None,
+    max_side: int | None = None,
+    device: str = "auto",
+    nst: ImageNST | None = None,
+    on_step: StepCallback | None = None,
+    note: Callable[[str], None] | None = None,
+) -> np.ndarray:
+    """The photo (a file or uint8 RGB) painted as `choice` says, as uint8 RGB.
+
+    `size`: the result's long side (default: the photo's own; `NST_SIZE` with nst). `max_side`: paint at
+    most this large and scale back (default: a painting's code paints at 480 px, as `render` does). With
+    nst, `on_step(losses, current)` is called after every iteration."""
+    choice.check()
+    dev = resolve_device(device)
+    image = read_rgb(photo) if isinstance(photo, (str, Path)) else photo
+    if choice.method == "nst":
+        nst = nst or ImageNST()
+        options = nst.options(size or NST_SIZE, choice.preserve_color)
+        painting = to_tensor(read_painting(Path(str(choice.style_image))), dev)
+        vgg = perceptual_vgg(options.layers.all, nst.vgg_weights).to(dev)
+        result = to_uint8(transfer(vgg, to_tensor(image, dev), painting, options, on_step))
+        if choice.strength < 1.0:  # NST has no style code: strength mixes the result with the photo
+            source = resize_rgb(image, max(result.shape[:2]), enlarge=True)
+            result = Finish(choice.strength).apply(source, result, mix=choice.strength)
+        return result
+    if size:
+        image = resize_rgb(image, size, enlarge=True)
+    recipe, finish = make_recipe(choice, lambda: [image], on_cpu=dev.type == "cpu", note=note)
+    return stylize_still(recipe, finish, image, dev, max_side)
+
+
+def stylize_image_file(
+    photo: Path,
+    output: Path,
+    choice: StyleChoice,
+    *,
+    overwrite: bool = False,
+    checkpoint_every: int = 0,
+    on_step: StepCallback | None = None,
+    **settings,
+) -> np.ndarray:
+    """`stylize_image` from file to file: `output` is checked before any work and written whole (never
+    replaced unless `overwrite`); with nst, `OUTPUT_N.EXT` is saved every `checkpoint_every` iterations."""
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
+    check_writable(output)
+    last = (settings.get("nst") or ImageNST()).iterations
+
+    def step(losses, current) -> None:
+        if checkpoint_every and losses.step % checkpoint_every == 0 and losses.step != last:
+            write_rgb(checkpoint_path(output, losses.step), to_uint8(current()))
+        if on_step:
+            on_step(losses, current)
+
+    result = stylize_image(photo, choice, on_step=step, **settings)
+    write_rgb(output, result)
+    return result
+
+
+def checkpoint_path(output: Path, step: int) -> Path:
+    return output.with_name(f"{output.stem}_{step}{output.suffix}")

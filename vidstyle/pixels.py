@@ -1,0 +1,35 @@
+"""Pixel rules every layer shares: the size that fits a long side, resizing RGB frames, and luminance.
+
+One place for them, so a frame scaled for the network, for optical flow, for the flicker metric or for NST
+lands on the same size, and the luma weights are written once.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: ITU-R BT.601 luma weights (R, G, B): OpenCV's grey, JPEG's Y, and Gatys et al.'s colour preservation
+LUMA = (0.299, 0.587, 0.114)
+
+
+def fit_long_side(height: int, width: int, side: int) -> tuple[int, int]:
+    """(h, w) scaled so the longer side is `side`, aspect kept, never below one pixel."""
+    scale = side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize_rgb(rgb: np.ndarray, side: int, enlarge: bool = False) -> np.ndarray:
+    """An HxWxC frame with its longer side at most `side` (area filter), or exactly `side` with `enlarge`
+    (bicubic upwards); the array itself when nothing changes."""
+    h, w = rgb.shape[:2]
+    if max(h, w) == side or (max(h, w) < side and not enlarge):
+        return rgb
+    size_h, size_w = fit_long_side(h, w, side)
+    shrink = max(h, w) > side
+    return cv2.resize(rgb, (size_w, size_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """Luma of float RGB (..., 3) arrays, same scale as the input."""
+    return rgb @ np.array(LUMA, np.float32)

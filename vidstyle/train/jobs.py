@@ -1,0 +1,130 @@
+"""A training run as a user asks for it: photos listed, VGG loaded, the loop run (here or on Ray Train),
+and the style saved with who painted it and the command that made it, so `vidstyle styles show` can say."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidstyle.errors import VidstyleError
+from vidstyle.media.images import list_photos, read_rgb
+from vidstyle.models import arbitrary
+from vidstyle.models.devices import resolve_device
+from vidstyle.models.styles import ARCH_BASE, StyleInfo, load_network, resolve_style, save_code_style, save_style
+from vidstyle.models.vgg import find_weights, load_state, perceptual_vgg
+from vidstyle.nst.losses import JOHNSON, Terms
+from vidstyle.pipeline.choice import painting_code, read_painting
+from vidstyle.train.code import CodeStep, CodeTrainOptions, train_code
+from vidstyle.train.network import TrainOptions, train
+
+
+@dataclass
+class Credits:
+    """What `vidstyle styles` shows of a style: its name, the painting, the painter, the weights' licence,
+    and the command that made it (`made_by`: the CLI passes its own command line)."""
+
+    name: str
+    painting: str = ""
+    artist: str = ""
+    licence: str = ""
+    made_by: str = ""
+
+
+def _check_output(output: Path, overwrite: bool, resume: bool) -> None:
+    if output.exists() and not overwrite and not resume:
+        raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
+    if output.suffix != ".vstyle":
+        raise VidstyleError(f"{output}: a style file must end in .vstyle.")
+
+
+def train_style(
+    painting: Path,
+    photos: Path,
+    output: Path,
+    credits: Credits,
+    options: TrainOptions | None = None,
+    *,
+    exclude: list[str] | None = None,
+    init: str | None = None,
+    previews: list[Path] | None = None,
+    device: str = "auto",
+    workers: int | None = None,
+    address: str | None = None,
+    vgg_weights: Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    on_step: Callable[[Terms], None] | None = None,
+) -> Path:
+    """Train a Johnson network for `painting` on `photos` and save it as a `.vstyle` (fp16) at `output`.
+
+    `workers` or `address` run the same loop on Ray Train workers; `init` starts from another style's
+    network; `resume` goes on from `OUTPUT.ckpt` exactly as if the run had not stopped."""
+    started = time.perf_counter()
+    options = options or TrainOptions()
+    _check_output(output, overwrite, resume)
+    photo_list = list_photos(photos, exclude or [])
+    start = load_network(resolve_style(init)).state_dict() if init else None
+    if workers or address:
+        from vidstyle.train.distributed import train_on_ray
+
+        state = load_state(find_weights(vgg_weights))
+        net, where = train_on_ray(
+            state, read_rgb(painting), photo_list, output, options, workers or 1, device, address, resume, start
+        )
+    else:
+        dev = resolve_device(device)
+        where = dev.type
+        vgg = perceptual_vgg(JOHNSON.all, vgg_weights)
+        net = train(vgg, read_rgb(painting), photo_list, output, options, dev, resume, previews, on_step, init=start)
+    info = StyleInfo(
+        name=credits.name,
+        painting=credits.painting,
+        artist=credits.artist,
+        licence=credits.licence,
+        base=options.base,
+        trained=f"{credits.made_by}  ({len(photo_list)} photos, {where}, {time.perf_counter() - started:.0f} s)",
+    )
+    return save_style(info, net.cpu(), output, half=True)
+
+
+def train_code_style(
+    painting: Path,
+    photos: Path,
+    output: Path,
+    credits: Credits,
+    options: CodeTrainOptions | None = None,
+    *,
+    exclude: list[str] | None = None,
+    vgg_weights: Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    on_step: Callable[[CodeStep], None] | None = None,
+) -> Path:
+    """Tune a style code for `painting` (the shipped arbitrary-style network stays as it is) and save it as a
+    `.vstyle` at `output`: minutes on a CPU, and the result blends with paintings and other codes."""
+    options = options or CodeTrainOptions()
+    if output.exists() and not overwrite:
+        raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
+    art = read_painting(painting)
+    net = arbitrary.load()
+    vgg = perceptual_vgg(JOHNSON.all, vgg_weights)
+    train_photos = list_photos(photos, exclude or [])
+    code = train_code(vgg, net, art, train_photos, painting_code(net, art), output, options, resume, on_step)
+    info = StyleInfo(
+        name=credits.name,
+        painting=credits.painting,
+        artist=credits.artist,
+        licence=credits.licence,
+        trained=f"{credits.made_by} (code tuned on {len(train_photos)} photos; network: the shipped "
+        "arbitrary-style network)",
+    )
+    return save_code_style(info, code, output)
+
+
+def check_arch(arch: str) -> int:
+    """The network width of `--arch`."""
+    if arch not in ARCH_BASE:
+        raise VidstyleError(f"--arch must be one of {', '.join(ARCH_BASE)}, not {arch!r}.")
+    return ARCH_BASE[arch]

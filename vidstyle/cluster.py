@@ -24,7 +24,16 @@ def connect(address: str | None) -> bool:
         )
         interrupts.reclaim()  # ray.init replaced the SIGTERM handler: SIGTERM must stay Ctrl-C
         return False
-    ray.init(include_dashboard=False, logging_level=logging.WARNING)
+    # Embedded Ray starts quietly: no dashboard nobody asked for, and not the notice Ray logs on every start
+    # of a local cluster that it turned token authentication on (it stays on: Ray's default is kept, only
+    # its notice is not shown; a user's own RAY_AUTH_MODE still decides).
+    notice = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    level = notice.level
+    notice.setLevel(logging.ERROR)
+    try:
+        ray.init(include_dashboard=False, logging_level=logging.WARNING)
+    finally:
+        notice.setLevel(level)
     interrupts.reclaim()
     return True
 

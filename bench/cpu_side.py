@@ -25,7 +25,7 @@ from pipeline_speed import SHARED_CLIP, SIZES, scaled_clip
 
 from vidstyle import media
 from vidstyle.frames import Filter, Frame
-from vidstyle.pipeline.render import RenderOptions, encode_settings, plan_segments, render_segment
+from vidstyle.pipeline.segments import RenderOptions, encode_settings, plan_segments, render_segment
 from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
 
 

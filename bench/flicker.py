@@ -33,7 +33,8 @@ from vidstyle.models.styles import resolve_style
 from vidstyle.models.vgg import find_weights, load_state, load_vgg
 from vidstyle.nst.losses import JOHNSON, style_loss, style_targets
 from vidstyle.pipeline.choice import StyleChoice, make_recipe
-from vidstyle.pipeline.render import RenderOptions, render
+from vidstyle.pipeline.render import render
+from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.temporal.evaluate import evaluate
 from vidstyle.temporal.flicker import frames_small
 from vidstyle.temporal.stabilizer import StabilizeOptions

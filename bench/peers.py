@@ -31,8 +31,9 @@ from PIL import Image
 from pipeline_speed import SHARED_CLIP, SIZES, scaled_clip
 
 from vidstyle.models.styles import load_network, resolve_network, resolve_style
-from vidstyle.pipeline.render import RenderOptions
-from vidstyle.pipeline.shard import ShardOptions, render_sharded
+from vidstyle.pipeline.executors import ShardOptions
+from vidstyle.pipeline.render import render_sharded
+from vidstyle.pipeline.segments import RenderOptions
 
 
 def pil_loop(source: Path, target: Path, style) -> int:

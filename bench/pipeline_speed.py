@@ -30,8 +30,9 @@ import torch
 from vidstyle import media
 from vidstyle.models.devices import resolve_device
 from vidstyle.models.styles import resolve_style
-from vidstyle.pipeline.render import RenderOptions, job_gflop, prepare, render
-from vidstyle.pipeline.shard import ShardOptions, render_sharded
+from vidstyle.pipeline.executors import ShardOptions
+from vidstyle.pipeline.render import render, render_sharded
+from vidstyle.pipeline.segments import RenderOptions, job_gflop, prepare
 from vidstyle.pipeline.stylizers import NetworkRecipe, make_transform
 
 SIZES = {360: (640, 360), 720: (1280, 720), 1080: (1920, 1080)}

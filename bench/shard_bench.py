@@ -22,8 +22,9 @@ import torch
 from vidstyle import media
 from vidstyle.models.styles import load_network, resolve_style
 from vidstyle.models.transformer import stylize, work_size
-from vidstyle.pipeline.render import RenderOptions, render
-from vidstyle.pipeline.shard import ShardOptions, render_sharded
+from vidstyle.pipeline.executors import ShardOptions
+from vidstyle.pipeline.render import render, render_sharded
+from vidstyle.pipeline.segments import RenderOptions
 
 
 @ray.remote

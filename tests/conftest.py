@@ -1,47 +1,18 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import torch
+from PIL import Image
 
-from vidstyle.media.synth import ClipSpec, make_clip
+from vidstyle.media.synth import ClipSpec, make_clip, scene
 from vidstyle.models.styles import StyleInfo, save_style
-from vidstyle.models.transformer import TransformerNet
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "assets"
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(),
-    reason=f"real assets not found at {SHARED} (weights, reference networks, videos are not part of the repo)",
-)
+from .helpers import tiny_network
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch):
     """Each test gets an empty user style directory."""
     monkeypatch.setenv("VIDSTYLE_HOME", str(tmp_path_factory.mktemp("home")))
-
-
-def tiny_network(seed: int = 0) -> TransformerNet:
-    """A random 4-channel network that behaves like a trained one: it remaps colours and contrast with
-    smooth kernels (random weights would paint pixel-level chroma noise that no 4:2:0 video can hold)."""
-    torch.manual_seed(seed)
-    net = TransformerNet(base=4, residual_blocks=1)
-    with torch.no_grad():
-        for module in net.modules():
-            if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
-                k = module.kernel_size[0]
-                if isinstance(module, torch.nn.ConvTranspose2d):
-                    line = torch.tensor([0.5, 1.0, 0.5])  # stride-2 transposed: exact bilinear upsampling
-                else:
-                    line = torch.exp(-((torch.arange(k) - k // 2) ** 2) / (k / 2))
-                spatial = torch.outer(line, line) / torch.outer(line, line).sum()
-                mix = torch.randn(module.weight.shape[:2])
-                module.weight.copy_(mix[:, :, None, None] * spatial)
-            if isinstance(module, torch.nn.InstanceNorm2d):
-                module.weight.uniform_(0.3, 1.0)
-                module.bias.uniform_(-0.3, 0.3)
-    return net.eval()
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +37,24 @@ def clips(tmp_path_factory):
         "tenbit": ClipSpec(pix_fmt="yuv420p10le"),
     }
     return {name: make_clip(folder / f"{name}.mp4", spec) for name, spec in specs.items()}
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory):
+    """Six training photos and one held-out `test_` photo, made of the generated scene."""
+    folder = tmp_path_factory.mktemp("photos")
+    for i in range(6):
+        Image.fromarray(scene(0.3 * i, 64, 48)).save(folder / f"train_{i}.png")
+    Image.fromarray(scene(9.0, 64, 48)).save(folder / "test_0.png")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def embedded_ray():
+    """One embedded Ray (2 CPUs) for the tests that drive actors in-process, started on first use and
+    stopped at the end of the session; the CLI tests start their own in their subprocesses."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False)
+    yield
+    ray.shutdown()

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+import pytest
+import torch
+
+from vidstyle.models.transformer import TransformerNet
+from vidstyle.models.vgg import VGGFeatures
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "assets"
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(),
+    reason=f"real assets not found at {SHARED} (weights, reference networks, videos are not part of the repo)",
+)
 
 
 def frame_times(path: Path) -> list[Fraction]:
@@ -124,3 +137,76 @@ def cut_with_edit_list(source: Path, target: Path, seconds: float) -> Path:
             packet.stream = streams[packet.stream.index]
             out.mux(packet)
     return target
+
+
+# The command as a user runs it, and what it must leave behind
+
+
+def vidstyle(*args, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "vidstyle", *map(str, args)], capture_output=True, text=True, timeout=300, **kw
+    )
+
+
+def vidstyle_here(*args, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The command run in this process by Typer's CliRunner, for checks of messages and exit codes that need
+    no signals, no Ray and no fresh process (a subprocess spends ~3 s importing torch). An exception the
+    command did not turn into an exit is raised here, so a traceback can never pass for a message."""
+    from typer.testing import CliRunner
+
+    from vidstyle.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args], env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
+def one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error:") and fragment in result.stderr, result.stderr
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name or ".parts-" in p.name)
+
+
+# Stand-ins for the real assets: a random VGG, a striped painting, tiny training settings
+
+
+def random_vgg_state(arch: str = "vgg16", upto: str = "relu4_2", seed: int = 0) -> dict[str, torch.Tensor]:
+    torch.manual_seed(seed)
+    return {f"features.{k}": v for k, v in VGGFeatures(arch, [upto]).features.state_dict().items()}
+
+
+STRIPES = np.where(
+    ((np.add.outer(np.arange(48), np.arange(48)) // 4) % 2 == 0)[..., None], [230, 80, 20], [20, 40, 160]
+).astype(np.uint8)
+
+TRAIN_OPTIONS = dict(
+    batch_size=2, crop=32, base=4, residual_blocks=1, style_size=48, lr=5e-3, checkpoint_every=5, preview_every=10
+)
+
+
+def tiny_network(seed: int = 0) -> TransformerNet:
+    """A random 4-channel network that behaves like a trained one: it remaps colours and contrast with
+    smooth kernels (random weights would paint pixel-level chroma noise that no 4:2:0 video can hold)."""
+    torch.manual_seed(seed)
+    net = TransformerNet(base=4, residual_blocks=1)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+                k = module.kernel_size[0]
+                if isinstance(module, torch.nn.ConvTranspose2d):
+                    line = torch.tensor([0.5, 1.0, 0.5])  # stride-2 transposed: exact bilinear upsampling
+                else:
+                    line = torch.exp(-((torch.arange(k) - k // 2) ** 2) / (k / 2))
+                spatial = torch.outer(line, line) / torch.outer(line, line).sum()
+                mix = torch.randn(module.weight.shape[:2])
+                module.weight.copy_(mix[:, :, None, None] * spatial)
+            if isinstance(module, torch.nn.InstanceNorm2d):
+                module.weight.uniform_(0.3, 1.0)
+                module.bias.uniform_(-0.3, 0.3)
+    return net.eval()

@@ -20,10 +20,10 @@ from vidstyle.models.acceleration import (
     should_compile,
 )
 from vidstyle.models.transformer import stylize
-from vidstyle.pipeline.render import RenderOptions, render
+from vidstyle.pipeline.render import render
+from vidstyle.pipeline.segments import RenderOptions
 
-from .conftest import tiny_network
-from .helpers import audio_packets, frame_times, frames_rgb
+from .helpers import audio_packets, frame_times, frames_rgb, tiny_network
 
 
 def test_flops_counted_on_the_meta_device_match_a_real_forward_pass():

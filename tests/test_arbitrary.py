@@ -14,9 +14,7 @@ from vidstyle.models import arbitrary
 from vidstyle.pipeline.choice import StyleChoice, content_code, make_recipe, painting_code, parse_blend
 from vidstyle.pipeline.stylizers import CodeRecipe, stylize_still
 
-from .conftest import SHARED, needs_shared
-from .helpers import audio_packets, frame_times, frames_rgb
-from .test_cli import leftovers, one_line_error, vidstyle
+from .helpers import SHARED, audio_packets, frame_times, frames_rgb, leftovers, needs_shared, one_line_error, vidstyle
 
 PAINTINGS = ["wave.jpg", "la_muse.jpg"]
 PHOTOS = ["photos/chicago.jpg", "photos/stata.jpg"]

@@ -12,8 +12,7 @@ import pytest
 
 from vidstyle.media.synth import ClipSpec, make_clip
 
-from .helpers import frame_times, same_pictures
-from .test_cli import leftovers, one_line_error, vidstyle
+from .helpers import frame_times, leftovers, one_line_error, same_pictures, vidstyle
 
 
 def make_folder(folder, n=2, seconds=1.0):

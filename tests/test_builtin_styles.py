@@ -10,7 +10,7 @@ from vidstyle.models.styles import BUILTIN_DIR, installed_styles, load_code
 from vidstyle.pipeline.choice import StyleChoice, make_recipe
 from vidstyle.pipeline.stylizers import stylize_still
 
-from .conftest import SHARED, needs_shared
+from .helpers import SHARED, needs_shared
 
 BUILTINS = {
     "muse": "la_muse",
@@ -82,8 +82,7 @@ def test_each_builtin_is_closest_to_its_own_painting():
 
 
 def test_builtin_renders_with_the_cli(clips, tmp_path):
-    from .helpers import audio_packets, frame_times
-    from .test_cli import vidstyle
+    from .helpers import audio_packets, frame_times, vidstyle
 
     out = tmp_path / "out.mp4"
     result = vidstyle("render", clips["plain"], "--style", "muse", "-o", out, "--device", "cpu")

@@ -13,24 +13,7 @@ import pytest
 
 from vidstyle.media.synth import ClipSpec, make_clip
 
-from .helpers import frame_times
-
-
-def vidstyle(*args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "vidstyle", *map(str, args)], capture_output=True, text=True, timeout=300, **kw
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
-    assert result.returncode == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines[-1].startswith("error:") and fragment in result.stderr, result.stderr
-
-
-def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name or ".parts-" in p.name)
+from .helpers import frame_times, leftovers, one_line_error, vidstyle, vidstyle_here
 
 
 def test_render_prints_a_summary_and_writes_the_video(clips, tiny_style, tmp_path):
@@ -68,7 +51,7 @@ def test_bad_inputs_get_one_clear_line(kind, fragment, tiny_style, tmp_path):
         source = _audio_only(tmp_path / "in.m4a")
     elif kind == "directory":
         source.mkdir()
-    result = vidstyle("render", source, "--style", tiny_style.path, "-o", tmp_path / "out.mp4")
+    result = vidstyle_here("render", source, "--style", tiny_style.path, "-o", tmp_path / "out.mp4")
     one_line_error(result, fragment)
     assert not (tmp_path / "out.mp4").exists() and leftovers(tmp_path) == []
 
@@ -91,7 +74,7 @@ def _audio_only(path: Path) -> Path:
 def test_bad_option_values_are_refused_before_any_work(option, value, allowed, clips, tiny_style, tmp_path):
     """Choices are Enums: Typer refuses a bad value as it refuses any bad option (a usage error, exit 2),
     naming the option and what it takes, before a network or Ray is started."""
-    result = vidstyle(
+    result = vidstyle_here(
         "render",
         clips["plain"],
         "--style",
@@ -100,7 +83,7 @@ def test_bad_option_values_are_refused_before_any_work(option, value, allowed, c
         tmp_path / "out.mp4",
         option,
         value,
-        env={**os.environ, "COLUMNS": "200"},
+        env={"COLUMNS": "200"},
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert f"Invalid value for '{option}'" in result.stderr and allowed in result.stderr, result.stderr
@@ -112,19 +95,19 @@ def test_unknown_style_lists_the_known_ones(clips, tiny_style, tmp_path):
 
     user_dir().mkdir(parents=True)
     (user_dir() / "mine.vstyle").write_bytes(tiny_style.path.read_bytes())
-    result = vidstyle("render", clips["plain"], "--style", "nope", "-o", tmp_path / "o.mp4")
+    result = vidstyle_here("render", clips["plain"], "--style", "nope", "-o", tmp_path / "o.mp4")
     one_line_error(result, "unknown style 'nope'; known styles: mine, muse, rain-princess, scream, udnie, wave, wreck")
 
 
 def test_missing_and_damaged_style_files(clips, tmp_path):
     one_line_error(
-        vidstyle("render", clips["plain"], "--style", tmp_path / "gone.vstyle", "-o", tmp_path / "o.mp4"),
+        vidstyle_here("render", clips["plain"], "--style", tmp_path / "gone.vstyle", "-o", tmp_path / "o.mp4"),
         "does not exist",
     )
     bad = tmp_path / "bad.vstyle"
     bad.write_bytes(b"\x00" * 100)
     one_line_error(
-        vidstyle("render", clips["plain"], "--style", bad, "-o", tmp_path / "o.mp4"),
+        vidstyle_here("render", clips["plain"], "--style", bad, "-o", tmp_path / "o.mp4"),
         "not a readable vidstyle style file",
     )
 
@@ -141,7 +124,7 @@ def test_existing_output_is_refused_unless_overwrite(clips, tiny_style, tmp_path
 def test_an_existing_directory_as_output_is_named_a_directory(clips, tiny_style, tmp_path):
     """It advised --overwrite, which cannot replace a directory."""
     (tmp_path / "out.mp4").mkdir()
-    result = vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", tmp_path / "out.mp4", "--no-ray")
+    result = vidstyle_here("render", clips["plain"], "--style", tiny_style.path, "-o", tmp_path / "out.mp4", "--no-ray")
     one_line_error(result, f"{tmp_path / 'out.mp4'} is a directory; give a file name such as")
     assert "--overwrite" not in result.stderr and list((tmp_path / "out.mp4").iterdir()) == []
 
@@ -155,7 +138,7 @@ def test_an_existing_directory_as_output_is_named_a_directory(clips, tiny_style,
     ],
 )
 def test_unwritable_or_unsupported_output(clips, tiny_style, tmp_path, target, fragment):
-    result = vidstyle("render", clips["plain"], "--style", tiny_style.path, "-o", target.format(tmp=tmp_path))
+    result = vidstyle_here("render", clips["plain"], "--style", tiny_style.path, "-o", target.format(tmp=tmp_path))
     one_line_error(result, fragment)
 
 
@@ -243,7 +226,8 @@ def test_ray_render_stops_once_with_130_on_sigterm_or_repeated_ctrl_c(signals, t
 
 def _peak_rss_mb(clip: Path, style: Path, out: Path) -> float:
     code = (
-        "import resource, sys; from pathlib import Path; from vidstyle.pipeline.render import render, RenderOptions;"
+        "import resource, sys; from pathlib import Path; from vidstyle.pipeline.render import render;"
+        "from vidstyle.pipeline.segments import RenderOptions;"
         "from vidstyle.models.styles import read_info;"
         "render(Path(sys.argv[1]), Path(sys.argv[3]), read_info(Path(sys.argv[2])), RenderOptions());"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
@@ -273,7 +257,7 @@ def test_memory_does_not_grow_with_video_length(tiny_style, tmp_path):
 def vgg_file(tmp_path_factory) -> Path:
     import torch
 
-    from .test_nst import random_vgg_state
+    from .helpers import random_vgg_state
 
     path = tmp_path_factory.mktemp("vgg") / "vgg16-random.pth"
     torch.save(random_vgg_state(), path)
@@ -286,7 +270,7 @@ def pictures(tmp_path_factory) -> tuple[Path, Path]:
 
     from vidstyle.media.synth import scene
 
-    from .test_keyframes import STRIPES
+    from .helpers import STRIPES
 
     folder = tmp_path_factory.mktemp("pictures")
     Image.fromarray(scene(0.5, 96, 64)).save(folder / "photo.jpg")
@@ -343,9 +327,9 @@ def test_image_without_weights_says_what_to_download(pictures, tmp_path):
 
 
 def test_render_needs_exactly_one_of_style_style_image_and_blend(clips, tiny_style, pictures, tmp_path):
-    one_line_error(vidstyle("render", clips["plain"], "-o", tmp_path / "o.mp4"), "exactly one of --style")
+    one_line_error(vidstyle_here("render", clips["plain"], "-o", tmp_path / "o.mp4"), "exactly one of --style")
     one_line_error(
-        vidstyle(
+        vidstyle_here(
             "render", clips["plain"], "-o", tmp_path / "o.mp4", "--style", tiny_style.path, "--style-image", pictures[1]
         ),
         "exactly one of --style",

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from vidstyle.pipeline.render import RenderOptions, render
+from vidstyle.pipeline.render import render
+from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.temporal.stabilizer import StabilizeOptions
 
 from .helpers import same_pictures

@@ -15,15 +15,15 @@ import pytest
 from vidstyle import media
 from vidstyle.errors import VidstyleError
 from vidstyle.media.synth import ClipSpec, make_clip
-from vidstyle.pipeline.render import RenderOptions, remove_stale_temporaries, render, staged_output
+from vidstyle.pipeline.render import render
+from vidstyle.pipeline.segments import RenderOptions, remove_stale_temporaries, staged_output
 
-from .helpers import frame_times
-from .test_cli import leftovers, one_line_error, vidstyle
+from .helpers import frame_times, leftovers, one_line_error, vidstyle
 
 STAGER = """
 import sys, time
 from pathlib import Path
-from vidstyle.pipeline.render import stage
+from vidstyle.pipeline.segments import stage
 tmp, scratch = stage(Path(sys.argv[1]))
 tmp.write_bytes(b"half a video")
 (scratch / "part-00000.nut").write_bytes(b"a part")

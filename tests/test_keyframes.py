@@ -8,18 +8,15 @@ from vidstyle.media.synth import ClipSpec, make_clip, scene
 from vidstyle.models.vgg import load_vgg
 from vidstyle.nst.gatys import NSTOptions
 from vidstyle.nst.losses import GATYS
+from vidstyle.pipeline.executors import ShardOptions
 from vidstyle.pipeline.keyframes import KeyframeOptions, KeyframeStylizer, histogram_distance
-from vidstyle.pipeline.render import RenderOptions, render
-from vidstyle.pipeline.shard import ShardOptions, render_sharded
+from vidstyle.pipeline.render import render, render_sharded
+from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.pipeline.stylizers import ImageRecipe
 from vidstyle.temporal import flow
 
-from .helpers import audio_packets, frame_times, frames_rgb
-from .test_nst import random_vgg_state
+from .helpers import STRIPES, audio_packets, frame_times, frames_rgb, random_vgg_state
 
-STRIPES = np.where(
-    ((np.add.outer(np.arange(48), np.arange(48)) // 4) % 2 == 0)[..., None], [230, 80, 20], [20, 40, 160]
-).astype(np.uint8)
 FAST = NSTOptions(size=64, iterations=6, levels=2)
 
 
@@ -108,17 +105,11 @@ def test_style_image_render_keeps_every_frame_time_and_the_audio(tmp_path, recip
 
 
 @pytest.mark.slow
-def test_style_image_render_is_the_same_through_ray(tmp_path, recipe):
-    import ray
-
+def test_style_image_render_is_the_same_through_ray(tmp_path, recipe, embedded_ray):
     source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.2))
     single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
     expected = render(source, single, recipe, RenderOptions(segment_seconds=0.5))
-    ray.init(num_cpus=2, include_dashboard=False)
-    try:
-        report = render_sharded(source, sharded, recipe, RenderOptions(segment_seconds=0.5), ShardOptions(workers=2))
-    finally:
-        ray.shutdown()
+    report = render_sharded(source, sharded, recipe, RenderOptions(segment_seconds=0.5), ShardOptions(workers=2))
     assert frame_times(sharded) == frame_times(source)
     assert [t for t, _ in report.keyframes] == [t for t, _ in expected.keyframes]
     # L-BFGS is not bit-reproducible across thread counts (workers run 1 thread each), so compare paint:

@@ -15,7 +15,8 @@ from vidstyle import media
 from vidstyle.media.synth import ClipSpec, make_clip
 from vidstyle.models.styles import load_network
 from vidstyle.models.transformer import stylize
-from vidstyle.pipeline.render import RenderOptions, plan_segments, render
+from vidstyle.pipeline.render import render
+from vidstyle.pipeline.segments import RenderOptions, plan_segments
 
 from .helpers import (
     audio_packets,
@@ -23,9 +24,10 @@ from .helpers import (
     delay_frame,
     frame_times,
     frames_rgb,
+    one_line_error,
     scramble_pts,
+    vidstyle,
 )
-from .test_cli import one_line_error, vidstyle
 
 
 def run(source, target, style, **kw):
@@ -201,7 +203,7 @@ def test_audio_tracks_keep_their_language_title_and_dispositions(tiny_style, tmp
 def _identity_render(source, target):
     """The render pipeline with an identity filter in place of the network: decode, encode, join, check."""
     from vidstyle.frames import Filter
-    from vidstyle.pipeline.render import finish, prepare, render_segment, staged_output
+    from vidstyle.pipeline.segments import finish, prepare, render_segment, staged_output
 
     job = prepare(source, target, RenderOptions(segment_seconds=0.3))
     with staged_output(target) as (tmp, scratch):
@@ -278,7 +280,7 @@ def test_spans_sent_to_ray_actors_decode_to_the_frames_the_file_gives(tmp_path, 
     (`copy_span`, NUT) must give the encoder what the file gives it: the same times, durations and pixels.
     Each edge case is one the span could get wrong: reordering, a hidden lead-in (negative timestamps NUT
     must shift), a 125/2997 time base with B-frames, Matroska's millisecond VFR."""
-    from vidstyle.pipeline.render import shown_for
+    from vidstyle.pipeline.segments import shown_for
 
     if kind == "scrambled":
         source = scramble_pts(make_clip(tmp_path / "p.mp4", ClipSpec(seconds=1.0, bframes=0)), tmp_path / "in.mp4")

@@ -7,16 +7,11 @@ import torch
 from vidstyle.errors import VidstyleError
 from vidstyle.media.images import read_rgb, to_tensor
 from vidstyle.media.synth import scene
-from vidstyle.models.vgg import VGGFeatures, find_weights, infer_arch, layer_names, load_state, load_vgg
+from vidstyle.models.vgg import find_weights, infer_arch, layer_names, load_state, load_vgg
 from vidstyle.nst.gatys import NSTOptions, keep_colours, transfer
 from vidstyle.nst.losses import GATYS, JOHNSON, content_loss, gram, style_loss, style_targets
 
-from .conftest import SHARED, needs_shared
-
-
-def random_vgg_state(arch: str = "vgg16", upto: str = "relu4_2", seed: int = 0) -> dict[str, torch.Tensor]:
-    torch.manual_seed(seed)
-    return {f"features.{k}": v for k, v in VGGFeatures(arch, [upto]).features.state_dict().items()}
+from .helpers import SHARED, needs_shared, random_vgg_state
 
 
 def painting(size: int = 64) -> torch.Tensor:

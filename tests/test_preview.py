@@ -7,8 +7,7 @@ from vidstyle import media
 from vidstyle.media.synth import ClipSpec, make_clip
 from vidstyle.pipeline.preview import pick, sample
 
-from .helpers import frames_rgb
-from .test_cli import vidstyle
+from .helpers import frames_rgb, vidstyle
 
 
 def test_sampled_frames_are_exact_and_only_their_gops_are_decoded(tmp_path):

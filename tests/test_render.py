@@ -11,7 +11,8 @@ from vidstyle import media
 from vidstyle.media.synth import scene
 from vidstyle.models.styles import load_network
 from vidstyle.models.transformer import stylize
-from vidstyle.pipeline.render import RenderOptions, plan_segments, render
+from vidstyle.pipeline.render import render
+from vidstyle.pipeline.segments import RenderOptions, plan_segments
 
 from .helpers import audio_packets, frame_times, frames_rgb, stream_info
 

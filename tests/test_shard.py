@@ -11,17 +11,11 @@ import ray
 from vidstyle.cluster import shape
 from vidstyle.errors import VidstyleError
 from vidstyle.media.synth import ClipSpec, make_clip
-from vidstyle.pipeline.render import RenderOptions, render
-from vidstyle.pipeline.shard import ShardOptions, render_sharded
+from vidstyle.pipeline.executors import ShardOptions
+from vidstyle.pipeline.render import render, render_sharded
+from vidstyle.pipeline.segments import RenderOptions
 
 from .helpers import audio_packets, frame_times, same_pictures
-
-
-@pytest.fixture(scope="module")
-def embedded_ray():
-    ray.init(num_cpus=2, include_dashboard=False)
-    yield
-    ray.shutdown()
 
 
 def workers() -> list[str]:
@@ -127,10 +121,10 @@ def test_render_actors_share_each_gpu_so_enough_encoders_keep_it_busy(resources,
 
 SHARED_GPU = """
 import ray
-from vidstyle.pipeline.render import RenderOptions
-from vidstyle.pipeline.shard import Pool, ShardOptions
+from vidstyle.pipeline.segments import RenderOptions
+from vidstyle.pipeline.executors import RayPool, ShardOptions
 ray.init(address="local", num_cpus=12, num_gpus=1, include_dashboard=False)  # a GPU Ray believes in
-pool = Pool(RenderOptions(device="auto"), ShardOptions(), most=10, gflop=0.0)
+pool = RayPool(RenderOptions(device="auto"), ShardOptions(), most=10, gflop=0.0)
 ray.get([actor.__ray_ready__.remote() for actor in pool.actors], timeout=240)
 print("ready", len(pool.actors), round(pool.gpus, 4), ray.available_resources().get("GPU", 0.0))
 pool.close()

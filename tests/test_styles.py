@@ -17,7 +17,7 @@ from vidstyle.models.styles import (
 )
 from vidstyle.models.transformer import TransformerNet, stylize
 
-from .conftest import SHARED, needs_shared, tiny_network
+from .helpers import SHARED, needs_shared, tiny_network
 from .tf_reference import load_variables, network
 
 
@@ -112,7 +112,7 @@ def test_import_rejects_a_folder_without_manifest(tmp_path):
 )
 def test_styles_import_of_a_malformed_manifest_is_one_line(manifest, fragment, tmp_path):
     """A manifest.json that was not JSON was a JSONDecodeError traceback."""
-    from .test_cli import one_line_error, vidstyle
+    from .helpers import one_line_error, vidstyle
 
     (tmp_path / "export").mkdir()
     (tmp_path / "export" / "manifest.json").write_text(manifest)

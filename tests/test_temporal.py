@@ -72,7 +72,7 @@ def test_stabilising_a_flickering_filter_cuts_its_warping_error():
 def test_segments_lead_in_by_the_frames_the_filter_needs(tmp_path):
     from vidstyle import media
     from vidstyle.media.synth import ClipSpec, make_clip
-    from vidstyle.pipeline.render import plan_segments
+    from vidstyle.pipeline.segments import plan_segments
 
     info = media.probe(make_clip(tmp_path / "in.mp4", ClipSpec(seconds=2, gop=12)))
     pts = np.sort(info.pts)
@@ -89,11 +89,10 @@ def test_cli_evaluate_prints_json_and_a_render_flickers_more_than_its_input(tiny
     from PIL import Image
 
     from vidstyle.media.synth import ClipSpec, make_clip
-    from vidstyle.pipeline.render import RenderOptions, render
+    from vidstyle.pipeline.render import render
+    from vidstyle.pipeline.segments import RenderOptions
 
-    from .test_cli import vidstyle
-    from .test_keyframes import STRIPES
-    from .test_nst import random_vgg_state
+    from .helpers import STRIPES, random_vgg_state, vidstyle
 
     clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.0))
     out = tmp_path / "out.mp4"

@@ -9,26 +9,12 @@ from PIL import Image
 
 from vidstyle.errors import VidstyleError
 from vidstyle.media.images import list_photos
-from vidstyle.media.synth import scene
 from vidstyle.models.vgg import load_vgg
 from vidstyle.nst.losses import JOHNSON
 from vidstyle.train.network import TrainOptions, train
 
-from .test_keyframes import STRIPES
-from .test_nst import random_vgg_state
-
-OPTIONS = dict(
-    batch_size=2, crop=32, base=4, residual_blocks=1, style_size=48, lr=5e-3, checkpoint_every=5, preview_every=10
-)
-
-
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photos")
-    for i in range(6):
-        Image.fromarray(scene(0.3 * i, 64, 48)).save(folder / f"train_{i}.png")
-    Image.fromarray(scene(9.0, 64, 48)).save(folder / "test_0.png")
-    return folder
+from .helpers import STRIPES, random_vgg_state
+from .helpers import TRAIN_OPTIONS as OPTIONS
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +86,7 @@ def test_a_resumed_run_is_the_same_run(photos, vgg, tmp_path):
 def test_cli_trains_a_style_that_renders_and_evaluates(photos, tmp_path):
     from vidstyle.media.synth import ClipSpec, make_clip
 
-    from .helpers import frame_times
-    from .test_cli import vidstyle
+    from .helpers import frame_times, vidstyle
 
     vgg_file = tmp_path / "vgg.pth"
     torch.save(random_vgg_state(upto="relu4_3"), vgg_file)
@@ -232,7 +217,7 @@ class _RunsCode:
 @pytest.mark.parametrize("planted", ["code", "garbage", "list"])
 def test_resume_never_runs_code_from_a_planted_checkpoint(planted, photos, tmp_path):
     """`train --resume` loaded OUTPUT.ckpt with weights_only=False: a pickle in it ran os.system."""
-    from .test_cli import one_line_error, vidstyle
+    from .helpers import one_line_error, vidstyle
 
     vgg_file = tmp_path / "vgg.pth"
     torch.save(random_vgg_state(upto="relu4_3"), vgg_file)

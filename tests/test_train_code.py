@@ -16,9 +16,7 @@ from vidstyle.nst.losses import JOHNSON
 from vidstyle.pipeline.choice import painting_code
 from vidstyle.train.code import CodeTrainOptions, checkpoint_path, train_code
 
-from .test_cli import vidstyle
-from .test_keyframes import STRIPES
-from .test_nst import random_vgg_state
+from .helpers import STRIPES, random_vgg_state, vidstyle
 
 OPTIONS = dict(batch_size=2, crop=48, photo_side=64, lr=0.05, checkpoint_every=2)
 

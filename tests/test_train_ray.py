@@ -2,7 +2,6 @@
 checkpoints resume anywhere."""
 
 import pytest
-import ray
 import torch
 
 from vidstyle.media.images import list_photos
@@ -12,9 +11,8 @@ from vidstyle.nst.losses import JOHNSON
 from vidstyle.train.distributed import train_on_ray
 from vidstyle.train.network import TrainOptions, checkpoint_path, read_checkpoint, train
 
-from .test_keyframes import STRIPES
-from .test_nst import random_vgg_state
-from .test_train import OPTIONS, photos  # noqa: F401  (fixture)
+from .helpers import STRIPES, random_vgg_state
+from .helpers import TRAIN_OPTIONS as OPTIONS
 
 
 def assert_trained_alike(a: dict, b: dict, untrained: dict) -> None:
@@ -31,25 +29,21 @@ def assert_trained_alike(a: dict, b: dict, untrained: dict) -> None:
 
 
 @pytest.mark.slow
-def test_two_ray_workers_train_the_single_process_network_and_resume(photos, tmp_path):  # noqa: F811
+def test_two_ray_workers_train_the_single_process_network_and_resume(photos, tmp_path, embedded_ray):
     state = random_vgg_state(upto="relu4_3")
     train_photos = list_photos(photos, ["test_*"])
     options = TrainOptions(steps=3, **{**OPTIONS, "checkpoint_every": 3})
-    ray.init(num_cpus=2, include_dashboard=False)
-    try:
-        distributed, where = train_on_ray(
-            state,
-            STRIPES,
-            train_photos,
-            tmp_path / "r.vstyle",
-            options,
-            workers=2,
-            device="cpu",
-            address=None,
-            resume=False,
-        )
-    finally:
-        ray.shutdown()
+    distributed, where = train_on_ray(
+        state,
+        STRIPES,
+        train_photos,
+        tmp_path / "r.vstyle",
+        options,
+        workers=2,
+        device="cpu",
+        address=None,
+        resume=False,
+    )
     assert where == "2 cpu workers"
     single = train(
         load_vgg(JOHNSON.all, state), STRIPES, train_photos, tmp_path / "s.vstyle", options, torch.device("cpu")

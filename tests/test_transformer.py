@@ -3,7 +3,7 @@ import torch
 
 from vidstyle.models.transformer import EDGE_MARGIN, TransformerNet, stylize, work_size
 
-from .conftest import tiny_network
+from .helpers import tiny_network
 
 
 def test_layer_shapes_match_the_paper():

@@ -20,9 +20,9 @@ from vidstyle.version import __version__
 _API = {
     "VidstyleError": "vidstyle.errors",
     "StyleChoice": "vidstyle.pipeline.choice",
-    "RenderOptions": "vidstyle.pipeline.render",
-    "RenderReport": "vidstyle.pipeline.render",
-    "ShardOptions": "vidstyle.pipeline.shard",
+    "RenderOptions": "vidstyle.pipeline.segments",
+    "RenderReport": "vidstyle.pipeline.segments",
+    "ShardOptions": "vidstyle.pipeline.executors",
     "StabilizeOptions": "vidstyle.temporal.stabilizer",
     "VideoNST": "vidstyle.pipeline.jobs",
     "BatchRequest": "vidstyle.pipeline.jobs",
@@ -85,10 +85,10 @@ if TYPE_CHECKING:
     from vidstyle.errors import VidstyleError
     from vidstyle.models.styles import describe_style, installed_styles
     from vidstyle.pipeline.choice import StyleChoice
+    from vidstyle.pipeline.executors import ShardOptions
     from vidstyle.pipeline.jobs import BatchRequest, VideoNST, render_batch, render_video
     from vidstyle.pipeline.preview import preview_video
-    from vidstyle.pipeline.render import RenderOptions, RenderReport
-    from vidstyle.pipeline.shard import ShardOptions
+    from vidstyle.pipeline.segments import RenderOptions, RenderReport
     from vidstyle.pipeline.still import ImageNST, stylize_image
     from vidstyle.temporal.evaluate import compare_styles, evaluate_render
     from vidstyle.temporal.stabilizer import StabilizeOptions

@@ -33,9 +33,9 @@ from vidstyle.cli.options import (
 )
 from vidstyle.cli.render import stabilizer
 from vidstyle.pipeline.batch import Outcome
+from vidstyle.pipeline.executors import ShardOptions
 from vidstyle.pipeline.jobs import BatchRequest, VideoNST, render_batch
-from vidstyle.pipeline.render import RenderOptions
-from vidstyle.pipeline.shard import ShardOptions
+from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.temporal.stabilizer import StabilizeOptions
 
 R, N = RenderOptions, VideoNST  # the defaults, defined once in the library

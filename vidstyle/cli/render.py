@@ -43,9 +43,9 @@ from vidstyle.cli.options import (
     Workers,
 )
 from vidstyle.pipeline.choice import StyleChoice
+from vidstyle.pipeline.executors import ShardOptions
 from vidstyle.pipeline.jobs import VideoNST, render_video
-from vidstyle.pipeline.render import RenderOptions, RenderReport
-from vidstyle.pipeline.shard import ShardOptions
+from vidstyle.pipeline.segments import RenderOptions, RenderReport
 from vidstyle.temporal.stabilizer import StabilizeOptions
 
 R, N = RenderOptions, VideoNST  # the defaults, defined once in the library

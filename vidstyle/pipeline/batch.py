@@ -26,8 +26,8 @@ import numpy as np
 from vidstyle import media
 from vidstyle.errors import VidstyleError
 from vidstyle.files import space_checked
-from vidstyle.pipeline.render import Job, RenderOptions, commit, discard, finish, job_gflop, prepare, stage
-from vidstyle.pipeline.shard import ATTEMPTS, Pool, ShardOptions, Work, schedule
+from vidstyle.pipeline.executors import ATTEMPTS, RayPool, ShardOptions, Work, executor_for
+from vidstyle.pipeline.segments import Job, RenderOptions, commit, discard, finish, job_gflop, prepare, stage
 from vidstyle.pipeline.stylizers import Recipe
 from vidstyle.version import __version__
 
@@ -319,10 +319,10 @@ def run_batch(
         job_gflop(r.job, recipes[r.item.key][0], options.max_side)  # type: ignore[index]
         for r in running.values()
     )
-    pool = Pool(options, shard, len(work), gflop)
+    executor = executor_for(options, shard, len(work), gflop)
     try:
         for key in {r.item.key for r in running.values()}:
-            pool.add_recipe(key, recipes[key][0])  # type: ignore[index]
+            executor.add_recipe(key, recipes[key][0])  # type: ignore[index]
 
         def done(work_item: Work, part: media.Part) -> None:
             i = work_item.video
@@ -349,7 +349,9 @@ def run_batch(
                 end(i, Outcome(**base, status="failed", error=str(exc)))
             del running[i]
 
-        def failed(work_item: Work, why: str) -> None:
+        tries = f" {ATTEMPTS} times" if isinstance(executor, RayPool) else ""
+
+        def failed(work_item: Work, why: str, error: BaseException | None) -> None:
             run = running.pop(work_item.video)
             discard(run.tmp, run.scratch)
             end(
@@ -359,7 +361,7 @@ def run_batch(
                     style=run.item.label,
                     output=str(run.item.target),
                     status="failed",
-                    error=f"segment {work_item.segment.index + 1} failed {ATTEMPTS} times, last because {why}",
+                    error=f"segment {work_item.segment.index + 1} failed{tries}, last because {why}",
                 ),
             )
 
@@ -373,11 +375,11 @@ def run_batch(
         # A full disk ends the batch with one line; finished outputs stay, the rest is removed below.
         folder = Path(os.path.commonpath([r.item.target.parent.absolute() for r in running.values()]))
         with space_checked(folder, sum(r.job.needed for r in running.values())):
-            schedule(pool, work, done, failed, report)
+            executor.run(work, done, failed, report)
     finally:
         for run in running.values():  # interrupted: nothing half-written stays behind
             discard(run.tmp, run.scratch)
-        pool.close()
+        executor.close()
     return [outcomes[i] for i in sorted(outcomes)]
 
 

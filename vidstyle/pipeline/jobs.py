@@ -20,10 +20,11 @@ from vidstyle.models.acceleration import check_compile_mode, check_precision
 from vidstyle.nst.gatys import NSTOptions
 from vidstyle.pipeline import batch as batches
 from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, check_strength, make_recipe, parse_blend
+from vidstyle.pipeline.executors import ShardOptions
 from vidstyle.pipeline.keyframes import KeyframeOptions
 from vidstyle.pipeline.preview import sample
-from vidstyle.pipeline.render import Progress, RenderOptions, RenderReport, Segment, render
-from vidstyle.pipeline.shard import ShardOptions, render_sharded, worth_a_pool
+from vidstyle.pipeline.render import render
+from vidstyle.pipeline.segments import Progress, RenderOptions, RenderReport, Segment
 from vidstyle.pipeline.stylizers import Finish, ImageRecipe
 
 
@@ -91,7 +92,7 @@ def render_video(
 ) -> RenderReport:
     """Paint every frame of `source` into `output`, with its audio, frame rate and timestamps.
 
-    Ray starts only where it helps (`shard.worth_a_pool`: an address, `workers`, or more than one segment);
+    Ray starts only where it helps (`executors.executor_for`: an address, `workers`, or more than one segment);
     `no_ray` keeps any job in this process. `note` receives one-line remarks (e.g. a lite network picked)."""
     options = options or RenderOptions()
     shard = shard or ShardOptions()
@@ -111,9 +112,7 @@ def render_video(
         note,
     )
     options = replace(options, finish=finish)
-    if not no_ray and worth_a_pool(source, options, shard):
-        return render_sharded(source, output, recipe, options, shard, progress, on_start)
-    return render(source, output, recipe, options, progress, on_start)
+    return render(source, output, recipe, options, progress, on_start, None if no_ray else shard)
 
 
 @dataclass

@@ -5,7 +5,7 @@
 #                                                                           # vidstyle/models/builtin_styles/
 #
 # Each built-in is a *style code* for the shipped arbitrary-style network (Ghiasi et al. 2017, Magenta's
-# Apache-2.0 weights, `vidstyle/arbitrary.py`): `vidstyle train-code` starts from the code the network's
+# Apache-2.0 weights, `vidstyle/models/arbitrary.py`): `vidstyle train-code` starts from the code the network's
 # style predictor reads off the painting and optimises it with perceptual losses, at the scale videos are
 # rendered at (photos and the painting's Gram targets at 480 px on the long side, CROP-pixel crops). The
 # network's weights are not changed, so built-ins blend with paintings and with each other. Photos: BSDS500

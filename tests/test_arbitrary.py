@@ -14,7 +14,17 @@ from vidstyle.models import arbitrary
 from vidstyle.pipeline.choice import StyleChoice, content_code, make_recipe, painting_code, parse_blend
 from vidstyle.pipeline.stylizers import CodeRecipe, stylize_still
 
-from .helpers import SHARED, audio_packets, frame_times, frames_rgb, leftovers, needs_shared, one_line_error, vidstyle
+from .helpers import (
+    SHARED,
+    audio_packets,
+    frame_times,
+    frames_rgb,
+    leftovers,
+    needs_shared,
+    one_line_error,
+    vidstyle,
+    vidstyle_here,
+)
 
 PAINTINGS = ["wave.jpg", "la_muse.jpg"]
 PHOTOS = ["photos/chicago.jpg", "photos/stata.jpg"]
@@ -192,7 +202,7 @@ def test_bad_style_choices_are_one_line_and_write_nothing(tmp_path, args, fragme
     Image.fromarray(scene(2.0, 64, 64)).save(tmp_path / "painting.png")
     if args[0] == "--strength":
         args = ["--style-image", tmp_path / "painting.png", *args]
-    one_line_error(vidstyle("render", clip, *args, "-o", tmp_path / "out.mp4", "--no-ray"), fragment)
+    one_line_error(vidstyle_here("render", clip, *args, "-o", tmp_path / "out.mp4", "--no-ray"), fragment)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "painting.png"]
 
 
@@ -204,7 +214,9 @@ def test_unreadable_or_tiny_paintings_are_refused(tmp_path, painting, fragment):
     else:
         path.write_bytes(painting)
     Image.fromarray(scene(0.2, 96, 64)).save(tmp_path / "photo.png")
-    one_line_error(vidstyle("image", tmp_path / "photo.png", "--style-image", path, "-o", tmp_path / "o.png"), fragment)
+    one_line_error(
+        vidstyle_here("image", tmp_path / "photo.png", "--style-image", path, "-o", tmp_path / "o.png"), fragment
+    )
     assert not (tmp_path / "o.png").exists()
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from vidstyle.media.synth import ClipSpec, make_clip
 
-from .helpers import frame_times, leftovers, one_line_error, same_pictures, vidstyle
+from .helpers import frame_times, leftovers, one_line_error, same_pictures, vidstyle, vidstyle_here
 
 
 def make_folder(folder, n=2, seconds=1.0):
@@ -234,7 +234,7 @@ def test_inputs_that_would_share_an_output_fail_their_rows_before_any_work(tiny_
 def test_a_malformed_manifest_is_one_line_and_creates_nothing(manifest, text, fragment, tmp_path):
     """A number as input was a TypeError traceback, and -o was created even for a rejected manifest."""
     (tmp_path / manifest).write_text(text)
-    result = vidstyle("batch", tmp_path / manifest, "-o", tmp_path / "out")
+    result = vidstyle_here("batch", tmp_path / manifest, "-o", tmp_path / "out")
     one_line_error(result, fragment)
     assert not (tmp_path / "out").exists()
 
@@ -243,7 +243,7 @@ def test_batch_output_folder_that_is_a_file_is_one_line(tmp_path):
     make_folder(tmp_path / "videos")
     (tmp_path / "out").write_bytes(b"a file")
     one_line_error(
-        vidstyle("batch", tmp_path / "videos", "--style", "muse", "-o", tmp_path / "out"),
+        vidstyle_here("batch", tmp_path / "videos", "--style", "muse", "-o", tmp_path / "out"),
         "is a file; -o names the folder",
     )
     assert (tmp_path / "out").read_bytes() == b"a file"

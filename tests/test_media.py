@@ -26,7 +26,7 @@ from .helpers import (
     frames_rgb,
     one_line_error,
     scramble_pts,
-    vidstyle,
+    vidstyle_here,
 )
 
 
@@ -125,7 +125,7 @@ def test_a_still_image_named_like_a_video_is_refused_in_one_line(tiny_style, tmp
     still = tmp_path / "still.png"
     write_rgb(still, np.full((48, 64, 3), 128, np.uint8))
     source = still.rename(tmp_path / "holiday.mp4")
-    result = vidstyle("render", source, "--style", tiny_style.path, "-o", tmp_path / "out.mp4", "--no-ray")
+    result = vidstyle_here("render", source, "--style", tiny_style.path, "-o", tmp_path / "out.mp4", "--no-ray")
     one_line_error(result, "holiday.mp4: is a still image (PNG), not a video.")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["holiday.mp4"]  # nothing written
 

@@ -17,7 +17,7 @@ from vidstyle.models.styles import (
 )
 from vidstyle.models.transformer import TransformerNet, stylize
 
-from .helpers import SHARED, needs_shared, tiny_network
+from .helpers import SHARED, needs_shared, tiny_network, vidstyle_here
 from .tf_reference import load_variables, network
 
 
@@ -112,11 +112,11 @@ def test_import_rejects_a_folder_without_manifest(tmp_path):
 )
 def test_styles_import_of_a_malformed_manifest_is_one_line(manifest, fragment, tmp_path):
     """A manifest.json that was not JSON was a JSONDecodeError traceback."""
-    from .helpers import one_line_error, vidstyle
+    from .helpers import one_line_error
 
     (tmp_path / "export").mkdir()
     (tmp_path / "export" / "manifest.json").write_text(manifest)
-    result = vidstyle("styles", "import", tmp_path / "export", "--name", "x", "-o", tmp_path / "x.vstyle")
+    result = vidstyle_here("styles", "import", tmp_path / "export", "--name", "x", "-o", tmp_path / "x.vstyle")
     one_line_error(result, fragment)
     assert not (tmp_path / "x.vstyle").exists()
 

@@ -115,6 +115,12 @@ def move_into_place(tmp: Path, target: Path, replace: bool) -> None:
     tmp.unlink()
 
 
+def refuse_existing(target: Path, overwrite: bool = False) -> None:
+    """Nothing lost: a file at `target` is never replaced unless the user said --overwrite."""
+    if os.path.lexists(target) and not overwrite:
+        raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
+
+
 def write_atomic(target: Path, write: Callable[[Path], object], replace: bool = True) -> Path:
     """`write(tmp)` into a temporary of this process beside `target` (same extension, so writers that go by
     it still can), renamed into place only once `write` returned: a reader, or a run killed half way, never

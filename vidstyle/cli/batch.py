@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -31,14 +32,14 @@ from vidstyle.cli.options import (
     VggWeights,
     Workers,
 )
-from vidstyle.cli.render import stabilizer
+from vidstyle.cli.render import render_options
 from vidstyle.pipeline.batch import Outcome
 from vidstyle.pipeline.executors import ShardOptions
 from vidstyle.pipeline.jobs import BatchRequest, VideoNST, render_batch
 from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.temporal.stabilizer import StabilizeOptions
 
-R, N = RenderOptions, VideoNST  # the defaults, defined once in the library
+R, V = RenderOptions, VideoNST()  # the defaults, defined once in the library
 
 
 @app.command()
@@ -92,11 +93,11 @@ def batch(
     keyframe_every: Annotated[
         int,
         typer.Option(help="At most this many frames between optimised keyframes.", min=1, rich_help_panel=NST_PANEL),
-    ] = N.keyframe_every,
+    ] = V.keyframe_every,
     iterations: Annotated[
         int,
         typer.Option(help="Optimisation steps for a shot's first keyframe.", min=2, rich_help_panel=NST_PANEL),
-    ] = N.iterations,
+    ] = V.nst.iterations,
     vgg_weights: VggWeights = None,
     overwrite: Annotated[
         bool,
@@ -117,18 +118,8 @@ def batch(
     request = BatchRequest(
         inputs, output, style or [], style_image or [], blend or [], method.value, strength, preserve_color, suffix
     )
-    options = RenderOptions(
-        device=device.value,
-        batch_size=batch_size,
-        max_side=max_side,
-        crf=crf,
-        preset=preset,
-        stabilize=stabilizer(stabilize),
-        compile=compile.value,
-        precision=precision.value,
-        overwrite=overwrite,
-    )
-    nst = VideoNST(iterations=iterations, keyframe_every=keyframe_every, vgg_weights=vgg_weights)
+    options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision, overwrite)
+    nst = VideoNST(replace(V.nst, iterations=iterations), keyframe_every, vgg_weights)
     with (
         handled("interrupted; finished outputs are kept, run the same command again to do the rest."),
         progress_bar(eta=False) as bar,

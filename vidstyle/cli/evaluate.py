@@ -16,6 +16,7 @@ from rich.table import Table
 from vidstyle.cli.app import app, handled
 from vidstyle.cli.options import Device, DeviceOption, Overwrite, VggWeights
 from vidstyle.errors import VidstyleError
+from vidstyle.files import refuse_existing
 from vidstyle.media.images import check_writable, list_photos, read_rgb, write_rgb
 from vidstyle.media.sheets import contact_sheet
 from vidstyle.temporal.evaluate import compare_styles, evaluate_render
@@ -77,8 +78,7 @@ def evaluate_style(
     layers and losses as training, so networks trained anyhow can be compared side by side."""
     with handled("interrupted; nothing was written."):
         if sheet is not None:
-            if sheet.exists() and not overwrite:
-                raise VidstyleError(f"{sheet} already exists; pass --overwrite to replace it.")
+            refuse_existing(sheet, overwrite)
             check_writable(sheet)
         chosen = [p for p in list_photos(photos, []) if fnmatch.fnmatch(p.name, include)]
         if not chosen:

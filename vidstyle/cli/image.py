@@ -29,10 +29,11 @@ from vidstyle.cli.options import (
     TvWeight,
     VggWeights,
 )
+from vidstyle.nst.gatys import NSTOptions
 from vidstyle.pipeline.choice import StyleChoice
 from vidstyle.pipeline.still import ImageNST, checkpoint_path, stylize_image_file
 
-D = ImageNST  # the defaults, defined once in the library
+D = ImageNST().nst  # the defaults, defined once in the library (NSTOptions)
 
 
 @app.command()
@@ -90,7 +91,7 @@ def image(
     looks right.
     """
     started = time.perf_counter()
-    nst = ImageNST(
+    options = NSTOptions(
         iterations=iterations,
         levels=levels,
         optimizer=optimizer.value,
@@ -99,8 +100,8 @@ def image(
         tv_weight=tv_weight,
         init=init.value,
         seed=seed,
-        vgg_weights=vgg_weights,
     )
+    nst = ImageNST(options, vgg_weights)
 
     def step(losses, current) -> None:
         i = losses.step

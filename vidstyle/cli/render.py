@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -48,11 +49,33 @@ from vidstyle.pipeline.jobs import VideoNST, render_video
 from vidstyle.pipeline.segments import RenderOptions, RenderReport
 from vidstyle.temporal.stabilizer import StabilizeOptions
 
-R, N = RenderOptions, VideoNST  # the defaults, defined once in the library
+R, V = RenderOptions, VideoNST()  # the defaults, defined once in the library
+N = V.nst
 
 
-def stabilizer(strength: float) -> StabilizeOptions | None:
-    return StabilizeOptions(strength=strength) if strength > 0 else None
+def render_options(
+    device: Device,
+    batch_size: int,
+    max_side: int | None,
+    crf: int | None,
+    preset: str,
+    stabilize: float,
+    compile: CompileMode,
+    precision: Precision,
+    overwrite: bool,
+) -> RenderOptions:
+    """The speed and quality options `render` and `batch` share, as the library takes them."""
+    return RenderOptions(
+        device=device.value,
+        batch_size=batch_size,
+        max_side=max_side,
+        crf=crf,
+        preset=preset,
+        overwrite=overwrite,
+        stabilize=StabilizeOptions(strength=stabilize) if stabilize > 0 else None,
+        compile=compile.value,
+        precision=precision.value,
+    )
 
 
 @app.command()
@@ -117,7 +140,7 @@ def render(
             min=1,
             rich_help_panel=NST_PANEL,
         ),
-    ] = N.keyframe_every,
+    ] = V.keyframe_every,
     iterations: Annotated[
         int,
         typer.Option(
@@ -146,27 +169,17 @@ def render(
     and renamed only when complete. A damaged input is stylised as far as it decodes, with a warning that
     says how many frames were lost.
     """
-    options = RenderOptions(
-        device=device.value,
-        batch_size=batch_size,
-        max_side=max_side,
-        crf=crf,
-        preset=preset,
-        overwrite=overwrite,
-        stabilize=stabilizer(stabilize),
-        compile=compile.value,
-        precision=precision.value,
-    )
-    nst = VideoNST(
+    options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision, overwrite)
+    nst_options = replace(
+        N,
         iterations=iterations,
-        keyframe_every=keyframe_every,
         levels=levels,
         optimizer=optimizer.value,
         content_weight=content_weight,
         style_weight=style_weight,
         tv_weight=tv_weight,
-        vgg_weights=vgg_weights,
     )
+    nst = VideoNST(nst_options, keyframe_every, vgg_weights)
     choice = StyleChoice(style, style_image, blend, method.value, strength, preserve_color)
     with handled("interrupted; no output was written."), contextlib.ExitStack() as stack:
         bar, task = None, None

@@ -17,7 +17,7 @@ import platformdirs
 import torch
 
 from vidstyle.errors import VidstyleError
-from vidstyle.files import write_atomic
+from vidstyle.files import refuse_existing, write_atomic
 from vidstyle.models.transformer import TransformerNet
 
 FORMAT = "vidstyle-style/1"
@@ -260,8 +260,7 @@ def import_style(folder: Path, info: StyleInfo, output: Path | None = None, over
     """Convert a TensorFlow fast-style-transfer export into a style file: `output`, else the user style
     folder under the style's name; an existing file is kept unless `overwrite`."""
     target = output or user_dir() / f"{info.name}{SUFFIX}"
-    if target.exists() and not overwrite:
-        raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
+    refuse_existing(target, overwrite)
     info.trained = info.trained or f"imported from TensorFlow fast-style-transfer export {Path(folder).resolve()}"
     net = import_deeplearnjs(folder, info)
     return save_style(info, net, target)

@@ -31,31 +31,19 @@ from vidstyle.pipeline.stylizers import Finish, ImageRecipe
 @dataclass
 class VideoNST:
     """`--method nst` on video: keyframes optimised (Gatys et al.), the frames between carried along optical
-    flow. One set of defaults for `render` and `batch`, so a painting renders alike through both."""
+    flow. One set of defaults for `render` and `batch`, so a painting renders alike through both.
 
-    iterations: int = 200  # a shot's first keyframe, coarse to fine; later keyframes start warm and take half
+    `nst.iterations` go to a shot's first keyframe, coarse to fine; later keyframes start from the previous
+    one, warped, and take half. `nst.size` is the optimisation's long side unless --max-side says otherwise."""
+
+    nst: NSTOptions = field(default_factory=lambda: NSTOptions(iterations=200))
     keyframe_every: int = 12  # at most this many frames between optimised keyframes (shot changes add more)
-    levels: int = 2
-    optimizer: str = "lbfgs"
-    content_weight: float = 1.0
-    style_weight: float = 10.0
-    tv_weight: float = 10.0
-    size: int = 384  # the optimisation's long side, unless --max-side says otherwise
     vgg_weights: Path | None = None
 
     def recipe(self, painting: np.ndarray, preserve_color: bool) -> ImageRecipe:
-        nst = NSTOptions(
-            size=self.size,
-            iterations=self.iterations,
-            levels=self.levels,
-            optimizer=self.optimizer,
-            content_weight=self.content_weight,
-            style_weight=self.style_weight,
-            tv_weight=self.tv_weight,
-            preserve_color=preserve_color,
-        )
+        nst = replace(self.nst, preserve_color=preserve_color)
         nst.check()
-        keyframes = KeyframeOptions(every=self.keyframe_every, warm_iterations=self.iterations // 2)
+        keyframes = KeyframeOptions(every=self.keyframe_every, warm_iterations=nst.iterations // 2)
         return ImageRecipe.of(painting, self.vgg_weights, nst, keyframes)
 
 

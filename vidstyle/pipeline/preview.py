@@ -22,7 +22,7 @@ from PIL import Image
 
 from vidstyle import media
 from vidstyle.errors import VidstyleError
-from vidstyle.files import write_atomic
+from vidstyle.files import refuse_existing, write_atomic
 from vidstyle.media.images import check_writable, to_tensor, to_uint8, write_rgb
 from vidstyle.media.sheets import contact_sheet
 from vidstyle.models.devices import resolve_device
@@ -163,8 +163,7 @@ def preview_video(
         raise VidstyleError("give at least one --style, --style-image or --blend to compare.")
     page = output.with_suffix(".html")
     for target in [output, page] if with_html else [output]:
-        if target.exists() and not overwrite:
-            raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
+        refuse_existing(target, overwrite)
     check_writable(output)
     dev = resolve_device(device)
 

@@ -22,6 +22,7 @@ from vidstyle import interrupts, media
 from vidstyle.errors import VidstyleError
 from vidstyle.files import (
     move_into_place,
+    refuse_existing,
     remove_dead_temporaries,
     scratch_beside,
     space_checked,
@@ -279,8 +280,7 @@ def prepare(source: Path, target: Path, options: RenderOptions) -> Job:
         raise VidstyleError(f"{target} is a directory; give a file name such as {target / 'out.mp4'}.")
     if target.exists() and target.resolve() == source.resolve():
         raise VidstyleError("the output would overwrite the input; choose another output path.")
-    if target.exists() and not options.overwrite:
-        raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
+    refuse_existing(target, options.overwrite)
     fmt, audio_codec, settings = encode_settings(target, options)
     info = media.probe(source)
     lead = options.stabilize.lead if options.stabilize else 0

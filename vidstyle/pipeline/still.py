@@ -4,12 +4,12 @@ optimisation (`method` nst) with its losses reported and its progress saved as i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from vidstyle.errors import VidstyleError
+from vidstyle.files import refuse_existing
 from vidstyle.media.images import check_writable, read_rgb, to_tensor, to_uint8, write_rgb
 from vidstyle.models.devices import resolve_device
 from vidstyle.models.vgg import perceptual_vgg
@@ -18,37 +18,16 @@ from vidstyle.pipeline.choice import StyleChoice, make_recipe, read_painting
 from vidstyle.pipeline.stylizers import Finish, stylize_still
 from vidstyle.pixels import resize_rgb
 
-#: `method` nst on a still: the optimisation's long side when no size is given
-NST_SIZE = 384
-
 
 @dataclass
 class ImageNST:
-    """Gatys et al.'s optimisation of one image (`image --method nst`)."""
+    """Gatys et al.'s optimisation of one image (`image --method nst`): NSTOptions' own defaults."""
 
-    iterations: int = 300  # in all, split over the levels
-    levels: int = 2
-    optimizer: str = "lbfgs"
-    content_weight: float = 1.0
-    style_weight: float = 10.0
-    tv_weight: float = 10.0
-    init: str = "content"  # or "noise"
-    seed: int = 0
+    nst: NSTOptions = field(default_factory=NSTOptions)
     vgg_weights: Path | None = None
 
     def options(self, size: int, preserve_color: bool) -> NSTOptions:
-        options = NSTOptions(
-            size=size,
-            iterations=self.iterations,
-            levels=self.levels,
-            optimizer=self.optimizer,
-            content_weight=self.content_weight,
-            style_weight=self.style_weight,
-            tv_weight=self.tv_weight,
-            init=self.init,
-            preserve_color=preserve_color,
-            seed=self.seed,
-        )
+        options = replace(self.nst, size=size, preserve_color=preserve_color)
         options.check()
         return options
 
@@ -66,7 +45,7 @@ def stylize_image(
 ) -> np.ndarray:
     """The photo (a file or uint8 RGB) painted as `choice` says, as uint8 RGB.
 
-    `size`: the result's long side (default: the photo's own; `NST_SIZE` with nst). `max_side`: paint at
+    `size`: the result's long side (default: the photo's own; `nst.nst.size`, 384, with nst). `max_side`: paint at
     most this large and scale back (default: a painting's code paints at 480 px, as `render` does). With
     nst, `on_step(losses, current)` is called after every iteration."""
     choice.check()
@@ -74,7 +53,7 @@ def stylize_image(
     image = read_rgb(photo) if isinstance(photo, (str, Path)) else photo
     if choice.method == "nst":
         nst = nst or ImageNST()
-        options = nst.options(size or NST_SIZE, choice.preserve_color)
+        options = nst.options(size or nst.nst.size, choice.preserve_color)
         painting = to_tensor(read_painting(Path(str(choice.style_image))), dev)
         vgg = perceptual_vgg(options.layers.all, nst.vgg_weights).to(dev)
         result = to_uint8(transfer(vgg, to_tensor(image, dev), painting, options, on_step))
@@ -101,10 +80,9 @@ def stylize_image_file(
     """`stylize_image` from file to file: `output` is checked before any work and written whole (never
     replaced unless `overwrite`); with nst, `OUTPUT_N.EXT` is saved every `checkpoint_every` iterations."""
     output = Path(output)
-    if output.exists() and not overwrite:
-        raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
+    refuse_existing(output, overwrite)
     check_writable(output)
-    last = (settings.get("nst") or ImageNST()).iterations
+    last = (settings.get("nst") or ImageNST()).nst.iterations
 
     def step(losses, current) -> None:
         if checkpoint_every and losses.step % checkpoint_every == 0 and losses.step != last:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vidstyle.errors import VidstyleError
+from vidstyle.files import refuse_existing
 from vidstyle.media.images import list_photos, read_rgb
 from vidstyle.models import arbitrary
 from vidstyle.models.devices import resolve_device
@@ -33,8 +34,7 @@ class Credits:
 
 
 def _check_output(output: Path, overwrite: bool, resume: bool) -> None:
-    if output.exists() and not overwrite and not resume:
-        raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
+    refuse_existing(output, overwrite or resume)
     if output.suffix != ".vstyle":
         raise VidstyleError(f"{output}: a style file must end in .vstyle.")
 
@@ -105,8 +105,7 @@ def train_code_style(
     """Tune a style code for `painting` (the shipped arbitrary-style network stays as it is) and save it as a
     `.vstyle` at `output`: minutes on a CPU, and the result blends with paintings and other codes."""
     options = options or CodeTrainOptions()
-    if output.exists() and not overwrite:
-        raise VidstyleError(f"{output} already exists; pass --overwrite to replace it.")
+    refuse_existing(output, overwrite)
     art = read_painting(painting)
     net = arbitrary.load()
     vgg = perceptual_vgg(JOHNSON.all, vgg_weights)

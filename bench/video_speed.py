@@ -35,7 +35,7 @@ import torch
 from network_speed import matmul_peak
 from pipeline_speed import scaled_clip
 
-from vidstyle.media.probe import probe
+from vidstyle.media.probing import probe
 from vidstyle.models import arbitrary
 from vidstyle.models.acceleration import fast_stylizer, network_dtype
 

@@ -63,7 +63,7 @@ def test_every_import_inside_the_package_points_to_its_own_layer_or_below():
 
 def test_the_layer_check_catches_an_upward_import():
     assert layer_of("vidstyle.pipeline.render") > layer_of("vidstyle.models.styles")
-    assert layer_of("vidstyle.cli.render") > layer_of("vidstyle.train.jobs") > layer_of("vidstyle.media.probe")
+    assert layer_of("vidstyle.cli.render") > layer_of("vidstyle.train.jobs") > layer_of("vidstyle.media.probing")
 
 
 def test_every_name_in_the_api_resolves_and_nothing_else_is_offered():

@@ -1,10 +1,11 @@
 """Video and still images in and out, with nothing of style transfer in it.
 
-The video side is PyAV: `probe` (what a source holds: packet index, rotation, colour, audio), `decode`
-(a span as upright RGB frames with their own timestamps; a span as compressed packets), `encode` (frames
-into a part) and `mux` (parts and the source's audio into the final file); `vidstyle.media` offers their
-public names. `images` reads and writes stills, `sheets` draws contact sheets, `synth` makes the generated
-test clips. The names load on first use, so code that needs only stills (training) never imports PyAV.
+The video side is PyAV in four steps: `probing` (what a source holds: packet index, rotation, colour,
+audio), `decoding` (a span as upright RGB frames with their own timestamps; a span as compressed packets),
+`encoding` (frames into a part) and `muxing` (parts and the source's audio into the final file);
+`vidstyle.media` offers their public names (`media.probe`, `media.decode_span`, `media.mux`, ...).
+`images` reads and writes stills, `sheets` draws contact sheets, `synth` makes the generated test clips.
+The names load on first use, so code that needs only stills (training) never imports PyAV.
 """
 
 from __future__ import annotations
@@ -14,22 +15,22 @@ from typing import TYPE_CHECKING
 
 #: name -> the module that defines it
 _NAMES = {
-    "CONTAINERS": "vidstyle.media.encode",
-    "REORDER_WINDOW": "vidstyle.media.decode",
-    "EncodeSettings": "vidstyle.media.encode",
-    "Part": "vidstyle.media.encode",
-    "PartWriter": "vidstyle.media.encode",
-    "Source": "vidstyle.media.probe",
-    "VideoInfo": "vidstyle.media.probe",
-    "comment": "vidstyle.media.probe",
-    "copy_span": "vidstyle.media.decode",
-    "decode_at": "vidstyle.media.decode",
-    "decode_span": "vidstyle.media.decode",
-    "fsync_file": "vidstyle.media.encode",
-    "mux": "vidstyle.media.mux",
-    "packet_times": "vidstyle.media.probe",
-    "probe": "vidstyle.media.probe",
-    "start_resolution": "vidstyle.media.mux",
+    "CONTAINERS": "vidstyle.media.encoding",
+    "REORDER_WINDOW": "vidstyle.media.decoding",
+    "EncodeSettings": "vidstyle.media.encoding",
+    "Part": "vidstyle.media.encoding",
+    "PartWriter": "vidstyle.media.encoding",
+    "Source": "vidstyle.media.probing",
+    "VideoInfo": "vidstyle.media.probing",
+    "comment": "vidstyle.media.probing",
+    "copy_span": "vidstyle.media.decoding",
+    "decode_at": "vidstyle.media.decoding",
+    "decode_span": "vidstyle.media.decoding",
+    "fsync_file": "vidstyle.media.encoding",
+    "mux": "vidstyle.media.muxing",
+    "packet_times": "vidstyle.media.probing",
+    "probe": "vidstyle.media.probing",
+    "start_resolution": "vidstyle.media.muxing",
 }
 
 __all__ = [
@@ -61,7 +62,7 @@ def __getattr__(name: str) -> object:
 
 
 if TYPE_CHECKING:
-    from vidstyle.media.decode import REORDER_WINDOW, copy_span, decode_at, decode_span
-    from vidstyle.media.encode import CONTAINERS, EncodeSettings, Part, PartWriter, fsync_file
-    from vidstyle.media.mux import mux, start_resolution
-    from vidstyle.media.probe import Source, VideoInfo, comment, packet_times, probe
+    from vidstyle.media.decoding import REORDER_WINDOW, copy_span, decode_at, decode_span
+    from vidstyle.media.encoding import CONTAINERS, EncodeSettings, Part, PartWriter, fsync_file
+    from vidstyle.media.muxing import mux, start_resolution
+    from vidstyle.media.probing import Source, VideoInfo, comment, packet_times, probe

@@ -41,7 +41,7 @@ def perceptual(
 ) -> tuple[float, float, int]:
     """(mean style loss to the painting, mean content loss to the input, frames used) over `frames` frames
     spread evenly; every frame is read, only the chosen ones go through VGG."""
-    from vidstyle.media.probe import probe
+    from vidstyle.media.probing import probe
 
     total = probe(source).frames
     chosen = set(np.linspace(0, total - 1, num=min(frames, total)).round().astype(int).tolist())

@@ -15,8 +15,8 @@ import av.error
 import numpy as np
 
 from vidstyle.errors import VidstyleError
-from vidstyle.media.encode import Part
-from vidstyle.media.probe import Colour, Source, open_source, video_stream
+from vidstyle.media.encoding import Part
+from vidstyle.media.probing import Colour, Source, open_source, video_stream
 
 
 @dataclass

@@ -15,8 +15,8 @@ import av.error
 import numpy as np
 
 from vidstyle.errors import VidstyleError
-from vidstyle.media.encode import PART_FORMAT
-from vidstyle.media.probe import Colour, Source, decoded_frames, open_source, video_stream
+from vidstyle.media.encoding import PART_FORMAT
+from vidstyle.media.probing import Colour, Source, decoded_frames, open_source, video_stream
 
 #: Decoded frames held to put them in presentation order. A plain decode of some real streams emits frames a
 #: few places out of pts order (0, 101000, 67000, 134000, 34000, ... seen on an H.264 MP4 whose decoder was

@@ -15,7 +15,7 @@ import av
 import av.error
 import numpy as np
 
-from vidstyle.media.probe import Colour
+from vidstyle.media.probing import Colour
 
 #: Output extension -> (muxer, video encoder, audio codec to transcode to when the source's cannot be copied)
 CONTAINERS = {

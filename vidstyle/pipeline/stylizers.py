@@ -83,7 +83,8 @@ class CodeRecipe:
         as `py_modules`), so a recipe is the code alone: a few kB per style, or per video in a batch with
         strength, instead of 5 MB of weights each through the object store."""
         net = arbitrary.load().transfer
-        step = functools.partial(arbitrary.stylize, code=torch.from_numpy(self.code)[None])
+        # a copy: a code that came through Ray's object store is a read-only array (torch warns on every worker)
+        step = functools.partial(arbitrary.stylize, code=torch.tensor(self.code)[None])
         return batched_filter(
             net, device, batch_size, self.paint_side(max_side), compile, network_dtype(precision, device), step
         )

@@ -11,9 +11,9 @@ until a function needs them) and a training node never imports video code.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from vidstyle.lazy import lazy_names
 from vidstyle.version import __version__
 
 #: name -> module that defines it
@@ -69,12 +69,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name in _API:
-        value = getattr(importlib.import_module(_API[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'vidstyle' has no attribute {name!r}")
+__getattr__ = lazy_names(globals(), _API)
 
 
 def __dir__() -> list[str]:

@@ -10,8 +10,9 @@ The names load on first use, so code that needs only stills (training) never imp
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from vidstyle.lazy import lazy_names
 
 #: name -> the module that defines it
 _NAMES = {
@@ -53,12 +54,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'vidstyle.media' has no attribute {name!r}")
+__getattr__ = lazy_names(globals(), _NAMES)
 
 
 if TYPE_CHECKING:

@@ -138,3 +138,33 @@ def test_ray_places_every_actor_of_a_shared_gpu():
     out = subprocess.run([sys.executable, "-c", SHARED_GPU], capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "ready 3 0.3333 0.0" in out.stdout, out.stdout
+
+
+def test_in_process_a_broken_segment_fails_its_video_and_a_full_disk_ends_the_job(monkeypatch, tmp_path):
+    """The executor's routing of errors (the real full disk is tests/test_files.py): one video's failure
+    drops its remaining segments and the next video goes on; ENOSPC is not a video's failure."""
+    import errno
+    from types import SimpleNamespace
+
+    from vidstyle.frames import Filter
+    from vidstyle.pipeline import executors
+    from vidstyle.pipeline.executors import InProcess, Work
+
+    def segment(source, *args):
+        if source == "full":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        raise RuntimeError(f"cannot paint {source}")
+
+    monkeypatch.setattr(executors, "render_segment", segment)
+    executor = InProcess(RenderOptions(device="cpu", compile="off"), 0.0)
+    executor.filters["s"] = Filter(lambda frames: frames)
+    job = {name: SimpleNamespace(source=name, info=None, settings=None) for name in ("a", "b", "full")}
+    first, second = SimpleNamespace(index=0), SimpleNamespace(index=1)
+    failed = []
+    work = [Work(0, job["a"], "s", first, tmp_path), Work(0, job["a"], "s", second, tmp_path)]
+    work.append(Work(1, job["b"], "s", first, tmp_path))
+    executor.run(work, lambda item, part: None, lambda item, why, error: failed.append((item.video, why)))
+    assert failed == [(0, "RuntimeError: cannot paint a"), (1, "RuntimeError: cannot paint b")]
+    with pytest.raises(OSError, match="No space left"):
+        executor.run([Work(2, job["full"], "s", first, tmp_path)], lambda *a: None, lambda *a: failed.append(a))
+    assert len(failed) == 2

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import TaskID
+from rich.progress import MofNCompleteColumn, Progress, TaskID
 
 from vidstyle.cli.app import app, handled, progress_bar
 from vidstyle.cli.options import (
@@ -19,7 +20,6 @@ from vidstyle.cli.options import (
     BatchSize,
     CompileMode,
     CompileOption,
-    Device,
     DeviceOption,
     Method,
     MethodOption,
@@ -78,7 +78,7 @@ def batch(
         int | None,
         typer.Option(help="Stylise at most this many pixels on the longer side.", min=16, rich_help_panel=SPEED_PANEL),
     ] = None,
-    device: DeviceOption = Device.auto,
+    device: DeviceOption = "auto",
     batch_size: BatchSize = R.batch_size,
     arch: ArchOption = Arch.auto,
     compile: CompileOption = CompileMode(R.compile),
@@ -122,12 +122,15 @@ def batch(
     nst = VideoNST(replace(V.nst, iterations=iterations), keyframe_every, vgg_weights)
     with (
         handled("interrupted; finished outputs are kept, run the same command again to do the rest."),
-        progress_bar(eta=False) as bar,
+        contextlib.ExitStack() as stack,
     ):
         tasks: dict[str, TaskID] = {}
         overall: list[TaskID] = []
+        bar = Progress()  # replaced by the real bar once the request is known to be good
 
         def count(n: int) -> None:
+            nonlocal bar
+            bar = stack.enter_context(progress_bar(MofNCompleteColumn(), eta=False))
             overall.append(bar.add_task(f"{n} outputs", total=n))
 
         def progress(label: str, done: int, total: int) -> None:

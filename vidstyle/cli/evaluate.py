@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vidstyle.cli.app import app, handled
-from vidstyle.cli.options import Device, DeviceOption, Overwrite, VggWeights
+from vidstyle.cli.options import DeviceOption, Overwrite, VggWeights
 from vidstyle.errors import VidstyleError
 from vidstyle.files import refuse_existing
 from vidstyle.media.images import check_writable, list_photos, read_rgb, write_rgb
@@ -70,7 +70,7 @@ def evaluate_style(
     size: Annotated[int, typer.Option(help="Photos are scored at this size (longer side).", min=32)] = 256,
     sheet: Annotated[Path | None, typer.Option(help="Also write a contact sheet: photo | each style.")] = None,
     sheet_photos: Annotated[int, typer.Option(help="Photos on the sheet.", min=1)] = 6,
-    device: DeviceOption = Device.auto,
+    device: DeviceOption = "auto",
     vgg_weights: VggWeights = None,
     overwrite: Overwrite = False,
 ) -> None:
@@ -84,7 +84,7 @@ def evaluate_style(
         if not chosen:
             raise VidstyleError(f"no photo in {photos} matches {include!r}.")
         scores = compare_styles(
-            styles, style_image, chosen, side=size, device=device.value, vgg_weights=vgg_weights, keep=sheet_photos
+            styles, style_image, chosen, side=size, device=device, vgg_weights=vgg_weights, keep=sheet_photos
         )
         table = Table("style", "style loss", "content loss", "× first (style)", "× first (content)", box=None)
         first = scores[0]

@@ -12,7 +12,6 @@ from vidstyle.cli.app import app, handled, note
 from vidstyle.cli.options import (
     Blend,
     ContentWeight,
-    Device,
     DeviceOption,
     Init,
     Levels,
@@ -80,7 +79,7 @@ def image(
     ),
     preserve_color: PreserveColor = False,
     vgg_weights: VggWeights = None,
-    device: DeviceOption = Device.auto,
+    device: DeviceOption = "auto",
     seed: Annotated[int, typer.Option(help="Seed for --init noise.")] = D.seed,
     overwrite: Overwrite = False,
 ) -> None:
@@ -125,7 +124,7 @@ def image(
             on_step=step,
             size=size,
             max_side=max_side,
-            device=device.value,
+            device=device,
             nst=nst,
             note=note,
         )

@@ -17,12 +17,6 @@ class Method(str, Enum):
     nst = "nst"
 
 
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-
-
 class Arch(str, Enum):
     auto = "auto"
     full = "full"
@@ -130,7 +124,10 @@ TvWeight = Annotated[float, typer.Option(help="Weight of smoothness (total varia
 Levels = Annotated[
     int, typer.Option(help="Coarse-to-fine levels, each twice the size of the one before.", min=1, max=5)
 ]
-DeviceOption = Annotated[Device, typer.Option(help="Where the networks run.", rich_help_panel=SPEED_PANEL)]
+# Not an Enum: besides auto, cpu and cuda it takes cuda:N, which no fixed list of choices can name.
+DeviceOption = Annotated[
+    str, typer.Option(help="Where the networks run: auto, cpu, cuda or cuda:N.", rich_help_panel=SPEED_PANEL)
+]
 ArchOption = Annotated[
     Arch,
     typer.Option(

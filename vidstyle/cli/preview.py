@@ -11,7 +11,6 @@ import typer
 from vidstyle.cli.app import app, handled
 from vidstyle.cli.options import (
     At,
-    Device,
     DeviceOption,
     Method,
     MethodOption,
@@ -60,7 +59,7 @@ def preview(
         bool, typer.Option("--html", help="Also write OUTPUT.html with every cell full size.")
     ] = False,
     vgg_weights: VggWeights = None,
-    device: DeviceOption = Device.auto,
+    device: DeviceOption = "auto",
     overwrite: Overwrite = False,
 ) -> None:
     """A contact sheet: sampled frames of a video, the original row and one row per style, labelled with
@@ -83,7 +82,7 @@ def preview(
             nst_size=nst_size,
             iterations=iterations,
             with_html=html_page,
-            device=device.value,
+            device=device,
             vgg_weights=vgg_weights,
             overwrite=overwrite,
             started=started,

@@ -22,7 +22,6 @@ from vidstyle.cli.options import (
     CompileMode,
     CompileOption,
     ContentWeight,
-    Device,
     DeviceOption,
     Levels,
     Method,
@@ -54,7 +53,7 @@ N = V.nst
 
 
 def render_options(
-    device: Device,
+    device: str,
     batch_size: int,
     max_side: int | None,
     crf: int | None,
@@ -66,7 +65,7 @@ def render_options(
 ) -> RenderOptions:
     """The speed and quality options `render` and `batch` share, as the library takes them."""
     return RenderOptions(
-        device=device.value,
+        device=device,
         batch_size=batch_size,
         max_side=max_side,
         crf=crf,
@@ -104,7 +103,7 @@ def render(
             rich_help_panel=SPEED_PANEL,
         ),
     ] = None,
-    device: DeviceOption = Device.auto,
+    device: DeviceOption = "auto",
     batch_size: BatchSize = R.batch_size,
     arch: ArchOption = Arch.auto,
     compile: CompileOption = CompileMode(R.compile),

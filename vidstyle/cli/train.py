@@ -3,6 +3,7 @@ shipped arbitrary-style network): both save a style with the command that made i
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 import time
@@ -11,10 +12,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import MofNCompleteColumn, TextColumn
+from rich.progress import MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from vidstyle.cli.app import app, handled, progress_bar
-from vidstyle.cli.options import ContentWeight, Device, DeviceOption, StyleWeight, TvWeight, VggWeights
+from vidstyle.cli.options import ContentWeight, DeviceOption, StyleWeight, TvWeight, VggWeights
 from vidstyle.models.styles import ARCH_BASE
 from vidstyle.train.code import CodeTrainOptions
 from vidstyle.train.jobs import Credits, train_code_style, train_style
@@ -115,7 +116,7 @@ def train(
     painting: Painting = "",
     artist: Artist = "",
     licence: Annotated[str, typer.Option(help="Licence of the trained weights.")] = "",
-    device: DeviceOption = Device.auto,
+    device: DeviceOption = "auto",
     workers: Annotated[
         int | None,
         typer.Option(
@@ -158,13 +159,14 @@ def train(
         seed=seed,
     )
     credits = Credits(name, painting, artist, licence, command_line())
-    with (
-        handled("interrupted; the last checkpoint is kept: add --resume to go on."),
-        progress_bar(MofNCompleteColumn(), TextColumn("{task.fields[losses]}")) as bar,
-    ):
-        task = bar.add_task("training", total=steps, losses="")
+    with handled("interrupted; the last checkpoint is kept: add --resume to go on."), contextlib.ExitStack() as stack:
+        bars: list[tuple[Progress, TaskID]] = []  # the bar appears with the first step (never on Ray Train)
 
         def step(losses) -> None:
+            if not bars:
+                bar = stack.enter_context(progress_bar(MofNCompleteColumn(), TextColumn("{task.fields[losses]}")))
+                bars.append((bar, bar.add_task("training", total=steps, losses="")))
+            bar, task = bars[0]
             text = f"content {losses.content:.3f} style {losses.style:.3f} tv {losses.tv:.3f}"
             bar.update(task, completed=losses.step, losses=text)
             if losses.step % checkpoint_every == 0 or losses.step == steps:
@@ -179,7 +181,7 @@ def train(
             exclude=exclude,
             init=init,
             previews=preview,
-            device=device.value,
+            device=device,
             workers=workers,
             address=address,
             vgg_weights=vgg_weights,

@@ -17,6 +17,7 @@ handed to x264 are the same whichever runs them.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import uuid
@@ -114,7 +115,8 @@ class InProcess:
 
     def run(self, work: list[Work], done: Done, failed: Failed, progress: Totals | None = None) -> None:
         """A segment that raises fails its video at once (here a retry would meet the same error); the
-        other videos go on."""
+        other videos go on. A full disk and an interrupt are not a video's failure: they end the job (the
+        caller's `space_checked` turns the first into its one line)."""
         totals: dict[int, int] = {}
         dropped: set[int] = set()
         for item in work:
@@ -137,6 +139,9 @@ class InProcess:
                     count,
                 )
             except Exception as exc:  # noqa: BLE001  (KeyboardInterrupt is not caught: it stops the job)
+                interrupts.check()  # a Ctrl-C that C code turned into another exception
+                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise
                 dropped.add(item.video)
                 failed(item, f"{type(exc).__name__}: {exc}".splitlines()[0], exc)
                 continue

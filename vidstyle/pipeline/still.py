@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from vidstyle.files import refuse_existing
@@ -58,7 +59,7 @@ def stylize_image(
         vgg = perceptual_vgg(options.layers.all, nst.vgg_weights).to(dev)
         result = to_uint8(transfer(vgg, to_tensor(image, dev), painting, options, on_step))
         if choice.strength < 1.0:  # NST has no style code: strength mixes the result with the photo
-            source = resize_rgb(image, max(result.shape[:2]), enlarge=True)
+            source = cv2.resize(image, result.shape[1::-1], interpolation=cv2.INTER_AREA)
             result = Finish(choice.strength).apply(source, result, mix=choice.strength)
         return result
     if size:

@@ -26,7 +26,7 @@ from PIL import Image
 
 from vidstyle.errors import VidstyleError
 from vidstyle.files import write_atomic
-from vidstyle.media.images import read_rgb, to_tensor, write_rgb
+from vidstyle.media.images import read_rgb, to_tensor
 from vidstyle.media.sheets import contact_sheet
 from vidstyle.models.transformer import TransformerNet
 from vidstyle.models.vgg import VGGFeatures
@@ -297,4 +297,5 @@ def write_preview(net: TransformerNet, photos: list[Path], path: Path, device: t
             tiles.append(out[0].cpu().numpy())
     net.train(was_training)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_rgb(path, np.asarray(contact_sheet([("", tiles)], [], side)))
+    sheet = contact_sheet([("", tiles)], [], side)
+    write_atomic(path, lambda tmp: sheet.save(tmp, quality=90))

@@ -36,13 +36,20 @@ def render(
     progress: Progress | None = None,
     on_start: OnStart | None = None,
     shard: ShardOptions | None = None,
+    *,
+    always_ray: bool = False,
 ) -> RenderReport:
     """Render `source` to `target`. With `shard` None, in this process; with `shard`, on a Ray actor pool
-    where that helps (`executors.executor_for`), else in this process too. The input and the output path
-    are checked before any executor starts, so a typo never costs a Ray start-up."""
+    where that helps (`executors.executor_for`), else in this process too; `always_ray`: on the pool
+    whatever the video's length. The input and the output path are checked before any executor starts,
+    so a typo never costs a Ray start-up."""
     job = prepare(source, target, options)
     recipe = as_recipe(style)
-    executor = executor_for(options, shard, len(job.segments), job_gflop(job, recipe, options.max_side))
+    gflop = job_gflop(job, recipe, options.max_side)
+    if always_ray:
+        executor: Executor = RayPool(options, shard or ShardOptions(), len(job.segments), gflop)
+    else:
+        executor = executor_for(options, shard, len(job.segments), gflop)
     try:
         return run_one(job, recipe, executor, options, progress, on_start)
     finally:
@@ -60,13 +67,7 @@ def render_sharded(
 ) -> RenderReport:
     """One video on a pool of Ray actors, whatever its length (the reference the tests compare the
     in-process render with)."""
-    job = prepare(source, target, options)
-    recipe = as_recipe(style)
-    executor = RayPool(options, shard or ShardOptions(), len(job.segments), job_gflop(job, recipe, options.max_side))
-    try:
-        return run_one(job, recipe, executor, options, progress, on_start)
-    finally:
-        executor.close()
+    return render(source, target, style, options, progress, on_start, shard, always_ray=True)
 
 
 def run_one(

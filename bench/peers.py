@@ -83,13 +83,16 @@ def main() -> None:
             rows.append((name, frames, frames / (time.perf_counter() - start)))
             print(f"  {name}: {frames} frames, {rows[-1][2]:.3f} fps", flush=True)
 
-        options = RenderOptions(overwrite=True)
-        timed("vidstyle render", lambda: render_sharded(clip, out, style, options, ShardOptions()).frames_out)
+        options = RenderOptions()
+        timed(
+            "vidstyle render",
+            lambda: render_sharded(clip, out, style, options, ShardOptions(), overwrite=True).frames_out,
+        )
         lite = resolve_network(args.style, "lite", on_cpu=True)[0] if args.lite else None
         if lite:
             timed(
                 "vidstyle render --arch lite",
-                lambda: render_sharded(clip, out, lite, options, ShardOptions()).frames_out,
+                lambda: render_sharded(clip, out, lite, options, ShardOptions(), overwrite=True).frames_out,
             )
         timed("PIL per-frame loop", lambda: pil_loop(clip, out, style))
         if args.peer_python:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import av
@@ -119,7 +120,7 @@ def main() -> None:
     args = parser.parse_args()
     frames = dict(zip(args.sizes, args.frames or [{360: 48, 720: 24, 1080: 12}[s] for s in args.sizes]))
     recipe = NetworkRecipe.of(resolve_style(args.style))
-    options = RenderOptions(batch_size=args.batch_size, compile=args.compile, overwrite=True)
+    options = RenderOptions(batch_size=args.batch_size, compile=args.compile)
     print(
         f"style {recipe.style.name} (base {recipe.style.base}), clip {args.clip.name}, compile {args.compile}, "
         f"batch {args.batch_size}, {torch.get_num_threads()} threads, torch {torch.__version__}"
@@ -132,12 +133,14 @@ def main() -> None:
             clip = scaled_clip(args.clip, Path(tmp) / f"{size}p.mp4", *SIZES[size], frames[size])
             warm = scaled_clip(args.clip, Path(tmp) / f"{size}p-warm.mp4", *SIZES[size], args.batch_size)
             out = Path(tmp) / f"{size}p-out.mp4"
-            gflop = job_gflop(prepare(clip, out, options), recipe, None) / frames[size]
+            gflop = job_gflop(prepare(clip, out, options, overwrite=True), recipe, None) / frames[size]
             for driver in args.drivers:
                 run = (
-                    render
+                    partial(render, overwrite=True)
                     if driver == "no-ray"
-                    else lambda *a: render_sharded(*a[:4], shard=ShardOptions(), progress=a[4] if a[4:] else None)
+                    else lambda *a: render_sharded(
+                        *a[:4], shard=ShardOptions(), progress=a[4] if a[4:] else None, overwrite=True
+                    )
                 )
                 run(warm, out, recipe, options)  # warm-up: Inductor's cache, Ray's worker processes
                 net = network_only(recipe, clip, options, args.compile == "on").steady_fps(args.batch_size)

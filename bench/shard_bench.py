@@ -63,9 +63,7 @@ def main() -> None:
     style = resolve_style(args.style)
     info = media.probe(args.clip)
     size = work_size(info.height, info.width, args.max_side)
-    options = RenderOptions(
-        max_side=args.max_side, segment_seconds=args.segment_seconds, batch_size=args.batch_size, overwrite=True
-    )
+    options = RenderOptions(max_side=args.max_side, segment_seconds=args.segment_seconds, batch_size=args.batch_size)
     frames = preload(args.clip, args.model_frames)
     cpus = torch.get_num_threads()
     pools = args.workers or list(range(1, cpus + 1))
@@ -85,7 +83,7 @@ def main() -> None:
             for i in range(0, len(frames), args.batch_size):
                 stylize(net, torch.from_numpy(frames[i : i + args.batch_size]), size)
             model = len(frames) / (time.perf_counter() - t)
-        report = render(args.clip, out, style, options)
+        report = render(args.clip, out, style, options, overwrite=True)
         rows.append(("no Ray", model, report.fps))
 
         ray.init(num_cpus=cpus, include_dashboard=False)
@@ -99,7 +97,7 @@ def main() -> None:
             model = n * len(frames) / (time.perf_counter() - t)
             for a in actors:
                 ray.kill(a)
-            report = render_sharded(args.clip, out, style, options, ShardOptions(workers=n))
+            report = render_sharded(args.clip, out, style, options, ShardOptions(workers=n), overwrite=True)
             rows.append((f"{n} worker{'s' if n > 1 else ''}", model, report.fps))
         ray.shutdown()
 

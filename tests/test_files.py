@@ -102,7 +102,7 @@ def test_a_file_that_appears_while_rendering_is_kept_unless_overwrite(clips, tin
     assert leftovers(tmp_path) == []
 
     out.unlink()
-    render(clips["plain"], out, tiny_style, RenderOptions(overwrite=True), on_start=another_render_finishes_first)
+    render(clips["plain"], out, tiny_style, RenderOptions(), on_start=another_render_finishes_first, overwrite=True)
     assert len(frame_times(out)) == 50 and leftovers(tmp_path) == []
 
 

@@ -116,9 +116,18 @@ def batch(
     written as batch-summary.json and .csv in the output folder; exit status 1 if any video failed.
     """
     request = BatchRequest(
-        inputs, output, style or [], style_image or [], blend or [], method.value, strength, preserve_color, suffix
+        inputs,
+        output,
+        style or [],
+        style_image or [],
+        blend or [],
+        method.value,
+        strength,
+        preserve_color,
+        suffix,
+        overwrite,
     )
-    options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision, overwrite)
+    options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision)
     nst = VideoNST(replace(V.nst, iterations=iterations), keyframe_every, vgg_weights)
     with (
         handled("interrupted; finished outputs are kept, run the same command again to do the rest."),

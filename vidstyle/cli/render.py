@@ -61,7 +61,6 @@ def render_options(
     stabilize: float,
     compile: CompileMode,
     precision: Precision,
-    overwrite: bool,
 ) -> RenderOptions:
     """The speed and quality options `render` and `batch` share, as the library takes them."""
     return RenderOptions(
@@ -70,7 +69,6 @@ def render_options(
         max_side=max_side,
         crf=crf,
         preset=preset,
-        overwrite=overwrite,
         stabilize=StabilizeOptions(strength=stabilize) if stabilize > 0 else None,
         compile=compile.value,
         precision=precision.value,
@@ -168,7 +166,7 @@ def render(
     and renamed only when complete. A damaged input is stylised as far as it decodes, with a warning that
     says how many frames were lost.
     """
-    options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision, overwrite)
+    options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision)
     nst_options = replace(
         N,
         iterations=iterations,
@@ -207,6 +205,7 @@ def render(
             progress=advance,
             on_start=started,
             note=note,
+            overwrite=overwrite,
         )
     summarise(report, output)
 

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -226,7 +226,7 @@ def input_tag(source: Path) -> str:
 def fingerprint(source: Path, style_digest: str, options: RenderOptions) -> str:
     """What decides an output's bytes: the input file (path, size, mtime), the style, the settings."""
     stat = source.stat()
-    settings = {k: v for k, v in asdict(options).items() if k not in ("overwrite", "comment")}
+    settings = asdict(options)  # every field decides pixels; what to do with outputs is not among them
     blob = json.dumps([str(source.resolve()), stat.st_size, stat.st_mtime_ns, style_digest, settings, __version__])
     return input_tag(source) + hashlib.sha256(blob.encode()).hexdigest()[:32]
 
@@ -251,10 +251,12 @@ def run_batch(
     shard: ShardOptions,
     progress: Callable[[str, int, int], None] | None = None,
     log: Callable[[Outcome], None] | None = None,
+    overwrite: bool = False,
 ) -> list[Outcome]:
     """Render every item; `recipes` maps each item's style to (recipe, digest) or an error (`build_recipes`).
 
     `progress(label, done, total)` is called per video as frames complete; `log` as each item ends.
+    `overwrite`: replace files at output paths that are not this batch's own outputs.
     """
     outcomes: dict[int, Outcome] = {}
     running: dict[int, Running] = {}
@@ -280,7 +282,7 @@ def run_batch(
         except OSError as exc:
             end(i, Outcome(**{**asdict(base), "error": f"{item.source}: {exc.strerror}"}))
             continue
-        may_replace = options.overwrite
+        may_replace = overwrite
         if os.path.lexists(item.target):
             tag = media.comment(item.target) if item.target.is_file() else None
             if tag == comment:
@@ -304,7 +306,7 @@ def run_batch(
                 continue
             may_replace = True
         try:
-            job = prepare(item.source, item.target, replace(options, overwrite=True))  # decided just above
+            job = prepare(item.source, item.target, options, overwrite=True)  # decided just above
             tmp, scratch = stage(job.target)
         except VidstyleError as exc:
             end(i, Outcome(**{**asdict(base), "error": str(exc)}))

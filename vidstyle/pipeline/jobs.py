@@ -77,6 +77,7 @@ def render_video(
     progress: Progress | None = None,
     on_start: Callable[[object, list[Segment]], None] | None = None,
     note: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> RenderReport:
     """Paint every frame of `source` into `output`, with its audio, frame rate and timestamps.
 
@@ -100,7 +101,7 @@ def render_video(
         note,
     )
     options = replace(options, finish=finish)
-    return render(source, output, recipe, options, progress, on_start, None if no_ray else shard)
+    return render(source, output, recipe, options, progress, on_start, None if no_ray else shard, overwrite=overwrite)
 
 
 @dataclass
@@ -116,6 +117,7 @@ class BatchRequest:
     strength: float = 1.0
     preserve_color: bool = False
     suffix: str = ".mp4"
+    overwrite: bool = False  # replace files at output paths that are not this batch's own outputs
 
 
 def render_batch(
@@ -158,7 +160,7 @@ def render_batch(
     options = replace(options, finish=Finish(request.strength, request.preserve_color and fast))
     if on_items:
         on_items(len(items))
-    outcomes = batches.run_batch(items, recipes, options, shard, progress, log)
+    outcomes = batches.run_batch(items, recipes, options, shard, progress, log, request.overwrite)
     with space_checked(out_dir, 1 << 20):
         summary = batches.write_summary(outcomes, out_dir)
     return outcomes, summary

@@ -37,13 +37,14 @@ def render(
     on_start: OnStart | None = None,
     shard: ShardOptions | None = None,
     *,
+    overwrite: bool = False,
     always_ray: bool = False,
 ) -> RenderReport:
     """Render `source` to `target`. With `shard` None, in this process; with `shard`, on a Ray actor pool
     where that helps (`executors.executor_for`), else in this process too; `always_ray`: on the pool
     whatever the video's length. The input and the output path are checked before any executor starts,
-    so a typo never costs a Ray start-up."""
-    job = prepare(source, target, options)
+    so a typo never costs a Ray start-up; an existing `target` is replaced only with `overwrite`."""
+    job = prepare(source, target, options, overwrite)
     recipe = as_recipe(style)
     gflop = job_gflop(job, recipe, options.max_side)
     if always_ray:
@@ -64,10 +65,12 @@ def render_sharded(
     shard: ShardOptions | None = None,
     progress: Progress | None = None,
     on_start: OnStart | None = None,
+    *,
+    overwrite: bool = False,
 ) -> RenderReport:
     """One video on a pool of Ray actors, whatever its length (the reference the tests compare the
     in-process render with)."""
-    return render(source, target, style, options, progress, on_start, shard, always_ray=True)
+    return render(source, target, style, options, progress, on_start, shard, overwrite=overwrite, always_ray=True)
 
 
 def run_one(
@@ -102,4 +105,4 @@ def run_one(
 
         work = [Work(0, job, "style", segment, scratch) for segment in job.segments]
         executor.run(work, lambda item, part: parts.__setitem__(item.segment.index, part), failed, report)
-        return finish(job, tmp, [parts[i] for i in sorted(parts)], options.comment)
+        return finish(job, tmp, [parts[i] for i in sorted(parts)])

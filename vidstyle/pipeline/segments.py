@@ -44,12 +44,10 @@ class RenderOptions:
     segment_seconds: float = 10.0
     crf: int | None = None
     preset: str = "medium"
-    overwrite: bool = False
     stabilize: StabilizeOptions | None = None  # None: every frame on its own
     compile: str = "auto"  # torch.compile the network: on, off, or auto (when the job is big enough to pay)
     precision: str = "auto"  # the network's: fp32, fp16, bf16, or auto (`acceleration.network_dtype`)
     finish: Finish = field(default_factory=Finish)  # strength of a trained network or NST; keeping colours
-    comment: str | None = None  # written into the output's comment tag (batch keeps its fingerprint there)
 
 
 @dataclass
@@ -270,8 +268,10 @@ class Job:
     needed: int = 0  # bytes the job is expected to write beside the target: its parts, then the joined file
 
 
-def prepare(source: Path, target: Path, options: RenderOptions) -> Job:
-    """Check the paths and the input, and plan the segments, before any work or any file is made."""
+def prepare(source: Path, target: Path, options: RenderOptions, overwrite: bool = False) -> Job:
+    """Check the paths and the input, and plan the segments, before any work or any file is made. An
+    existing target is refused unless `overwrite` (what to do with the output is not a processing setting,
+    so it is not in `options`, whose every field decides the output's pixels)."""
     started = time.perf_counter()
     source, target = Path(source), Path(target)
     if source.is_dir():
@@ -280,7 +280,7 @@ def prepare(source: Path, target: Path, options: RenderOptions) -> Job:
         raise VidstyleError(f"{target} is a directory; give a file name such as {target / 'out.mp4'}.")
     if target.exists() and target.resolve() == source.resolve():
         raise VidstyleError("the output would overwrite the input; choose another output path.")
-    refuse_existing(target, options.overwrite)
+    refuse_existing(target, overwrite)
     fmt, audio_codec, settings = encode_settings(target, options)
     info = media.probe(source)
     lead = options.stabilize.lead if options.stabilize else 0
@@ -295,7 +295,7 @@ def prepare(source: Path, target: Path, options: RenderOptions) -> Job:
         info,
         plan_segments(info, options.segment_seconds, lead),
         started,
-        options.overwrite,
+        overwrite,
         needed,
     )
 

@@ -117,7 +117,6 @@ def score_style(
 ) -> tuple[float, float]:
     """Mean style and content loss of a style network over held-out photos, each at `side` pixels (longer
     side), with training's layers and losses; `keep` collects the stylised photos for a contact sheet."""
-    from vidstyle.media.images import read_rgb
     from vidstyle.models.transformer import stylize
 
     device = device or torch.device("cpu")

@@ -32,6 +32,7 @@ import torch
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
 
 from vidstyle import interrupts, media
+from vidstyle.allocator import keep_freed_memory
 from vidstyle.cluster import connect, pool_shape
 from vidstyle.errors import VidstyleError
 from vidstyle.frames import FrameFilter
@@ -81,7 +82,9 @@ class Executor(Protocol):
 
 
 def build_filter(recipe: Recipe, device: torch.device, options: RenderOptions) -> FrameFilter:
-    """The recipe's frame filter with the render's settings; `options.compile` is already "on" or "off"."""
+    """The recipe's frame filter with the render's settings; `options.compile` is already "on" or "off".
+    Built in the process that runs the network, which is where freed activations should stay."""
+    keep_freed_memory()
     return make_transform(
         recipe,
         device,

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vidstyle.allocator import keep_freed_memory
 from vidstyle.errors import VidstyleError
 from vidstyle.files import write_atomic
 from vidstyle.media.images import read_rgb
@@ -109,6 +110,7 @@ def train_code(
     """Optimise a code from `init`; returns it. Checkpoints go to `checkpoint_path(output)`."""
     if not photos:
         raise VidstyleError("no training photos.")
+    keep_freed_memory()
     torch.manual_seed(options.seed)
     transfer = net.transfer.eval().requires_grad_(False)
     vgg = vgg.eval().requires_grad_(False)

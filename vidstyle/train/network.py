@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from vidstyle.allocator import keep_freed_memory
 from vidstyle.errors import VidstyleError
 from vidstyle.files import write_atomic
 from vidstyle.media.images import read_rgb, to_tensor
@@ -230,6 +231,7 @@ def train(
     if options.content_layer not in JOHNSON.all:
         raise VidstyleError(f"--content-layer must be one of {', '.join(JOHNSON.all)}.")
     check_split(options.batch_size, worker.count)
+    keep_freed_memory()
     torch.manual_seed(options.seed)
     net = TransformerNet(options.base, options.residual_blocks)
     if init is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from vidstyle.errors import VidstyleError
@@ -108,6 +109,16 @@ def test_converter_rebuilds_the_shipped_weights():
     assert rebuilt.keys() == shipped.keys()
     for key in shipped:  # shipped in fp16
         torch.testing.assert_close(shipped[key], rebuilt[key], rtol=1e-3, atol=1e-4, msg=key)
+
+
+@pytest.mark.parametrize("height, width", [(30, 40), (7, 5), (1, 2)])
+def test_upsampling_conv_on_the_small_frame_is_upsample_pad_conv(height, width):
+    torch.manual_seed(0)
+    for conv in arbitrary.load().transfer.float().expand[:2]:
+        x = torch.randn(2, conv.in_channels, height, width)
+        with torch.no_grad():
+            reference = conv(F.interpolate(x, scale_factor=2, mode="nearest"))  # ReflectConv pads the big frame
+            torch.testing.assert_close(arbitrary.upsample_conv(x, conv), reference, rtol=1e-5, atol=1e-5)
 
 
 def test_any_frame_size_is_painted_whole():

@@ -125,6 +125,24 @@ class ReflectConv(nn.Conv2d):
         return super().forward(F.pad(x, (p, p, p, p), mode="reflect"))
 
 
+#: Nearest-neighbour 2x upsampling followed by a 3-tap convolution is, on the small frame, a 3-tap convolution
+#: per output phase: phase 0 of output 2i sees x[i-1], x[i], x[i] (taps w0, w1+w2), phase 1 of 2i+1 sees
+#: x[i], x[i], x[i+1] (taps w0+w1, w2). PHASES[a] maps the kernel's taps to phase a's taps on x padded by 1.
+PHASES = torch.tensor([[[1.0, 0, 0], [0, 1, 1], [0, 0, 0]], [[0.0, 0, 0], [1, 1, 0], [0, 0, 1]]])
+
+
+def upsample_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """`conv(reflect_pad(upsample_nearest_2x(x)))` computed as four phase convolutions on `x` and a pixel
+    shuffle: the same numbers without building the upsampled, padded frame (on a CPU, copying those
+    full-size frames cost more than the convolution). Reflecting the upsampled frame by 1 equals replicating
+    `x` by 1, so the padding moves to the small frame too."""
+    w = conv.weight  # (out, in, 3, 3)
+    phases = PHASES.to(w)
+    kernels = torch.einsum("ayk,bxl,oikl->oabiyx", phases, phases, w).reshape(-1, *w.shape[1:])
+    bias = conv.bias.repeat_interleave(4) if conv.bias is not None else None
+    return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernels, bias), 2)
+
+
 def conditional_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
     """Instance norm whose scale and shift are the style's: (N, C) each, one row per frame or one for all.
 
@@ -165,9 +183,7 @@ class StyleTransfer(nn.Module):
             h = F.relu(conditional_norm(conv1(x), *next(norms)))
             x = x + conditional_norm(conv2(h), *next(norms))
         for i, conv in enumerate(self.expand):
-            if i < 2:
-                x = F.interpolate(x, scale_factor=2, mode="nearest")
-            x = conditional_norm(conv(x), *next(norms))
+            x = conditional_norm(upsample_conv(x, conv) if i < 2 else conv(x), *next(norms))
             x = F.relu(x) if i < 2 else torch.sigmoid(x)
         return x
 

@@ -83,6 +83,16 @@ def test_training_and_the_bare_package_import_no_video_or_ray_code():
     assert out.split() == ["[]", "False", "False"], out
 
 
+def test_a_render_in_this_process_never_imports_ray():
+    """Ray costs 0.3 s to import; a clip of one segment renders without it (`executors.executor_for`)."""
+    probe = (
+        "import sys, vidstyle.cli.app, vidstyle.pipeline.render, vidstyle.pipeline.batch; "
+        "print('ray' in sys.modules); import vidstyle.pipeline.ray_pool; print('ray' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"], out
+
+
 def test_the_library_paints_a_video_and_a_photo_without_the_cli(clips, tiny_style, tmp_path):
     source = clips["plain"]
     out = tmp_path / "out.mp4"

@@ -122,7 +122,8 @@ def test_render_actors_share_each_gpu_so_enough_encoders_keep_it_busy(resources,
 SHARED_GPU = """
 import ray
 from vidstyle.pipeline.segments import RenderOptions
-from vidstyle.pipeline.executors import RayPool, ShardOptions
+from vidstyle.pipeline.executors import ShardOptions
+from vidstyle.pipeline.ray_pool import RayPool
 ray.init(address="local", num_cpus=12, num_gpus=1, include_dashboard=False)  # a GPU Ray believes in
 pool = RayPool(RenderOptions(device="auto"), ShardOptions(), most=10, gflop=0.0)
 ray.get([actor.__ray_ready__.remote() for actor in pool.actors], timeout=240)

@@ -26,7 +26,7 @@ import numpy as np
 from vidstyle import media
 from vidstyle.errors import VidstyleError
 from vidstyle.files import space_checked
-from vidstyle.pipeline.executors import ATTEMPTS, RayPool, ShardOptions, Work, executor_for
+from vidstyle.pipeline.executors import ShardOptions, Work, executor_for
 from vidstyle.pipeline.segments import Job, RenderOptions, commit, discard, finish, job_gflop, prepare, stage
 from vidstyle.pipeline.stylizers import Recipe
 from vidstyle.version import __version__
@@ -351,7 +351,7 @@ def run_batch(
                 end(i, Outcome(**base, status="failed", error=str(exc)))
             del running[i]
 
-        tries = f" {ATTEMPTS} times" if isinstance(executor, RayPool) else ""
+        tries = f" {executor.attempts} times" if executor.attempts > 1 else ""
 
         def failed(work_item: Work, why: str, error: BaseException | None) -> None:
             run = running.pop(work_item.video)

@@ -11,7 +11,7 @@ from pathlib import Path
 from vidstyle import media
 from vidstyle.errors import VidstyleError
 from vidstyle.models.styles import StyleInfo
-from vidstyle.pipeline.executors import ATTEMPTS, Executor, InProcess, RayPool, ShardOptions, Work, executor_for
+from vidstyle.pipeline.executors import Executor, InProcess, ShardOptions, Work, executor_for
 from vidstyle.pipeline.segments import (
     Job,
     Progress,
@@ -47,10 +47,7 @@ def render(
     job = prepare(source, target, options, overwrite)
     recipe = as_recipe(style)
     gflop = job_gflop(job, recipe, options.max_side)
-    if always_ray:
-        executor: Executor = RayPool(options, shard or ShardOptions(), len(job.segments), gflop)
-    else:
-        executor = executor_for(options, shard, len(job.segments), gflop)
+    executor = executor_for(options, shard, len(job.segments), gflop, always_ray)
     try:
         return run_one(job, recipe, executor, options, progress, on_start)
     finally:
@@ -91,7 +88,7 @@ def run_one(
         def failed(item: Work, why: str, error: BaseException | None) -> None:
             if isinstance(error, VidstyleError) and isinstance(executor, InProcess):
                 raise error  # the input's own problem, in its own words
-            tries = f"failed {ATTEMPTS} times" if isinstance(executor, RayPool) else "failed"
+            tries = f"failed {executor.attempts} times" if executor.attempts > 1 else "failed"
             raise VidstyleError(
                 f"segment {item.segment.index + 1} {tries}, last because {why}; no output was written."
             ) from error

@@ -84,7 +84,7 @@ def batch(
     compile: CompileOption = CompileMode(R.compile),
     precision: PrecisionOption = Precision(R.precision),
     crf: Annotated[
-        int | None, typer.Option(help="Quality (x264 default 18).", min=0, max=63, rich_help_panel=SPEED_PANEL)
+        int | None, typer.Option(help="Quality (x264 default 16).", min=0, max=63, rich_help_panel=SPEED_PANEL)
     ] = None,
     preset: Preset = R.preset,
     stabilize: Stabilize = StabilizeOptions.strength,

@@ -155,7 +155,13 @@ PrecisionOption = Annotated[
     ),
 ]
 BatchSize = Annotated[int, typer.Option(help="Frames per network call.", min=1, rich_help_panel=SPEED_PANEL)]
-Preset = Annotated[str, typer.Option(help="x264 speed preset (ultrafast ... veryslow).", rich_help_panel=SPEED_PANEL)]
+Preset = Annotated[
+    str,
+    typer.Option(
+        help="x264 speed preset (ultrafast ... veryslow): slower ones make smaller files at the same --crf.",
+        rich_help_panel=SPEED_PANEL,
+    ),
+]
 Workers = Annotated[
     int | None,
     typer.Option(

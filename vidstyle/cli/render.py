@@ -109,7 +109,7 @@ def render(
     crf: Annotated[
         int | None,
         typer.Option(
-            help="Quality: lower is better and bigger (x264 default 18, VP9 32).",
+            help="Quality: lower is better and bigger (x264 default 16, VP9 32).",
             min=0,
             max=63,
             rich_help_panel=SPEED_PANEL,

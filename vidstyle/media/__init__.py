@@ -18,6 +18,8 @@ from vidstyle.lazy import lazy_names
 _NAMES = {
     "CONTAINERS": "vidstyle.media.encoding",
     "REORDER_WINDOW": "vidstyle.media.decoding",
+    "X264_CRF": "vidstyle.media.encoding",
+    "X264_PRESET": "vidstyle.media.encoding",
     "EncodeSettings": "vidstyle.media.encoding",
     "Part": "vidstyle.media.encoding",
     "PartWriter": "vidstyle.media.encoding",
@@ -37,6 +39,8 @@ _NAMES = {
 __all__ = [
     "CONTAINERS",
     "REORDER_WINDOW",
+    "X264_CRF",
+    "X264_PRESET",
     "EncodeSettings",
     "Part",
     "PartWriter",
@@ -59,6 +63,6 @@ __getattr__ = lazy_names(globals(), _NAMES)
 
 if TYPE_CHECKING:
     from vidstyle.media.decoding import REORDER_WINDOW, copy_span, decode_at, decode_span
-    from vidstyle.media.encoding import CONTAINERS, EncodeSettings, Part, PartWriter, fsync_file
+    from vidstyle.media.encoding import CONTAINERS, X264_CRF, X264_PRESET, EncodeSettings, Part, PartWriter, fsync_file
     from vidstyle.media.muxing import mux, start_resolution
     from vidstyle.media.probing import Source, VideoInfo, comment, packet_times, probe

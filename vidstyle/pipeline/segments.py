@@ -42,8 +42,8 @@ class RenderOptions:
     batch_size: int = 4
     max_side: int | None = None
     segment_seconds: float = 10.0
-    crf: int | None = None
-    preset: str = "medium"
+    crf: int | None = None  # None: media.X264_CRF (VP9: 32)
+    preset: str = media.X264_PRESET
     stabilize: StabilizeOptions | None = None  # None: every frame on its own
     compile: str = "auto"  # torch.compile the network: on, off, or auto (when the job is big enough to pay)
     precision: str = "auto"  # the network's: fp32, fp16, bf16, or auto (`acceleration.network_dtype`)

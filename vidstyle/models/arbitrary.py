@@ -125,10 +125,13 @@ class ReflectConv(nn.Conv2d):
         return super().forward(F.pad(x, (p, p, p, p), mode="reflect"))
 
 
-#: Nearest-neighbour 2x upsampling followed by a 3-tap convolution is, on the small frame, a 3-tap convolution
-#: per output phase: phase 0 of output 2i sees x[i-1], x[i], x[i] (taps w0, w1+w2), phase 1 of 2i+1 sees
-#: x[i], x[i], x[i+1] (taps w0+w1, w2). PHASES[a] maps the kernel's taps to phase a's taps on x padded by 1.
-PHASES = torch.tensor([[[1.0, 0, 0], [0, 1, 1], [0, 0, 0]], [[0.0, 0, 0], [1, 1, 0], [0, 0, 1]]])
+def _phases(w: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest-neighbour 2x upsampling followed by a 3-tap convolution is, on the small frame, a 3-tap
+    convolution per output phase: output 2i sees x[i-1], x[i], x[i] (taps w0, w1+w2), output 2i+1 sees x[i],
+    x[i], x[i+1] (taps w0+w1, w2). The two phases' kernels along `dim`, on x padded by 1."""
+    w0, w1, w2 = w.unbind(dim)
+    zero = torch.zeros_like(w0)
+    return torch.stack([w0, w1 + w2, zero], dim), torch.stack([zero, w0 + w1, w2], dim)
 
 
 def upsample_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
@@ -137,10 +140,10 @@ def upsample_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     full-size frames cost more than the convolution). Reflecting the upsampled frame by 1 equals replicating
     `x` by 1, so the padding moves to the small frame too."""
     w = conv.weight  # (out, in, 3, 3)
-    phases = PHASES.to(w)
-    kernels = torch.einsum("ayk,bxl,oikl->oabiyx", phases, phases, w).reshape(-1, *w.shape[1:])
+    kernels = [phase_x for phase_y in _phases(w, 2) for phase_x in _phases(phase_y, 3)]  # (a, b) row-major
+    weight = torch.stack(kernels, 1).flatten(0, 1)  # out channel c, phase (a, b) -> c * 4 + a * 2 + b
     bias = conv.bias.repeat_interleave(4) if conv.bias is not None else None
-    return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernels, bias), 2)
+    return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, bias), 2)
 
 
 def conditional_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
@@ -228,11 +231,11 @@ def stylize(
     """
     h, w = frames.shape[1:3]
     dtype = net.project.weight.dtype
-    x = resized(frames.permute(0, 3, 1, 2), work_size).to(dtype) / 255
+    x = resized(frames.permute(0, 3, 1, 2), work_size).to(dtype).div_(255)
     wh, ww = x.shape[-2:]
     ph, pw = -wh % STRIDE_MULTIPLE, -ww % STRIDE_MULTIPLE
-    mode = "reflect" if max(ph, pw) < min(wh, ww) else "replicate"
-    x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    if ph or pw:  # (a pad of nothing would still copy the batch)
+        x = F.pad(x, (0, pw, 0, ph), mode="reflect" if max(ph, pw) < min(wh, ww) else "replicate")
     y = net(x, code.to(device=x.device, dtype=dtype)).float()[..., :wh, :ww]
     return resized((y * 255).clamp_(0, 255).round_().to(torch.uint8), (h, w)).permute(0, 2, 3, 1)
 

@@ -11,6 +11,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from vidstyle.errors import VidstyleError
 from vidstyle.media.synth import scene
+from vidstyle.models import arbitrary
 from vidstyle.models.acceleration import (
     cpu_has_bf16,
     fast_stylizer,
@@ -41,6 +42,8 @@ def test_auto_compiles_only_jobs_that_repay_the_compile_time():
     assert not should_compile("auto", cpu, gflop_per_frame(4, 1, 120, 160) * 50)  # the tests' clips
     assert should_compile("auto", cpu, gflop_per_frame(32, 5, 720, 1280) * 250)  # 10 s of 720p
     assert not should_compile("auto", cuda, gflop_per_frame(32, 5, 720, 1280) * 250)  # a GPU does it in seconds
+    clip = arbitrary.gflop_per_frame(720, 960) * 217  # cup.mp4 at 960x720 with the arbitrary network
+    assert should_compile("auto", cpu, clip, "fp32") and not should_compile("auto", cpu, clip, "bf16")  # 3x eager
     assert should_compile("on", cuda, 0) and not should_compile("off", cpu, 1e9)
     with pytest.raises(VidstyleError, match="--compile must be one of auto, on, off"):
         should_compile("fast", cpu, 0)

@@ -23,9 +23,12 @@ from vidstyle.models.transformer import TransformerNet, stylize
 
 Stylize = Callable[[torch.Tensor], torch.Tensor]  # uint8 NHWC batch -> uint8 NHWC batch
 
-#: What an eager network sustains, roughly, in GFLOP/s: a 2-core CPU measured 45; a datacentre GPU tens of
-#: thousands. Only used to guess whether compiling (COMPILE_SECONDS) pays for itself.
-EAGER_GFLOPS = {"cpu": 50.0, "cuda": 20000.0}
+#: What an eager network sustains, roughly, in GFLOP/s, by device and precision: on a 2-core CPU 45 in fp32
+#: (the Johnson network) and 157-183 in bf16 (the arbitrary network, `bench/video_speed.py`); a datacentre GPU
+#: tens of thousands. Only used to guess whether compiling (COMPILE_SECONDS) pays for itself: with bf16's
+#: rate a 960x720 clip of 217 frames no longer compiles (compiled, the arbitrary network ran no faster in
+#: bf16, 12.6 against 11.7-12.8 fps, and the compile cost 8-30 s of a 39-s render).
+EAGER_GFLOPS = {("cpu", torch.float32): 50.0, ("cpu", torch.bfloat16): 150.0, ("cuda", None): 20000.0}
 COMPILE_SECONDS = 30.0
 COMPILE_MODES = ("auto", "on", "off")
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -93,12 +96,15 @@ def network_dtype(mode: str, device: torch.device) -> torch.dtype:
     return torch.float32
 
 
-def should_compile(mode: str, device: torch.device, gflop: float) -> bool:
-    """`on`/`off` as asked; `auto` when the eager network would take several times what compiling costs."""
+def should_compile(mode: str, device: torch.device, gflop: float, precision: str = "auto") -> bool:
+    """`on`/`off` as asked; `auto` when the eager network, in the precision it will run in, would take
+    several times what compiling costs."""
     check_compile_mode(mode)
     if mode != "auto":
         return mode == "on"
-    eager_seconds = gflop / EAGER_GFLOPS.get(device.type, EAGER_GFLOPS["cpu"])
+    dtype = network_dtype(precision, device) if device.type == "cpu" else None
+    rate = EAGER_GFLOPS.get((device.type, dtype), EAGER_GFLOPS[("cpu", torch.float32)])
+    eager_seconds = gflop / rate
     return eager_seconds > 2 * COMPILE_SECONDS
 
 

@@ -98,7 +98,7 @@ class InProcess:
 
     def __init__(self, options: RenderOptions, gflop: float):
         self.device = resolve_device(options.device)
-        compiled = should_compile(options.compile, self.device, gflop)
+        compiled = should_compile(options.compile, self.device, gflop, options.precision)
         self.options = replace(options, compile="on" if compiled else "off")
         self.recipes: dict[str, Recipe] = {}
         self.filters: dict[str, FrameFilter] = {}

@@ -95,7 +95,7 @@ class RayPool:
         try:
             n, self.cpus, self.gpus, self.device = pool_shape(shard.workers, options.device, share_gpus=True)
             n = max(1, min(n, most))
-            compiled = should_compile(options.compile, torch.device(self.device), gflop / n)
+            compiled = should_compile(options.compile, torch.device(self.device), gflop / n, options.precision)
             self.options = replace(options, compile="on" if compiled else "off")
             self.tag, self.spawned = uuid.uuid4().hex[:8], 0
             self.recipes: dict[str, list] = {}

@@ -32,7 +32,10 @@ mkdir -p "$OUT"
 
 # name | painting file | title | artist | content weight (CONTENT_WEIGHT overrides it for every style)
 # Content weight 1 painted texture over the subject for wave, scream and wreck (structure 0.70-0.78x the
-# reference's at 480 px); 3 keeps it (1.02x, 0.91x, 1.05x) at a style distance still within 1.3x.
+# reference's at 480 px, with the 192-px crops of the first recipe); 3 keeps it. Crops: 192 px (100 steps)
+# left udnie and scream 1.55x and 1.29x the reference's style distance on video frames at 480 px; 320 px
+# (150 steps) brought them to 1.22x and 0.92x, all six within the bar at 480 and 720 px
+# (bench/style_quality.py, README "The built-in styles").
 catalogue() {
 cat <<'ROWS'
 muse|la_muse.jpg|La Muse (1935)|Pablo Picasso|1

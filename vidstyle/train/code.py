@@ -31,7 +31,15 @@ from vidstyle.files import write_atomic
 from vidstyle.media.images import read_rgb
 from vidstyle.models import arbitrary
 from vidstyle.models.vgg import VGGFeatures
-from vidstyle.nst.losses import JOHNSON, content_loss, resize_long_side, style_loss, style_targets, tv_loss
+from vidstyle.nst.losses import (
+    JOHNSON,
+    content_loss,
+    laplacian_loss,
+    resize_long_side,
+    style_loss,
+    style_targets,
+    tv_loss,
+)
 
 CKPT_FORMAT = "vidstyle-code-checkpoint/1"
 
@@ -46,6 +54,7 @@ class CodeTrainOptions:
     content_weight: float = 1.0
     style_weight: float = 20.0
     tv_weight: float = 10.0
+    laplacian_weight: float = 0.0
     checkpoint_every: int = 25
     seed: int = 0
 
@@ -57,6 +66,7 @@ class CodeStep:
     style: float
     tv: float
     seconds: float
+    laplacian: float = 0.0
 
 
 def _photos(paths: list[Path], side: int) -> list[torch.Tensor]:
@@ -139,12 +149,15 @@ def train_code(
         s = style_loss(feats, targets).mean()
         c = content_loss(feats[JOHNSON.content], content_target).mean()
         t = tv_loss(y).mean()
+        lap = laplacian_loss(y, x).mean()
         loss = options.style_weight * s + options.content_weight * c + options.tv_weight * t
+        if options.laplacian_weight:
+            loss = loss + options.laplacian_weight * lap
         adam.zero_grad()
         loss.backward()
         adam.step()
         if on_step:
-            on_step(CodeStep(step, c.item(), s.item(), t.item(), time.perf_counter() - started))
+            on_step(CodeStep(step, c.item(), s.item(), t.item(), time.perf_counter() - started, lap.item()))
         if step % options.checkpoint_every == 0 or step == options.steps:
             blob = {
                 "format": CKPT_FORMAT,

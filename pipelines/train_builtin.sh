@@ -30,7 +30,8 @@ STYLES=${STYLES:-"muse udnie wave rain-princess scream wreck"}
 VIDSTYLE=${VIDSTYLE:-vidstyle}
 mkdir -p "$OUT"
 
-# name | painting file | title | artist | content weight (CONTENT_WEIGHT overrides it for every style)
+# name | painting file | title | artist | content weight | Laplacian weight (CONTENT_WEIGHT and LAPLACIAN_WEIGHT
+# override them for every style)
 # Content weight 1 painted texture over the subject for wave, scream and wreck (structure 0.70-0.78x the
 # reference's at 480 px, with the 192-px crops of the first recipe); 3 keeps it. Crops: 192 px (100 steps)
 # left udnie and scream 1.55x and 1.29x the reference's style distance on video frames at 480 px; 320 px
@@ -42,25 +43,26 @@ mkdir -p "$OUT"
 # longer closer than the reference on video frames, photos at 480 px still 0.87x).
 catalogue() {
 cat <<'ROWS'
-muse|la_muse.jpg|La Muse (1935)|Pablo Picasso|1
-udnie|udnie.jpg|Udnie (1913)|Francis Picabia|1
-wave|wave.jpg|The Great Wave off Kanagawa (c. 1831)|Katsushika Hokusai|3
-rain-princess|rain_princess.jpg|Rain Princess|Leonid Afremov|1
-scream|the_scream.jpg|The Scream (1893)|Edvard Munch|3
-wreck|the_shipwreck_of_the_minotaur.jpg|The Shipwreck of the Minotaur (c. 1810)|J. M. W. Turner|8
+muse|la_muse.jpg|La Muse (1935)|Pablo Picasso|1|0
+udnie|udnie.jpg|Udnie (1913)|Francis Picabia|1|0
+wave|wave.jpg|The Great Wave off Kanagawa (c. 1831)|Katsushika Hokusai|3|0
+rain-princess|rain_princess.jpg|Rain Princess|Leonid Afremov|1|0.5
+scream|the_scream.jpg|The Scream (1893)|Edvard Munch|3|0
+wreck|the_shipwreck_of_the_minotaur.jpg|The Shipwreck of the Minotaur (c. 1810)|J. M. W. Turner|8|0
 ROWS
 }
 
 declare -A ROW
 while IFS='|' read -r name rest; do ROW[$name]=$rest; done < <(catalogue)
 for name in $STYLES; do
-  IFS='|' read -r file title artist weight <<< "${ROW[$name]}"
+  IFS='|' read -r file title artist weight laplacian <<< "${ROW[$name]}"
   resume=(); [[ -f $OUT/$name.vstyle.ckpt ]] && resume=(--resume)
   $VIDSTYLE train-code --style-image "$PAINTINGS/$file" --photos "$PHOTOS" --exclude 'test_*' --name "$name" \
     --painting "$title" --artist "$artist" \
     --licence "Apache-2.0 (the network, Magenta); code tuned on BSDS500 photos (non-commercial research licence)" \
     --steps "$STEPS" --batch-size "$BATCH" --crop "$CROP" --photo-side "$PHOTO_SIDE" --lr "$LR" \
     --style-weight "$STYLE_WEIGHT" --content-weight "${CONTENT_WEIGHT:-$weight}" --tv-weight "$TV_WEIGHT" \
+    --laplacian-weight "${LAPLACIAN_WEIGHT:-$laplacian}" \
     --checkpoint-every 10 --vgg-weights "$VGG" -o "$OUT/$name.vstyle" --overwrite "${resume[@]}" "$@" \
     >> "$OUT/$name.log" 2>&1
   echo "$name: $(tail -n 1 "$OUT/$name.log")"

@@ -42,7 +42,7 @@ mkdir -p "$OUT"
 # longer closer than the reference on video frames, photos at 480 px still 0.87x).
 # The Laplacian loss (train-code --laplacian-weight, Li et al. 2017) keeps the subject's edges at 4-px blocks
 # and leaves finer strokes free: the better trade where content weight ran out. On 4 BSDS test photos,
-# rain-princess at 0.5 went from 0.68-0.78x to 0.92-0.98x the reference's structure and stayed closer to the
+# rain-princess at 0.5 reached 0.92-0.98x the reference's structure (0.68-0.78x before, on 2 photos), closer to the
 # painting than the reference on video frames. udnie at 0.5 reached 0.93x on photos but 1.28x the distance
 # on video frames at 480 px; style weight 30 brings that to 1.23x, photos 0.87x (480) and 0.91x (720).
 catalogue() {

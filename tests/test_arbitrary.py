@@ -96,7 +96,10 @@ def test_pytorch_network_is_the_onnx_graph():
                     assert cosine > 0.999, (painting, cosine)
                     assert psnr(ours, theirs) > 40, (painting, photo, psnr(ours, theirs))
                 else:
-                    assert psnr(ours, theirs) > 24, (painting, photo, psnr(ours, theirs))
+                    # the int8 release as onnxruntime runs it: its int8 kernels changed between releases
+                    # (1.30: over 24 dB; 1.32: 19.9-21.8), so this asks only "the same painting's network":
+                    # the other painting's int8 output is 12-13.5 dB from ours. The float graph is the exact check
+                    assert psnr(ours, theirs) > 17, (painting, photo, psnr(ours, theirs))
 
 
 @needs_shared

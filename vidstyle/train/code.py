@@ -9,7 +9,9 @@ keeps working unchanged and tuned codes still blend with paintings and with each
 Trained at the scale of use: photos scaled so their long side is `photo_side` (480 px, the size videos are
 rendered at), random `crop`-pixel crops and flips, the painting's Gram targets at the same long side.
 Content loss on relu2_2, style loss the mean relative Gram distance over relu1_2 ... relu4_3 (the measure
-`bench/style_quality.py` reports), total variation. Checkpoints (`OUTPUT.ckpt`, plain tensors, read with
+`bench/style_quality.py` reports), total variation, and where `laplacian_weight` asks for it Li et al.'s
+Laplacian loss (`losses.laplacian_loss`), which keeps the subject's edges where the content weight runs out.
+Checkpoints (`OUTPUT.ckpt`, plain tensors, read with
 `weights_only=True`) hold the code and Adam's state; step k's crops are drawn from a generator seeded by
 (seed, k), so `--resume` continues exactly as if it had not stopped.
 """
@@ -150,9 +152,12 @@ def train_code(
         c = content_loss(feats[JOHNSON.content], content_target).mean()
         t = tv_loss(y).mean()
         lap = laplacian_loss(y, x).mean()
-        loss = options.style_weight * s + options.content_weight * c + options.tv_weight * t
-        if options.laplacian_weight:
-            loss = loss + options.laplacian_weight * lap
+        loss = (
+            options.style_weight * s
+            + options.content_weight * c
+            + options.tv_weight * t
+            + options.laplacian_weight * lap
+        )
         adam.zero_grad()
         loss.backward()
         adam.step()

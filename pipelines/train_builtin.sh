@@ -44,7 +44,9 @@ mkdir -p "$OUT"
 # and leaves finer strokes free: the better trade where content weight ran out. On 4 BSDS test photos,
 # rain-princess at 0.5 reached 0.92-0.98x the reference's structure (0.68-0.78x before, on 2 photos), closer to the
 # painting than the reference on video frames. udnie at 0.5 reached 0.93x on photos but 1.28x the distance
-# on video frames at 480 px; style weight 30 brings that to 1.23x, photos 0.87x (480) and 0.91x (720).
+# on video frames at 480 px; style weight 30 brings that to 1.23x, photos 0.87x (480) and 0.91x (720) on those
+# 4 photos, 0.93x and 0.95x on the bench's default 8. Resumed to 300 steps it moved the wrong way (0.84x on the
+# 4 photos at 480 px, 1.22x the distance): longer runs add texture, not structure.
 # scream needs both: content 4 and Laplacian 2 meet the bar on photos (0.93x, 0.99x) and video frames (1.04-1.08x
 # the distance); content 1 with Laplacian 0.5 washed its colours out, content 3 with Laplacian 1 kept 0.87x.
 catalogue() {

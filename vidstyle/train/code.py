@@ -11,9 +11,9 @@ rendered at), random `crop`-pixel crops and flips, the painting's Gram targets a
 Content loss on relu2_2, style loss the mean relative Gram distance over relu1_2 ... relu4_3 (the measure
 `bench/style_quality.py` reports), total variation, and where `laplacian_weight` asks for it Li et al.'s
 Laplacian loss (`losses.laplacian_loss`), which keeps the subject's edges where the content weight runs out.
-Checkpoints (`OUTPUT.ckpt`, plain tensors, read with
-`weights_only=True`) hold the code and Adam's state; step k's crops are drawn from a generator seeded by
-(seed, k), so `--resume` continues exactly as if it had not stopped.
+Checkpoints (`OUTPUT.ckpt`, plain tensors, read with `weights_only=True`) hold the code and Adam's state;
+step k's crops are drawn from a generator seeded by (seed, k), so `--resume` continues exactly as if it had
+not stopped.
 """
 
 from __future__ import annotations

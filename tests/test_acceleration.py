@@ -13,7 +13,6 @@ from vidstyle.errors import VidstyleError
 from vidstyle.media.synth import scene
 from vidstyle.models import arbitrary
 from vidstyle.models.acceleration import (
-    auto_batch_size,
     cpu_has_bf16,
     fast_stylizer,
     gflop_per_frame,
@@ -177,10 +176,3 @@ def test_the_arbitrary_networks_upsampling_compiles():
     with torch.no_grad():
         compiled = torch.compile(upsample_twice, dynamic=False)(x)
         torch.testing.assert_close(compiled, upsample_twice(x), rtol=1e-4, atol=1e-4)
-
-
-def test_cpu_batches_hold_about_the_pixels_that_run_fastest():
-    cpu = torch.device("cpu")
-    assert auto_batch_size(cpu, 480, 640) == 2 and auto_batch_size(cpu, 720, 960) == 1
-    assert auto_batch_size(cpu, 2160, 3840) == 1 and auto_batch_size(cpu, 48, 64) == 8
-    assert auto_batch_size(torch.device("cuda"), 720, 1280) == 4

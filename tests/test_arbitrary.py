@@ -124,16 +124,6 @@ def test_upsampling_conv_on_the_small_frame_is_upsample_pad_conv(height, width):
             torch.testing.assert_close(arbitrary.upsample_conv(x, conv), reference, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("height, width", [(24, 32), (6, 10), (7, 9)])
-def test_the_9x9_convs_on_the_space_to_depth_frame_are_the_plain_convs(height, width):
-    torch.manual_seed(0)
-    net = arbitrary.load().transfer.float()
-    for conv in (net.contract[0], net.expand[2]):
-        x = torch.randn(2, conv.in_channels, height, width)
-        with torch.no_grad():
-            torch.testing.assert_close(arbitrary.space_to_depth_conv(x, conv), conv(x), rtol=1e-5, atol=2e-5)
-
-
 def magenta_layers(net: arbitrary.StyleTransfer, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
     """The transfer network as Magenta's graph lays it out: every layer at its own size, upsampling by
     nearest neighbour, reflect padding in each conv (`ReflectConv`), no space-to-depth frames."""

@@ -154,16 +154,7 @@ PrecisionOption = Annotated[
         rich_help_panel=SPEED_PANEL,
     ),
 ]
-BatchSize = Annotated[
-    int | None,
-    typer.Option(
-        help="Frames per network call; by default about 0.6 Mpixel of frames on a CPU (2 at 640x480, 1 at "
-        "720p: bigger batches outgrow its caches), 4 on a GPU.",
-        min=1,
-        show_default=False,
-        rich_help_panel=SPEED_PANEL,
-    ),
-]
+BatchSize = Annotated[int, typer.Option(help="Frames per network call.", min=1, rich_help_panel=SPEED_PANEL)]
 Preset = Annotated[
     str,
     typer.Option(

@@ -54,7 +54,7 @@ N = V.nst
 
 def render_options(
     device: str,
-    batch_size: int | None,
+    batch_size: int,
     max_side: int | None,
     crf: int | None,
     preset: str,

@@ -153,23 +153,6 @@ def fast_stylizer(
     return run
 
 
-#: Pixels per network call on a CPU when --batch-size is not given: the arbitrary-style network's
-#: activations for one 640x480 frame already outgrow a CPU's caches, so bigger batches only run slower
-#: (fp32, frames per second at batch 1 / 2 / 4: 640x480 13.2 / 13.5 / 12.2, 960x720 6.0 / 5.1 / 4.7; bf16
-#: 35.1 / 37.0 / 30.3 and 14.1 / 12.5 / 10.0, on a 2-core Xeon with AMX).
-CPU_BATCH_PIXELS = 600_000
-#: Frames per network call on a GPU when --batch-size is not given.
-GPU_BATCH = 4
-
-
-def auto_batch_size(device: torch.device, height: int, width: int) -> int:
-    """Frames per network call for frames painted at `height` x `width`: on a CPU about `CPU_BATCH_PIXELS`
-    pixels (1 frame at 720p and up, 2 at 640x480, at most 8 of tiny ones); on a GPU `GPU_BATCH`."""
-    if device.type != "cpu":
-        return GPU_BATCH
-    return max(1, min(8, round(CPU_BATCH_PIXELS / (height * width))))
-
-
 def run_padded(run: Stylize, frames: torch.Tensor, batch_size: int, pad: bool) -> torch.Tensor:
     """`run` on a batch shorter than `batch_size`, padded with copies of its last frame when `pad` (a compiled
     graph then sees one shape only), the padding dropped from the result."""

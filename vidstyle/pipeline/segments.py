@@ -39,7 +39,7 @@ Progress = Callable[[int], None]
 @dataclass
 class RenderOptions:
     device: str = "auto"
-    batch_size: int | None = None  # None: `acceleration.auto_batch_size`
+    batch_size: int = 4
     max_side: int | None = None
     segment_seconds: float = 10.0
     crf: int | None = None  # None: media.X264_CRF (VP9: 32)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import io
-import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,7 +23,6 @@ from vidstyle.frames import Filter, Frame, FrameFilter
 from vidstyle.models import arbitrary
 from vidstyle.models.acceleration import (
     Stylize,
-    auto_batch_size,
     fast_stylizer,
     gflop_per_frame,
     network_dtype,
@@ -53,7 +51,7 @@ class NetworkRecipe:
     def build(
         self,
         device: torch.device,
-        batch_size: int | None = None,
+        batch_size: int = 4,
         max_side: int | None = None,
         compile: bool = False,
         precision: str = "auto",
@@ -82,7 +80,7 @@ class CodeRecipe:
     def build(
         self,
         device: torch.device,
-        batch_size: int | None = None,
+        batch_size: int = 4,
         max_side: int | None = None,
         compile: bool = False,
         precision: str = "auto",
@@ -105,32 +103,25 @@ class CodeRecipe:
 def batched_filter(
     net: torch.nn.Module,
     device: torch.device,
-    batch_size: int | None,
+    batch_size: int,
     max_side: int | None,
     compile: bool,
     dtype: torch.dtype,
     step: Callable[..., torch.Tensor] | None = None,
     memory_format: torch.memory_format = torch.channels_last,
 ) -> FrameFilter:
-    """A feed-forward network over frames, `batch_size` at a time (None: `auto_batch_size` for the size the
-    first frame is painted at); one compiled graph per frame size."""
+    """A feed-forward network over frames, `batch_size` at a time; one compiled graph per frame size."""
     stylizers: dict[tuple[int, int], Stylize] = {}
     extra: dict = {"step": step, "memory_format": memory_format} if step else {"memory_format": memory_format}
 
     def run(frames: Iterator[Frame]) -> Iterator[Frame]:
         with torch.inference_mode():
-            frames = iter(frames)
-            first = next(frames, None)
-            if first is None:
-                return
-            h, w = first[2].shape[:2]
-            n = batch_size or auto_batch_size(device, *(work_size(h, w, max_side) or (h, w)))
-            for batch in batched(itertools.chain([first], frames), n):
+            for batch in batched(frames, batch_size):
                 rgb = torch.from_numpy(np.stack([f[2] for f in batch])).to(device)
                 size = tuple(rgb.shape[1:3])
                 if size not in stylizers:
                     stylizers[size] = fast_stylizer(net, device, work_size(*size, max_side), compile, dtype, **extra)
-                out = run_padded(stylizers[size], rgb, n, pad=compile).cpu().numpy()
+                out = run_padded(stylizers[size], rgb, batch_size, pad=compile).cpu().numpy()
                 for (pts, duration, _), image in zip(batch, out):
                     yield pts, duration, image
 
@@ -157,7 +148,7 @@ class ImageRecipe:
     def build(
         self,
         device: torch.device,
-        batch_size: int | None = None,
+        batch_size: int = 4,
         max_side: int | None = None,
         compile: bool = False,
         precision: str = "auto",
@@ -226,7 +217,7 @@ def stylize_still(
 def make_transform(
     recipe: Recipe,
     device: torch.device,
-    batch_size: int | None,
+    batch_size: int,
     max_side: int | None,
     stabilize: StabilizeOptions | None,
     compile: bool = False,

@@ -261,8 +261,8 @@ class StyleTransfer(nn.Module):
         the size) from the input to the first stride-2 conv and from the last upsampling to the output,
         with their kernels rearranged to match: the same sums, but a CPU vectorises over channels, and 3
         or 8 of them filled few of its lanes. It also saves shuffling those frames between layers, which
-        cost more than the convolutions: at 640x480, batch 4, 9.3 -> 12.0 fps in fp32 and 26.0 -> 31.5 in
-        bf16 against shuffling around each full-size layer (`bench/video_speed.py`, a 2-core Xeon)."""
+        cost more than the convolutions: at 640x480, batch 4, 9.3 -> 11.5-12.0 fps in fp32 and 26.0 ->
+        28.9-31.5 in bf16 against shuffling around each full-size layer (`bench/video_speed.py`, 2-core Xeon)."""
         if x.shape[-1] % STRIDE_MULTIPLE or x.shape[-2] % STRIDE_MULTIPLE:
             raise ValueError(f"frame sides must be multiples of {STRIDE_MULTIPLE}, got {tuple(x.shape[-2:])}")
         gammas, betas = code.split(CODE_SIZE // 2, dim=1)

@@ -69,14 +69,13 @@ def network_fps(height: int, width: int, dtype: torch.dtype, seconds: float = 10
         functools.partial(arbitrary.stylize, code=code),
         arbitrary.memory_format(cpu, dtype),
     )
-    batch = 4
-    frames = (torch.rand(batch, height, width, 3) * 255).to(torch.uint8)
+    frames = (torch.rand(4, height, width, 3) * 255).to(torch.uint8)
     with torch.inference_mode():
         step(frames)
         n, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
             step(frames)
-            n += batch
+            n += 4
     fps = n / (time.perf_counter() - start)
     return fps, fps * arbitrary.gflop_per_frame(height, width)
 

@@ -315,10 +315,11 @@ class ArbitraryNet(nn.Module):
 
 def memory_format(device: torch.device, dtype: torch.dtype) -> torch.memory_format:
     """The layout to run the transfer network in. On a CPU in fp32, plain NCHW: its instance norms, pads
-    and shuffles run on planes, and in channels-last they cost more than its convolutions gained (640x480,
-    batch 4: 11.8 against 10.7 fps on an AVX-512 Xeon, and 6.6 against 6.1 on a Zen 3 EPYC before the
-    space-to-depth layers). In bf16 (channels-last 29.0 against 28.4 fps) and on GPUs, channels-last,
-    the layout their convolution kernels are fastest in."""
+    and shuffles run on planes, and in channels-last they cost more than its convolutions gained (whole
+    fp32 renders of cup.mp4 alternated on an AVX-512 Xeon: 18.0-19.7 s NCHW, 20.6-20.9 s channels-last;
+    the network alone on a Zen 3 EPYC before the space-to-depth layers: 6.6 against 6.1 fps). In bf16 and
+    on GPUs, channels-last, where the convolution kernels are much faster (bf16, 640x480, batch 2: 31.3
+    against 22.9 fps)."""
     return torch.contiguous_format if device.type == "cpu" and dtype == torch.float32 else torch.channels_last
 
 

@@ -21,13 +21,7 @@ import torch
 
 from vidstyle.frames import Filter, Frame, FrameFilter
 from vidstyle.models import arbitrary
-from vidstyle.models.acceleration import (
-    Stylize,
-    fast_stylizer,
-    gflop_per_frame,
-    network_dtype,
-    run_padded,
-)
+from vidstyle.models.acceleration import Stylize, fast_stylizer, gflop_per_frame, network_dtype, run_padded
 from vidstyle.models.styles import StyleInfo, load_code, load_network
 from vidstyle.models.transformer import work_size
 from vidstyle.models.vgg import find_weights, load_state, load_vgg
@@ -112,7 +106,7 @@ def batched_filter(
 ) -> FrameFilter:
     """A feed-forward network over frames, `batch_size` at a time; one compiled graph per frame size."""
     stylizers: dict[tuple[int, int], Stylize] = {}
-    extra: dict = {"step": step, "memory_format": memory_format} if step else {"memory_format": memory_format}
+    extra = {"step": step} if step else {}
 
     def run(frames: Iterator[Frame]) -> Iterator[Frame]:
         with torch.inference_mode():
@@ -120,7 +114,9 @@ def batched_filter(
                 rgb = torch.from_numpy(np.stack([f[2] for f in batch])).to(device)
                 size = tuple(rgb.shape[1:3])
                 if size not in stylizers:
-                    stylizers[size] = fast_stylizer(net, device, work_size(*size, max_side), compile, dtype, **extra)
+                    stylizers[size] = fast_stylizer(
+                        net, device, work_size(*size, max_side), compile, dtype, memory_format=memory_format, **extra
+                    )
                 out = run_padded(stylizers[size], rgb, batch_size, pad=compile).cpu().numpy()
                 for (pts, duration, _), image in zip(batch, out):
                     yield pts, duration, image

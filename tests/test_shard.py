@@ -2,8 +2,6 @@
 
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
 import ray
@@ -67,27 +65,26 @@ def test_worker_killed_mid_segment_is_retried_and_output_stays_exact(tiny_style,
 
 def test_segment_failing_twice_fails_the_job_and_writes_nothing(tiny_style, tmp_path, embedded_ray):
     clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=6, width=320, height=240, gop=25))
-    stop = threading.Event()
+    killed: list[str] = []
 
-    def killer():  # a node that keeps losing its workers
-        while not stop.is_set():
-            for name in workers():
-                try:
-                    ray.kill(ray.get_actor(name), no_restart=True)
-                except ValueError:
-                    pass
-            time.sleep(0.05)
+    def kill_every_busy_worker(_: int) -> None:  # a node that keeps losing its workers mid-segment
+        for name in workers():
+            try:
+                ray.kill(ray.get_actor(name), no_restart=True)
+                killed.append(name)
+            except ValueError:
+                pass
 
-    thread = threading.Thread(target=killer, daemon=True)
-    thread.start()
-    try:
-        with pytest.raises(VidstyleError, match=r"segment \d+ failed 2 times, last because its worker died.*no output"):
-            render_sharded(
-                clip, tmp_path / "out.mp4", tiny_style, RenderOptions(segment_seconds=1.0), ShardOptions(workers=2)
-            )
-    finally:
-        stop.set()
-        thread.join()
+    with pytest.raises(VidstyleError, match=r"segment \d+ failed 2 times, last because its worker died.*no output"):
+        render_sharded(
+            clip,
+            tmp_path / "out.mp4",
+            tiny_style,
+            RenderOptions(segment_seconds=1.0),
+            ShardOptions(workers=2),
+            progress=kill_every_busy_worker,
+        )
+    assert len(killed) >= 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
@@ -142,30 +139,44 @@ def test_ray_places_every_actor_of_a_shared_gpu():
 
 
 def test_in_process_a_broken_segment_fails_its_video_and_a_full_disk_ends_the_job(monkeypatch, tmp_path):
-    """The executor's routing of errors (the real full disk is tests/test_files.py): one video's failure
+    """The driver's routing of errors (the real full disk is tests/test_files.py): one video's failure
     drops its remaining segments and the next video goes on; ENOSPC is not a video's failure."""
     import errno
     from types import SimpleNamespace
 
     from vidstyle.frames import Filter
     from vidstyle.pipeline import executors
-    from vidstyle.pipeline.executors import InProcess, Work
+    from vidstyle.pipeline.driver import drive
+    from vidstyle.pipeline.executors import InProcess
+    from vidstyle.pipeline.segments import Segment
+    from vidstyle.pipeline.units import Plan, VideoTask
 
-    def segment(source, *args):
-        if source == "full":
+    segments = [Segment(0, None, 10, 10), Segment(1, 10, None, 10)]
+    painted: list[tuple[str, int]] = []
+
+    def plan(task, options):
+        return Plan(frames=20, segments=segments), SimpleNamespace(source=task.source, target=task.target)
+
+    def paint(job, segment, *args):
+        painted.append((job.source, segment.index))
+        if job.source == "full":
             raise OSError(errno.ENOSPC, "No space left on device")
-        raise RuntimeError(f"cannot paint {source}")
+        raise RuntimeError(f"cannot paint {job.source}")
 
-    monkeypatch.setattr(executors, "render_segment", segment)
+    monkeypatch.setattr(executors, "plan_video", plan)
+    monkeypatch.setattr(executors, "paint_segment", paint)
     executor = InProcess(RenderOptions(device="cpu", compile="off"), 0.0)
     executor.filters["s"] = Filter(lambda frames: frames)
-    job = {name: SimpleNamespace(source=name, info=None, settings=None) for name in ("a", "b", "full")}
-    first, second = SimpleNamespace(index=0), SimpleNamespace(index=1)
-    failed = []
-    work = [Work(0, job["a"], "s", first, tmp_path), Work(0, job["a"], "s", second, tmp_path)]
-    work.append(Work(1, job["b"], "s", first, tmp_path))
-    executor.run(work, lambda item, part: None, lambda item, why, error: failed.append((item.video, why)))
-    assert failed == [(0, "RuntimeError: cannot paint a"), (1, "RuntimeError: cannot paint b")]
+    ended = []
+    tasks = [VideoTask(i, name, str(tmp_path / f"{name}.mp4"), "s") for i, name in enumerate("ab")]
+    drive(tasks, executor, ended.append)
+    assert [(e.task.source, e.status, e.error) for e in ended] == [
+        ("a", "failed", "segment 1 failed, last because RuntimeError: cannot paint a"),
+        ("b", "failed", "segment 1 failed, last because RuntimeError: cannot paint b"),
+    ]
+    assert painted == [("a", 0), ("b", 0)]  # a's second segment was dropped with its video
     with pytest.raises(OSError, match="No space left"):
-        executor.run([Work(2, job["full"], "s", first, tmp_path)], lambda *a: None, lambda *a: failed.append(a))
-    assert len(failed) == 2
+        drive([VideoTask(2, "full", str(tmp_path / "full.mp4"), "s")], executor, ended.append)
+    assert len(ended) == 2
+    executor.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # the scratch folders went with their videos

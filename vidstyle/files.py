@@ -142,9 +142,10 @@ def human_size(n: int) -> str:
 
 
 @contextlib.contextmanager
-def space_checked(folder: Path, needed: int) -> Iterator[None]:
+def space_checked(folder: Path, needed: int | Callable[[], int]) -> Iterator[None]:
     """Turn a full disk (ENOSPC, or EDQUOT: a quota) met while writing into `folder` into one line that
-    names the folder and about how much space the job needs there, instead of FFmpeg's traceback."""
+    names the folder and about how much space the job needs there (`needed`, or what it says when the disk
+    fills: a batch knows its videos' sizes only as they are planned), instead of FFmpeg's traceback."""
     try:
         yield
     except OSError as exc:
@@ -155,6 +156,7 @@ def space_checked(folder: Path, needed: int) -> Iterator[None]:
         except OSError:
             free = "free space unknown"
         raise VidstyleError(
-            f"no space left in {folder} ({free}): this needs about {human_size(needed)} there; "
+            f"no space left in {folder} ({free}): this needs about "
+            f"{human_size(needed() if callable(needed) else needed)} there; "
             "free some space or write elsewhere."
         ) from None

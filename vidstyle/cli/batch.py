@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.progress import MofNCompleteColumn, Progress, TaskID
 
+from vidstyle import storage
 from vidstyle.cli.app import app, handled, progress_bar
 from vidstyle.cli.options import (
     NST_PANEL,
@@ -33,7 +34,7 @@ from vidstyle.cli.options import (
     Workers,
 )
 from vidstyle.cli.render import render_options
-from vidstyle.pipeline.batch import Outcome
+from vidstyle.pipeline.batch import BatchResult, Outcome, read_summary
 from vidstyle.pipeline.executors import ShardOptions
 from vidstyle.pipeline.jobs import BatchRequest, VideoNST, render_batch
 from vidstyle.pipeline.segments import RenderOptions
@@ -45,14 +46,21 @@ R, V = RenderOptions, VideoNST()  # the defaults, defined once in the library
 @app.command()
 def batch(
     inputs: Annotated[
-        Path,
+        str,
         typer.Argument(
             help="A folder of videos, or a manifest: .csv or .jsonl with columns input, style (or style_image, or "
-            "blend) and optional output."
+            "blend) and optional output. A local path or a URL (s3://bucket/videos/ with vidstyle[s3]).",
+            show_default=False,
         ),
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Folder for the outputs and the summary (created if missing).")
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder for the outputs and the summary (created if missing); a local path or a URL "
+            "(s3://bucket/out/).",
+        ),
     ],
     style: Annotated[
         list[str] | None,
@@ -149,16 +157,17 @@ def batch(
 
         def log(outcome: Outcome) -> None:
             bar.advance(overall[0])
-            label = f"  {Path(outcome.video).name} [{outcome.style}]"
+            label = f"  {storage.name(outcome.video)} [{outcome.style}]"
             for key in [k for k in tasks if f"  {k}" == label]:
                 bar.remove_task(tasks.pop(key))
             bar.console.print(
-                f"{outcome.status:>7}  {Path(outcome.output).name}" + (f"  ({outcome.error})" if outcome.error else ""),
+                f"{outcome.status:>7}  {storage.name(outcome.output)}"
+                + (f"  ({outcome.error})" if outcome.error else ""),
                 highlight=False,
                 markup=False,
             )  # file names may hold [brackets]
 
-        outcomes, (json_path, csv_path) = render_batch(
+        result = render_batch(
             request,
             options,
             arch=arch.value,
@@ -168,24 +177,29 @@ def batch(
             log=log,
             on_items=count,
         )
-    summarise(outcomes, json_path, csv_path)
+    summarise(result)
 
 
-def summarise(outcomes: list[Outcome], json_path: Path, csv_path: Path) -> None:
-    """The closing table, and exit status 1 when any video failed."""
+#: Batches up to this many outputs end with a table of every row; larger ones with the counts (the rows are
+#: in the summary files).
+TABLE_ROWS = 200
+
+
+def summarise(result: BatchResult) -> None:
+    """The closing table (for batches small enough to read one), and exit status 1 when any video failed."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table("video", "style", "frames", "seconds", "status", "error", box=None)
-    for o in outcomes:
-        cells = (Path(o.video).name, o.style, str(o.frames), f"{o.seconds:.1f}", o.status, o.error)
-        table.add_row(*(Text(cell) for cell in cells))  # Text: [brackets] in names are not markup
-    Console().print(table)
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "skipped", "failed")}
+    json_path, csv_path = result.summary
+    if result.done + result.skipped + result.failed <= TABLE_ROWS:
+        table = Table("video", "style", "frames", "seconds", "status", "error", box=None)
+        for o in read_summary(json_path):
+            cells = (storage.name(o.video), o.style, str(o.frames), f"{o.seconds:.1f}", o.status, o.error)
+            table.add_row(*(Text(cell) for cell in cells))  # Text: [brackets] in names are not markup
+        Console().print(table)
     typer.echo(
-        f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed; summary in "
-        f"{json_path} and {csv_path}"
+        f"{result.done} done, {result.skipped} skipped, {result.failed} failed; summary in {json_path} and {csv_path}"
     )
-    if counts["failed"]:
+    if result.failed:
         raise typer.Exit(1)

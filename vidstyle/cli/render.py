@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from vidstyle import storage
 from vidstyle.cli.app import app, err, frames_bar, handled, note
 from vidstyle.cli.options import (
     NST_PANEL,
@@ -77,13 +78,16 @@ def render_options(
 
 @app.command()
 def render(
-    source: Annotated[Path, typer.Argument(help="Input video (anything FFmpeg reads).")],
+    source: Annotated[
+        str, typer.Argument(help="Input video (anything FFmpeg reads): a path, or a URL (s3://... with vidstyle[s3]).")
+    ],
     output: Annotated[
-        Path,
+        str,
         typer.Option(
             "--output",
             "-o",
-            help="Output video; the container follows the extension: .mp4, .mov, .mkv (H.264) or .webm (VP9).",
+            help="Output video; the container follows the extension: .mp4, .mov, .mkv (H.264) or .webm (VP9). "
+            "A path, or a URL (s3://bucket/out.mp4).",
         ),
     ],
     style: Style = None,
@@ -184,7 +188,7 @@ def render(
         def started(video, segments) -> None:  # the bar appears once the input is known to be good
             nonlocal bar, task
             bar = stack.enter_context(frames_bar())
-            task = bar.add_task(source.name, total=video.frames, fps=0.0)
+            task = bar.add_task(storage.name(source), total=video.frames, fps=0.0)
 
         def advance(n: int) -> None:
             if bar is None or task is None:
@@ -210,9 +214,10 @@ def render(
     summarise(report, output)
 
 
-def summarise(report: RenderReport, output: Path) -> None:
+def summarise(report: RenderReport, output: str) -> None:
     for line in report.transcoded:
-        err.print(f"note: audio {line}: the {output.suffix} container cannot hold the source's codec.")
+        suffix = Path(output).suffix
+        err.print(f"note: audio {line}: the {suffix} container cannot hold the source's codec.")
     for line in report.warnings:
         err.print(f"[yellow]warning:[/] {line}", highlight=False)
     audio = ", ".join(f"{a}/{b}" for a, b in zip(report.audio_packets_in, report.audio_packets_out)) or "none"

@@ -4,6 +4,7 @@ rotation, colour tags, audio streams, and whether it is damaged or a still image
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -14,6 +15,7 @@ import av
 import av.error
 import numpy as np
 
+from vidstyle import storage
 from vidstyle.errors import VidstyleError
 
 Source = str | Path | BinaryIO
@@ -103,12 +105,24 @@ class VideoInfo:
         return self.width - self.width % 2, self.height - self.height % 2
 
 
-def open_source(source: Source) -> av.container.InputContainer:
+@contextlib.contextmanager
+def open_source(source: Source) -> Iterator[av.container.InputContainer]:
+    """The source opened for reading: a path, a file object, or a URL (`storage.opened`: byte ranges
+    read as the demuxer seeks, so a worker reads its own segment of an object, not all of it)."""
     name = getattr(source, "name", source)
+    if isinstance(source, (str, Path)) and storage.is_url(source):
+        with storage.opened(source) as handle, _open_container(handle, source) as container:
+            yield container
+        return
     if isinstance(source, (str, Path)) and not Path(source).is_file():
         raise VidstyleError(f"{source}: no such file.")
+    with _open_container(source if not isinstance(source, Path) else str(source), name) as container:
+        yield container
+
+
+def _open_container(source: str | BinaryIO, name: object) -> av.container.InputContainer:
     try:
-        return av.open(source if not isinstance(source, Path) else str(source), "r")
+        return av.open(source, "r")
     except (av.error.InvalidDataError, av.error.EOFError):
         raise VidstyleError(f"{name}: not a video file that FFmpeg can read.") from None
     except av.error.FFmpegError as exc:
@@ -261,12 +275,13 @@ def decoded_frames(container: av.container.InputContainer, stream) -> Iterator[a
             continue
 
 
-def comment(path: Path) -> str | None:
-    """The container's comment tag (MP4/MOV write it lower-case, Matroska upper-case), if readable."""
+def comment(path: str | Path) -> str | None:
+    """The container's comment tag (MP4/MOV write it lower-case, Matroska upper-case), if readable; a URL
+    costs a few range reads (the header, and an MP4's index at its end)."""
     try:
-        with av.open(str(path)) as container:
+        with open_source(path) as container:
             tags = {k.lower(): v for k, v in container.metadata.items()}
-    except (av.error.FFmpegError, OSError):
+    except (av.error.FFmpegError, OSError, VidstyleError):
         return None
     return tags.get("comment")
 

@@ -1,35 +1,43 @@
-"""Many videos x styles as one Ray job: one actor pool for all of them, resumable, a summary at the end.
+"""Many videos x styles as one Ray job, streamed: items are read lazily from a folder or a manifest (local or
+in object storage), a bounded window of videos is in flight on one actor pool (`driver.drive`), and the
+summary is written row by row as videos end. The driver handles metadata only: probing, reading segments,
+painting, encoding, the join and the check all run on the workers (`units.py`).
 
-Every segment of every video goes into one queue served by one pool, so no worker idles while any video
-has work left. Each finished output carries a fingerprint of what made it (input file, style, settings) in
-its comment tag; a rerun skips outputs whose fingerprint matches, and redoes the rest from scratch (an
-interrupted video left only temporaries, which the rerun removes).
+Each finished output carries a fingerprint of what made it (input, style, settings) in its comment tag (and,
+in S3, its object metadata); a rerun skips outputs whose fingerprint matches, and redoes the rest from
+scratch (an interrupted video left only temporaries of its own, which the rerun removes).
 
 Nothing the batch did not make is lost: an existing file at an output's path is replaced only when its
 fingerprint says it is this batch's output of the same input (or with --overwrite); outputs stay inside the
-output folder; two rows never share an output; and no output of the batch is read as one of its inputs.
-Each such problem fails its own row, with one line, before any work starts.
+output folder; two rows never share an output; no output of the batch is read as one of its inputs; and a
+summary file the batch did not write is never replaced. Each row's problem fails that row only, with one line.
+The checks that need every row (shared outputs, inputs that are outputs) take one pass over the names first:
+a set of 8-byte digests, about 7 MB for 100,000 rows, and no file opened.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+import tempfile
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from vidstyle import media
+from vidstyle import storage
 from vidstyle.errors import VidstyleError
-from vidstyle.files import space_checked
-from vidstyle.pipeline.executors import ShardOptions, Work, executor_for
-from vidstyle.pipeline.segments import Job, RenderOptions, commit, discard, finish, job_gflop, prepare, stage
+from vidstyle.files import remove_dead_temporaries, space_checked, temporary_beside, write_atomic
+from vidstyle.pipeline.driver import Ended, drive
+from vidstyle.pipeline.executors import Executor, ShardOptions, executor_for
+from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.pipeline.stylizers import Recipe
-from vidstyle.version import __version__
+from vidstyle.pipeline.units import Plan, VideoTask
 
 VIDEO_SUFFIXES = {
     ".mp4",
@@ -48,20 +56,18 @@ VIDEO_SUFFIXES = {
     ".ogv",
 }
 SUMMARY = "batch-summary"
-#: How every batch output's comment starts: TAG, a digest of the input's path, ":", a digest of the rest.
-TAG = "vidstyle:"
 
 
 @dataclass
 class Item:
-    """One output to make: a video in one style."""
+    """One output to make: a video in one style. `source` and `target` are local paths or URLs."""
 
-    source: Path
+    source: str
     style: str  # a style name, .vstyle path, painting path (with image=True), or blend (with blend=True)
-    target: Path
+    target: str
     image: bool = False  # `style` is a painting
     blend: bool = False  # `style` is a blend, "muse=0.7,wave.jpg=0.3" (`choice.parse_blend`)
-    error: str = ""  # why this row cannot run, found before any work (`check_targets`)
+    error: str = ""  # why this row cannot run, found before any work (`Discovery`)
     key: str = ""  # which recipe renders it: the style, or style and video when the recipe depends on the video
 
     def __post_init__(self) -> None:
@@ -98,354 +104,404 @@ def style_label(style: str, blend: bool = False) -> str:
     return Path(style).stem if ("/" in style or "." in style) else style
 
 
-def discover(
-    inputs: Path, styles: list[str], paintings: list[Path], out_dir: Path, suffix: str, blends: Sequence[str] = ()
-) -> list[Item]:
-    """Items from a folder of videos (x every style) or from a manifest (.csv or .jsonl).
+Choice = tuple[str, bool, bool]  # (style, is a painting, is a blend)
 
-    A manifest row names `input` and `style` (or `style_image`, or `blend`), and optionally `output` (relative to
-    the output folder, and inside it); relative inputs are relative to the manifest. Styles given on the
+
+class Discovery:
+    """The items of a folder of videos (x every style) or of a manifest (.csv or .jsonl), read lazily.
+
+    A manifest row names `input` and `style` (or `style_image`, or `blend`), and optionally `output` (relative
+    to the output folder, and inside it); relative inputs are relative to the manifest. Styles given on the
     command line apply to rows that name none. A folder's videos leave out the batch's own outputs: files at
     the path of one of its outputs, and files that an earlier batch made (their fingerprint says so).
+
+    Constructing it checks the request and takes one pass over the names (`count`, and the digests of the
+    outputs, for the checks that need every row); iterating reads the rows again, one at a time.
     """
-    choices = (
-        [(s, False, False) for s in styles]
-        + [(str(p), True, False) for p in paintings]
-        + [(b, False, True) for b in blends]
-    )
-    if inputs.is_dir():
-        videos = sorted(p for p in inputs.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
-        if not videos:
-            raise VidstyleError(f"{inputs} holds no videos ({', '.join(sorted(VIDEO_SUFFIXES))}).")
-        if not choices:
-            raise VidstyleError("give at least one --style, --style-image or --blend for a folder of videos.")
-        outputs = {_resolved(out_dir / f"{v.stem}.{style_label(s, b)}{suffix}") for v in videos for s, _, b in choices}
-        videos = [v for v in videos if _resolved(v) not in outputs and not made_by_batch(v)]
-        if not videos:
-            raise VidstyleError(f"{inputs} holds no videos other than outputs of vidstyle batch.")
-        items = [
-            Item(v, s, out_dir / f"{v.stem}.{style_label(s, blend)}{suffix}", image, blend)
-            for v in videos
-            for s, image, blend in choices
-        ]
-        return check_targets(items, out_dir, "rename one of the inputs or use a manifest")
-    if inputs.suffix.lower() not in (".csv", ".jsonl"):
-        raise VidstyleError(f"{inputs} is neither a folder of videos nor a .csv/.jsonl manifest.")
-    if not inputs.is_file():
-        raise VidstyleError(f"{inputs} not found.")
-    items = []
-    for n, row in enumerate(_rows(inputs), start=1):
-        if not isinstance(row, dict):
-            raise VidstyleError(f"{inputs} row {n} is not an object with 'input' and 'style'.")
-        for key in ("input", "style", "style_image", "blend", "output"):
-            if row.get(key) is not None and not isinstance(row[key], str):
-                raise VidstyleError(f"{inputs} row {n}: '{key}' must be text (a path or a name), not {row[key]!r}.")
-        if not row.get("input"):
-            raise VidstyleError(f"{inputs} row {n} has no 'input'.")
-        source = Path(row["input"])
-        source = source if source.is_absolute() else inputs.parent / source
-        if row.get("style"):
-            row_choices = [(row["style"], False, False)]
-        elif row.get("style_image"):
-            painting = Path(row["style_image"])
-            row_choices = [(str(painting if painting.is_absolute() else inputs.parent / painting), True, False)]
-        elif row.get("blend"):
-            row_choices = [(row["blend"], False, True)]
+
+    def __init__(
+        self,
+        inputs: str | Path,
+        styles: Sequence[str],
+        paintings: Sequence[str | Path],
+        out_dir: str | Path,
+        suffix: str,
+        blends: Sequence[str] = (),
+    ):
+        self.inputs, self.out_dir, self.suffix = str(inputs), str(out_dir), suffix
+        self.choices: list[Choice] = (
+            [(s, False, False) for s in styles]
+            + [(str(p), True, False) for p in paintings]
+            + [(b, False, True) for b in blends]
+        )
+        self.folder = storage.is_dir(self.inputs)
+        if self.folder:
+            if not self.choices:
+                raise VidstyleError("give at least one --style, --style-image or --blend for a folder of videos.")
+            self.advice = "rename one of the inputs or use a manifest"
         else:
-            row_choices = choices
-        if not row_choices:
-            raise VidstyleError(f"{inputs} row {n} names no style, and no --style was given.")
-        for style, image, blend in row_choices:
-            name = row.get("output") or f"{source.stem}.{style_label(style, blend)}{suffix}"
-            items.append(Item(source, style, out_dir / name, image, blend))
-    return check_targets(items, out_dir, "give each row its own 'output'")
+            if not self.inputs.lower().endswith((".csv", ".jsonl")):
+                raise VidstyleError(f"{self.inputs} is neither a folder of videos nor a .csv/.jsonl manifest.")
+            if not storage.exists(self.inputs):
+                raise VidstyleError(f"{self.inputs} not found.")
+            self.advice = "give each row its own 'output'"
+        self.count = 0
+        self.writers: dict[int, int] = {}  # output digest -> how many items write it
+        for item in self._raw():
+            self.count += 1
+            if storage.inside(self.out_dir, item.target):
+                digest = _digest(item.target)
+                self.writers[digest] = self.writers.get(digest, 0) + 1
+        if self.folder and not self.count:
+            raise VidstyleError(f"{self.inputs} holds no videos other than outputs of vidstyle batch.")
+
+    def _videos(self) -> Iterator[str]:
+        """The folder's videos, those that are outputs of this batch's own naming left out (by name here;
+        a file an earlier batch made is recognised by its fingerprint when it is planned)."""
+        labels = {style_label(s, b) for s, _, b in self.choices}
+        found = False
+        for video in storage.list_folder(self.inputs, VIDEO_SUFFIXES):
+            found = True
+            name = storage.name(video)
+            stem, _, label = name[: -len(self.suffix)].rpartition(".") if name.endswith(self.suffix) else ("", "", "")
+            if stem and label in labels:
+                continue
+            yield video
+        if not found:
+            raise VidstyleError(f"{self.inputs} holds no videos ({', '.join(sorted(VIDEO_SUFFIXES))}).")
+
+    def _raw(self) -> Iterator[Item]:
+        if self.folder:
+            for video in self._videos():
+                stem = storage.name(video).rsplit(".", 1)[0]
+                for style, image, blend in self.choices:
+                    target = storage.join(self.out_dir, f"{stem}.{style_label(style, blend)}{self.suffix}")
+                    yield Item(video, style, target, image, blend)
+            return
+        base = storage.parent(self.inputs)
+        for n, row in enumerate(_rows(self.inputs), start=1):
+            if not isinstance(row, dict):
+                raise VidstyleError(f"{self.inputs} row {n} is not an object with 'input' and 'style'.")
+            for key in ("input", "style", "style_image", "blend", "output"):
+                if row.get(key) is not None and not isinstance(row[key], str):
+                    raise VidstyleError(
+                        f"{self.inputs} row {n}: '{key}' must be text (a path or a name), not {row[key]!r}."
+                    )
+            if not row.get("input"):
+                raise VidstyleError(f"{self.inputs} row {n} has no 'input'.")
+            source = storage.join(base, row["input"])
+            if row.get("style"):
+                row_choices: list[Choice] = [(row["style"], False, False)]
+            elif row.get("style_image"):
+                row_choices = [(storage.join(base, row["style_image"]), True, False)]
+            elif row.get("blend"):
+                row_choices = [(row["blend"], False, True)]
+            else:
+                row_choices = self.choices
+            if not row_choices:
+                raise VidstyleError(f"{self.inputs} row {n} names no style, and no --style was given.")
+            for style, image, blend in row_choices:
+                name = row.get("output") or f"{storage.name(source).rsplit('.', 1)[0]}.{style_label(style, blend)}"
+                name += "" if row.get("output") else self.suffix
+                yield Item(source, style, storage.join(self.out_dir, name), image, blend)
+
+    def __iter__(self) -> Iterator[Item]:
+        """The items, each marked with the problem that keeps it from running (`Item.error`). Items that share
+        an output are held back until every one of them has been read, so all of them can name each other."""
+        pending: dict[int, list[Item]] = {}
+        for item in self._raw():
+            if not storage.inside(self.out_dir, item.target):
+                item.error = (
+                    f"output {item.target} is outside the output folder {self.out_dir}; outputs stay inside it."
+                )
+                yield item
+                continue
+            digest = _digest(item.target)
+            if self.writers.get(digest, 1) > 1:
+                group = pending.setdefault(digest, [])
+                group.append(item)
+                if len(group) < self.writers[digest]:
+                    continue
+                del pending[digest]
+                names = " and ".join(f"{storage.name(i.source)} ({i.label})" for i in group)
+                both = "both" if len(group) == 2 else "all"
+                for member in group:
+                    member.error = f"{names} would {both} write {storage.name(member.target)}; {self.advice}."
+                yield from group
+                continue
+            if _digest(item.source) in self.writers:
+                item.error = f"input {item.source} is an output of this same batch."
+            yield item
+        for group in pending.values():  # only when the folder or manifest changed between the passes
+            yield from group
 
 
-def _resolved(path: Path) -> Path:
-    """The path with symlinks and `..` resolved, as far as it exists."""
-    return Path(os.path.realpath(path))
+def _digest(location: str) -> int:
+    """An output's identity for the checks across rows: 8 bytes of the resolved location's hash."""
+    where = location if storage.is_url(location) else os.path.realpath(storage.local(location))
+    return int.from_bytes(hashlib.sha256(where.encode()).digest()[:8], "little")
 
 
-def made_by_batch(path: Path) -> bool:
-    """Whether `path` is a finished output of vidstyle batch (its comment holds a fingerprint)."""
-    return (media.comment(path) or "").startswith(TAG)
-
-
-def check_targets(items: list[Item], out_dir: Path, advice: str) -> list[Item]:
-    """Mark each item that may not run: an output outside `out_dir` (resolved: `..`, absolute paths and
-    symlinks all count), an output that another item writes too (`advice` says what to do), or an input
-    that is an output of this batch. Found before any work starts, each fails its own row only."""
-    root = _resolved(out_dir)
-    targets: dict[Path, list[Item]] = {}
-    for item in items:
-        target = _resolved(item.target)
-        if root not in target.parents:
-            item.error = f"output {item.target} is outside the output folder {out_dir}; outputs stay inside it."
-        else:
-            targets.setdefault(target, []).append(item)
-    for sharing in targets.values():
-        if len(sharing) > 1:
-            names = " and ".join(f"{i.source.name} ({i.label})" for i in sharing)
-            both = "both" if len(sharing) == 2 else "all"
-            for item in sharing:
-                item.error = f"{names} would {both} write {item.target.name}; {advice}."
-    for item in items:
-        if not item.error and _resolved(item.source) in targets:
-            item.error = f"input {item.source} is an output of this same batch."
-    return items
-
-
-def _rows(manifest: Path) -> list[dict[str, str]]:
-    try:
-        text = manifest.read_text()
-    except UnicodeDecodeError:
-        raise VidstyleError(f"{manifest} is not UTF-8 text.") from None
-    if manifest.suffix.lower() == ".csv":
-        rows = []
-        for n, row in enumerate(csv.DictReader(text.splitlines()), start=1):
+def _rows(manifest: str) -> Iterator[dict]:
+    if manifest.lower().endswith(".csv"):
+        for n, row in enumerate(csv.DictReader(storage.lines(manifest)), start=1):
             if None in row:
                 raise VidstyleError(f"{manifest} row {n} has more fields than the header.")
-            rows.append({k.strip(): (v or "").strip() for k, v in row.items()})
-        return rows
-    rows = []
-    for n, line in enumerate(text.splitlines(), start=1):
+            yield {k.strip(): (v or "").strip() for k, v in row.items()}
+        return
+    for n, line in enumerate(storage.lines(manifest), start=1):
         if line.strip():
             try:
-                rows.append(json.loads(line))
+                yield json.loads(line)
             except json.JSONDecodeError as exc:
                 raise VidstyleError(f"{manifest} line {n} is not JSON ({exc.msg}).") from None
-    return rows
-
-
-def input_tag(source: Path) -> str:
-    """The start of the fingerprint of every output made from `source`: an existing file whose comment
-    starts so is this batch's own earlier output of that input, which a rerun may redo."""
-    return TAG + hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16] + ":"
-
-
-def fingerprint(source: Path, style_digest: str, options: RenderOptions) -> str:
-    """What decides an output's bytes: the input file (path, size, mtime), the style, the settings."""
-    stat = source.stat()
-    settings = asdict(options)  # every field decides pixels; what to do with outputs is not among them
-    blob = json.dumps([str(source.resolve()), stat.st_size, stat.st_mtime_ns, style_digest, settings, __version__])
-    return input_tag(source) + hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
 @dataclass
-class Running:
-    """A video in flight: its job, staging, and parts so far."""
+class BatchResult:
+    done: int
+    skipped: int
+    failed: int
+    summary: tuple[str, str]  # the JSON and CSV summaries' locations
 
-    item: Item
-    job: Job
-    tmp: Path
-    scratch: Path
-    comment: str
-    replace: bool  # the target may be replaced: --overwrite, or it held this batch's earlier output of the input
-    parts: dict[int, media.Part] = field(default_factory=dict)
+
+class Summary:
+    """batch-summary.json and .csv in the output folder, written from rows appended as videos end (a local
+    temporary of this process's own), so 100,000 outcomes are never held in memory. A summary file that
+    this batch did not write is never replaced without --overwrite (`check`)."""
+
+    def __init__(self, out_dir: str):
+        self.out_dir = out_dir
+        self.json, self.csv = storage.join(out_dir, f"{SUMMARY}.json"), storage.join(out_dir, f"{SUMMARY}.csv")
+        self.counts = {"done": 0, "skipped": 0, "failed": 0}
+        remove_dead_temporaries(Path(tempfile.gettempdir()), "vidstyle-summary-", ".jsonl")
+        self.rows = temporary_beside(Path(tempfile.gettempdir()), "vidstyle-summary-", ".jsonl")
+        self.file = self.rows.open("w")
+        self.indexes, self.offsets = array("q"), array("q")  # item number, offset of its row: 16 bytes a row
+
+    def check(self, overwrite: bool) -> None:
+        """Refuse, before any work, to replace a summary the batch did not write."""
+        if overwrite:
+            return
+        for location, ours in ((self.json, _our_json), (self.csv, _our_csv)):
+            text = storage.read_text(location)
+            if text is not None and not ours(text):
+                raise VidstyleError(
+                    f"{location} exists and is not a vidstyle batch summary; pass --overwrite to replace it, "
+                    "or write the batch to another folder."
+                )
+
+    def add(self, index: int, outcome: Outcome) -> None:
+        """Record the outcome of item number `index` (the summary lists rows in the items' order)."""
+        self.counts[outcome.status] = self.counts.get(outcome.status, 0) + 1
+        self.indexes.append(index)
+        self.offsets.append(self.file.tell())
+        self.file.write(json.dumps(asdict(outcome)) + "\n")
+        self.file.flush()
+
+    def write(self) -> tuple[str, str]:
+        """Both files from the rows so far; each written whole beside its target and renamed (locally), or
+        uploaded whole (object storage)."""
+        self.file.flush()
+        for location, render in ((self.json, self._write_json), (self.csv, self._write_csv)):
+            if storage.is_url(location):
+                tmp = temporary_beside(Path(tempfile.gettempdir()), "vidstyle-summary-", Path(location).suffix)
+                try:
+                    render(tmp)
+                    storage.upload(tmp, location, replace=True)
+                finally:
+                    tmp.unlink(missing_ok=True)
+            else:
+                write_atomic(Path(location), render)
+        return self.json, self.csv
+
+    def _lines(self) -> Iterator[dict]:
+        with self.rows.open() as f:
+            for row in np.argsort(np.asarray(self.indexes), kind="stable"):
+                f.seek(self.offsets[row])
+                yield json.loads(f.readline())
+
+    def _write_json(self, path: Path) -> None:
+        with path.open("w") as f:
+            f.write("[")
+            for n, row in enumerate(self._lines()):
+                f.write(("," if n else "") + "\n  " + json.dumps(row))
+            f.write("\n]\n")
+
+    def _write_csv(self, path: Path) -> None:
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=OUTCOME_FIELDS)
+            writer.writeheader()
+            writer.writerows(self._lines())
+
+    def close(self) -> None:
+        self.file.close()
+        self.rows.unlink(missing_ok=True)
+
+
+OUTCOME_FIELDS = [f.name for f in fields(Outcome)]
+
+
+def read_summary(location: str) -> Iterator[Outcome]:
+    """The rows of a batch-summary.json, as outcomes."""
+    text = storage.read_text(location, limit=1 << 30) or "[]"
+    for row in json.loads(text):
+        yield Outcome(**row)
+
+
+def _our_json(text: str) -> bool:
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(rows, list) and all(isinstance(r, dict) and list(r) == OUTCOME_FIELDS for r in rows)
+
+
+def _our_csv(text: str) -> bool:
+    return next(csv.reader(io.StringIO(text)), None) == OUTCOME_FIELDS
+
+
+#: Videos in flight per worker: enough that a worker never waits for the next video's plan, few enough that
+#: the object store holds only a few videos' parts at a time.
+WINDOW_PER_WORKER = 2
 
 
 def run_batch(
-    items: list[Item],
-    recipes: dict[str, tuple[Recipe, str] | str],
+    items: Iterator[Item],
+    recipes: Callable[[Item], tuple[Recipe, str] | str],
     options: RenderOptions,
     shard: ShardOptions,
+    summary: Summary,
     progress: Callable[[str, int, int], None] | None = None,
     log: Callable[[Outcome], None] | None = None,
     overwrite: bool = False,
-) -> list[Outcome]:
-    """Render every item; `recipes` maps each item's style to (recipe, digest) or an error (`build_recipes`).
+    executor: Executor | None = None,
+    from_folder: bool = False,
+    folder: Path | None = None,
+) -> None:
+    """Render every item; `recipes(item)` gives (recipe, digest) or the error that makes the item's style
+    unusable (`Recipes`). Outcomes go to `summary` and `log` as each item ends; `progress(label, done,
+    total)` is called per video as frames complete. `overwrite`: replace files at output paths that are not
+    this batch's own outputs. `from_folder`: the items are a folder's videos, of which files an earlier
+    batch made are left out. `folder`: where a full disk is reported (the output folder, or the local
+    temporary folder for outputs in object storage)."""
+    folder = folder or Path(tempfile.gettempdir())
+    executor = executor or executor_for(options, shard, 2, 0.0, always_ray=True)
+    items_by_index: dict[int, Item] = {}
+    needed: dict[int, int] = {}  # bytes each video in flight writes beside its output (for a full disk's line)
 
-    `progress(label, done, total)` is called per video as frames complete; `log` as each item ends.
-    `overwrite`: replace files at output paths that are not this batch's own outputs.
-    """
-    outcomes: dict[int, Outcome] = {}
-    running: dict[int, Running] = {}
-    work: list[Work] = []
-
-    def end(i: int, outcome: Outcome) -> None:
-        outcomes[i] = outcome
+    def end(index: int, outcome: Outcome) -> None:
+        summary.add(index, outcome)
         if log:
             log(outcome)
 
-    for i, item in enumerate(items):
-        label = item.label
-        base = Outcome(video=str(item.source), style=label, output=str(item.target), status="failed")
-        if item.error:
-            end(i, Outcome(**{**asdict(base), "error": item.error}))
-            continue
-        if isinstance(recipes[item.key], str):
-            end(i, Outcome(**{**asdict(base), "error": recipes[item.key]}))
-            continue
-        digest = recipes[item.key][1]
-        try:
-            comment = fingerprint(item.source, digest, options)
-        except OSError as exc:
-            end(i, Outcome(**{**asdict(base), "error": f"{item.source}: {exc.strerror}"}))
-            continue
-        may_replace = overwrite
-        if os.path.lexists(item.target):
-            tag = media.comment(item.target) if item.target.is_file() else None
-            if tag == comment:
-                end(
-                    i,
-                    Outcome(**{**asdict(base), "status": "skipped", "frames": len(media.packet_times(item.target)[0])}),
-                )
+    def tasks() -> Iterator[VideoTask]:
+        for index, item in enumerate(items):
+            base = Outcome(video=item.source, style=item.label, output=item.target, status="failed")
+            made = None if item.error else recipes(item)
+            if item.error or isinstance(made, str):
+                end(index, Outcome(**{**asdict(base), "error": item.error or str(made)}))
                 continue
-            if not (may_replace or (tag or "").startswith(input_tag(item.source))):
-                end(
-                    i,
-                    Outcome(
-                        **{
-                            **asdict(base),
-                            "error": f"{item.target} already exists and is not this batch's "
-                            f"output of {item.source.name}; pass --overwrite to "
-                            "replace it.",
-                        }
-                    ),
-                )
-                continue
-            may_replace = True
-        try:
-            job = prepare(item.source, item.target, options, overwrite=True)  # decided just above
-            tmp, scratch = stage(job.target)
-        except VidstyleError as exc:
-            end(i, Outcome(**{**asdict(base), "error": str(exc)}))
-            continue
-        running[i] = Running(item, job, tmp, scratch, comment, may_replace)
-        work += [Work(i, job, item.key, s, scratch) for s in job.segments]
+            assert made is not None
+            recipe, digest = made
+            executor.add_recipe(item.key, recipe)
+            items_by_index[index] = item
+            yield VideoTask(index, item.source, item.target, item.key, item.label, digest, overwrite, from_folder)
 
-    if not running:
-        return [outcomes[i] for i in sorted(outcomes)]
-    remaining = {i: len(r.job.segments) for i, r in running.items()}
-    gflop = sum(
-        job_gflop(r.job, recipes[r.item.key][0], options.max_side)  # type: ignore[index]
-        for r in running.values()
-    )
-    executor = executor_for(options, shard, len(work), gflop)
+    def planned(task: VideoTask, plan: Plan) -> None:
+        needed[task.index] = plan.needed
+
+    def ended(result: Ended) -> None:
+        needed.pop(result.task.index, None)
+        item = items_by_index.pop(result.task.index)
+        if result.status == "ignored":  # a folder's file that an earlier batch made: not an input
+            return
+        end(
+            result.task.index,
+            Outcome(
+                video=item.source,
+                style=item.label,
+                output=item.target,
+                status=result.status,
+                frames=result.frames,
+                seconds=result.seconds,
+                error=result.error,
+            ),
+        )
+
+    def report(task: VideoTask, done: int, total: int) -> None:
+        if progress:
+            progress(f"{storage.name(task.source)} [{task.label}]", done, total)
+
+    workers = max(1, getattr(executor, "size", 1))
     try:
-        for key in {r.item.key for r in running.values()}:
-            executor.add_recipe(key, recipes[key][0])  # type: ignore[index]
-
-        def done(work_item: Work, part: media.Part) -> None:
-            i = work_item.video
-            run = running[i]
-            run.parts[work_item.segment.index] = part
-            remaining[i] -= 1
-            if remaining[i]:
-                return
-            base = {"video": str(run.item.source), "style": run.item.label, "output": str(run.item.target)}
-            try:
-                report = finish(run.job, run.tmp, [run.parts[k] for k in sorted(run.parts)], run.comment)
-                commit(run.tmp, run.scratch, run.item.target, run.replace)
-                end(
-                    i,
-                    Outcome(
-                        **base,
-                        status="done",
-                        frames=report.frames_out,
-                        seconds=round(sum(p.seconds for p in run.parts.values()), 2),
-                    ),
-                )
-            except VidstyleError as exc:
-                discard(run.tmp, run.scratch)
-                end(i, Outcome(**base, status="failed", error=str(exc)))
-            del running[i]
-
-        tries = f" {executor.attempts} times" if executor.attempts > 1 else ""
-
-        def failed(work_item: Work, why: str, error: BaseException | None) -> None:
-            run = running.pop(work_item.video)
-            discard(run.tmp, run.scratch)
-            end(
-                work_item.video,
-                Outcome(
-                    video=str(run.item.source),
-                    style=run.item.label,
-                    output=str(run.item.target),
-                    status="failed",
-                    error=f"segment {work_item.segment.index + 1} failed{tries}, last because {why}",
-                ),
-            )
-
-        def report(totals: dict[int, int]) -> None:
-            if progress:
-                for i, n in totals.items():
-                    if i in running:
-                        run = running[i]
-                        progress(f"{run.item.source.name} [{run.item.label}]", n, run.job.info.frames)
-
-        # A full disk ends the batch with one line; finished outputs stay, the rest is removed below.
-        folder = Path(os.path.commonpath([r.item.target.parent.absolute() for r in running.values()]))
-        with space_checked(folder, sum(r.job.needed for r in running.values())):
-            executor.run(work, done, failed, report)
+        with space_checked(folder, lambda: sum(needed.values())):
+            drive(tasks(), executor, ended, window=WINDOW_PER_WORKER * workers + 1, progress=report, on_plan=planned)
     finally:
-        for run in running.values():  # interrupted: nothing half-written stays behind
-            discard(run.tmp, run.scratch)
         executor.close()
-    return [outcomes[i] for i in sorted(outcomes)]
 
 
-def write_summary(outcomes: list[Outcome], out_dir: Path) -> tuple[Path, Path]:
-    """batch-summary.json and .csv beside the outputs."""
-    rows = [asdict(o) for o in outcomes]
-    json_path, csv_path = out_dir / f"{SUMMARY}.json", out_dir / f"{SUMMARY}.csv"
-    json_path.write_text(json.dumps(rows, indent=2) + "\n")
-    with csv_path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(Outcome.__dataclass_fields__))
-        writer.writeheader()
-        writer.writerows(rows)
-    return json_path, csv_path
+def digest_file(path: str | Path) -> str:
+    with storage.opened(path) as handle:
+        if isinstance(handle, str):
+            return hashlib.sha256(Path(handle).read_bytes()).hexdigest()[:16]
+        return hashlib.sha256(handle.read()).hexdigest()[:16]
 
 
-def digest_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+class Recipes:
+    """Each distinct recipe built once, when its first item comes: (recipe, digest of what defines it), or
+    the error that makes it unusable (an unknown style fails only its own items). The same rule as `render`
+    (`choice.make_recipe`): a painting is fast unless `method` is nst; a style code's `strength` below 1
+    moves it towards each video's own code, so such items get a recipe per video (`Item.key`), which reads
+    8 frames of the video here. `nst_recipe(painting)` builds the recipe of `method` nst (`jobs.VideoNST`,
+    the defaults `render` uses too)."""
 
+    def __init__(
+        self,
+        arch: str = "full",
+        on_cpu: bool = False,
+        method: str = "fast",
+        strength: float = 1.0,
+        preserve_color: bool = False,
+        nst_recipe: Callable[[np.ndarray], Recipe] | None = None,
+    ):
+        self.arch, self.on_cpu, self.method, self.nst_recipe = arch, on_cpu, method, nst_recipe
+        self.strength, self.preserve_color = strength, preserve_color
+        self.made: dict[str, tuple[Recipe, str] | str] = {}
 
-def build_recipes(
-    items: list[Item],
-    arch: str = "full",
-    on_cpu: bool = False,
-    method: str = "fast",
-    strength: float = 1.0,
-    preserve_color: bool = False,
-    nst_recipe: Callable[[np.ndarray], Recipe] | None = None,
-) -> dict[str, tuple[Recipe, str] | str]:
-    """Each distinct recipe once: (recipe, digest of what defines it), or the error that makes it unusable
-    (an unknown style fails only its own items). The same rule as `render` (`choice.make_recipe`): a
-    painting is fast unless `method` is nst; a style code's `strength` below 1 moves it towards each
-    video's own code, so such items get a recipe per video (`Item.key`). `nst_recipe(painting)` builds
-    the recipe of `method` nst (`jobs.VideoNST`, the defaults `render` uses too)."""
-    from dataclasses import replace as replaced
+    def __call__(self, item: Item) -> tuple[Recipe, str] | str:
+        from dataclasses import replace as replaced
 
-    from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, make_recipe
-    from vidstyle.pipeline.preview import sample
-    from vidstyle.pipeline.stylizers import CodeRecipe, ImageRecipe
+        from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, make_recipe
+        from vidstyle.pipeline.preview import sample
+        from vidstyle.pipeline.stylizers import CodeRecipe, ImageRecipe
 
-    recipes: dict[str, tuple[Recipe, str] | str] = {}
-    for item in items:
-        if item.key in recipes:
-            continue
+        if item.key in self.made:
+            return self.made[item.key]
         if item.image:
-            choice = StyleChoice(style_image=Path(item.style), method=method)
+            choice = StyleChoice(style_image=Path(item.style), method=self.method)
         else:
             choice = StyleChoice(blend=item.style) if item.blend else StyleChoice(item.style)
-        choice = replaced(choice, strength=strength, preserve_color=preserve_color)
+        choice = replaced(choice, strength=self.strength, preserve_color=self.preserve_color)
         try:
             recipe, _ = make_recipe(
-                choice, lambda source=item.source: sample(source, CONTENT_FRAMES, "even")[2], arch, on_cpu, nst_recipe
+                choice,
+                lambda: sample(item.source, CONTENT_FRAMES, "even")[2],
+                self.arch,
+                self.on_cpu,
+                self.nst_recipe,
             )
-            if isinstance(recipe, CodeRecipe) and strength < 1.0:
-                item.key = f"{item.style}|{item.source}"  # the code depends on this video
-                for other in items:
-                    if other.style == item.style and other.source == item.source:
-                        other.key = item.key
-            if isinstance(recipe, CodeRecipe):
-                digest = hashlib.sha256(recipe.code.tobytes()).hexdigest() + f" at {recipe.side}"
-            elif isinstance(recipe, ImageRecipe):
-                digest = digest_file(Path(item.style)) + repr((recipe.nst, recipe.keyframes))
-            else:
-                digest = digest_file(recipe.style.path)
-            recipes[item.key] = (recipe, digest)
         except VidstyleError as exc:
-            recipes[item.key] = str(exc)
-    return recipes
+            self.made[item.key] = str(exc)
+            return str(exc)
+        if isinstance(recipe, CodeRecipe):
+            digest = hashlib.sha256(recipe.code.tobytes()).hexdigest() + f" at {recipe.side}"
+        elif isinstance(recipe, ImageRecipe):
+            digest = digest_file(item.style) + repr((recipe.nst, recipe.keyframes))
+        else:
+            digest = digest_file(recipe.style.path)
+        if isinstance(recipe, CodeRecipe) and self.strength < 1.0:
+            item.key = f"{item.style}|{item.source}"  # the code depends on this video: not kept beyond it
+            return recipe, digest
+        self.made[item.key] = (recipe, digest)
+        return recipe, digest

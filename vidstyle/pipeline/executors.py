@@ -1,36 +1,36 @@
-"""Where segments are painted: in this process, or on a pool of Ray actors. One interface for both.
+"""Where the units of work run (`units.py`: plan a video, paint a segment, join the parts): in this
+process, or on a pool of Ray actors. One interface for both, driven by `driver.drive`.
 
-A job is a list of `Work` items (one segment of one video, in one style). An executor is given the recipes
-the items name, runs every item through `segments.render_segment`, and reports each finished part to
-`done`, each failed video to `failed`, and the frames finished per video to `progress`. The render of one
-video and the batch of many (`render.py`, `batch.py`) drive either executor the same way, so the frames
-handed to x264 are the same whichever runs them.
+The driver submits units while `free()` says a worker can take one, and collects what ends with
+`results()`. Handles (a planned job, a painted part) are opaque to it: objects here, Ray object references
+there, so on a cluster the bytes go from worker to worker and the driver holds only references.
 
-- `InProcess`: segments one after another here; nothing to start, so a clip of one segment does not pay
-  Ray's 9-14 s start-up (bench/pipeline_speed.py).
+- `InProcess`: one unit at a time here; nothing to start, so a clip of one segment does not pay Ray's
+  9-14 s start-up (bench/pipeline_speed.py). Parts are files in a scratch folder beside the output.
 - `RayPool` (`ray_pool.py`, imported only when a job uses it): actors sized to the cluster, each holding
   the networks it was asked for (Ray's batch-inference pattern: the actor builds its model once and serves
-  units of work). A segment that fails `ATTEMPTS` times fails its video, not the job.
+  units of work).
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
-from vidstyle import interrupts, media
+from vidstyle import interrupts
 from vidstyle.allocator import keep_freed_memory
 from vidstyle.frames import FrameFilter
 from vidstyle.models.acceleration import should_compile
 from vidstyle.models.devices import resolve_device
-from vidstyle.pipeline.segments import Job, RenderOptions, Segment, render_segment
+from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.pipeline.stylizers import Recipe, make_transform
+from vidstyle.pipeline.units import join_video, paint_segment, plan_video, scratch_for
 
 #: A segment is tried at most this many times (on different actors) before its video fails.
 ATTEMPTS = 2
@@ -43,33 +43,47 @@ class ShardOptions:
 
 
 @dataclass
-class Work:
-    """One segment of one video, in one style, and the folder its part goes to."""
+class Unit:
+    """One unit of work: `kind` plan, segment or join, for the video numbered `video`."""
 
+    kind: str
     video: int
-    job: Job
-    style_key: str
-    segment: Segment
-    scratch: Path
-
-    @property
-    def part_path(self) -> Path:
-        return self.scratch / f"part-{self.segment.index:05d}.nut"
+    args: tuple = ()
+    segment: int = -1  # the segment's index, for kind segment
+    generation: int = 0  # which start of its video it belongs to (a video whose data was lost starts again)
 
 
-Done = Callable[[Work, media.Part], None]
-#: A failed video: the item whose segment failed, why (one line), and the error when there is one to re-raise
-Failed = Callable[[Work, str, BaseException | None], None]
-#: Frames finished so far, per video (the `Work.video` numbers)
-Totals = Callable[[dict[int, int]], None]
+@dataclass
+class Result:
+    """How a unit ended: `value` (a plan: (Plan, job handle); a segment: (seconds, part handle); a join: the
+    RenderReport), or `error` (one line) with `exception` where there is one worth keeping. `worker_lost`:
+    the worker died or its node went away (worth another try elsewhere); `data_lost`: an object the unit
+    needed (the planned job, a part) was lost with a node, so the video must start again from its plan."""
+
+    unit: Unit
+    value: Any = None
+    error: str = ""
+    exception: BaseException | None = None
+    worker_lost: bool = False
+    data_lost: bool = False
 
 
 class Executor(Protocol):
-    attempts: int  # how many times a segment is tried before its video fails
+    attempts: int  # how many times a unit is tried before its video fails
 
     def add_recipe(self, key: str, recipe: Recipe) -> None: ...
 
-    def run(self, work: list[Work], done: Done, failed: Failed, progress: Totals | None = None) -> None: ...
+    def share(self, value: Any) -> Any: ...
+
+    def free(self) -> int: ...
+
+    def submit(self, unit: Unit) -> None: ...
+
+    def results(self, timeout: float) -> list[Result]: ...
+
+    def frames(self) -> dict[int, int]: ...
+
+    def forget(self, video: int) -> None: ...
 
     def close(self) -> None: ...
 
@@ -90,9 +104,19 @@ def build_filter(recipe: Recipe, device: torch.device, options: RenderOptions) -
     )
 
 
+def full_disk(exc: BaseException) -> bool:
+    """A full disk (or quota) is no video's failure: it ends the job, with one line (`files.space_checked`)."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
 class InProcess:
-    """Every segment in this process, one after another. `gflop`: the whole job's network work, which
-    decides whether compiling pays."""
+    """Every unit in this process, one at a time, as it is submitted. `gflop`: the whole job's network
+    work, which decides whether compiling pays. A unit that raises fails its video at once (here a retry
+    would meet the same error); a full disk and an interrupt end the job."""
 
     attempts = 1
 
@@ -102,6 +126,9 @@ class InProcess:
         self.options = replace(options, compile="on" if compiled else "off")
         self.recipes: dict[str, Recipe] = {}
         self.filters: dict[str, FrameFilter] = {}
+        self.done: list[Result] = []
+        self.counts: dict[int, int] = {}
+        self.scratch: dict[int, Path] = {}
 
     def add_recipe(self, key: str, recipe: Recipe) -> None:
         self.recipes.setdefault(key, recipe)
@@ -111,54 +138,73 @@ class InProcess:
             self.filters[key] = build_filter(self.recipes[key], self.device, self.options)
         return self.filters[key]
 
-    def run(self, work: list[Work], done: Done, failed: Failed, progress: Totals | None = None) -> None:
-        """A segment that raises fails its video at once (here a retry would meet the same error); the
-        other videos go on. A full disk and an interrupt are not a video's failure: they end the job (the
-        caller's `space_checked` turns the first into its one line)."""
-        totals: dict[int, int] = {}
-        dropped: set[int] = set()
-        for item in work:
-            if item.video in dropped:
-                continue
+    def share(self, value: Any) -> Any:
+        return value
 
-            def count(n: int, video: int = item.video) -> None:
-                totals[video] = totals.get(video, 0) + n
-                if progress:
-                    progress(dict(totals))
+    def free(self) -> int:
+        return 0 if self.done else 1
 
-            try:
-                part = render_segment(
-                    item.job.source,
-                    item.segment,
-                    self.filter(item.style_key),
-                    item.job.info,
-                    item.job.settings,
-                    str(item.part_path),
-                    count,
-                )
-            except Exception as exc:  # noqa: BLE001  (KeyboardInterrupt is not caught: it stops the job)
-                interrupts.check()  # a Ctrl-C that C code turned into another exception
-                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise
-                dropped.add(item.video)
-                failed(item, f"{type(exc).__name__}: {exc}".splitlines()[0], exc)
-                continue
-            done(item, part)
+    def submit(self, unit: Unit) -> None:
+        try:
+            value = self.run(unit)
+        except Exception as exc:  # noqa: BLE001  (KeyboardInterrupt is not caught: it stops the job)
+            interrupts.check()  # a Ctrl-C that C code turned into another exception
+            if full_disk(exc):
+                raise
+            self.done.append(Result(unit, error=one_line(exc), exception=exc))
+            return
+        self.done.append(Result(unit, value))
+
+    def run(self, unit: Unit) -> Any:
+        if unit.kind == "plan":
+            (task,) = unit.args
+            return plan_video(task, self.options)
+        if unit.kind == "segment":
+            job, segment, style_key = unit.args
+            if unit.video not in self.scratch:
+                self.scratch[unit.video] = scratch_for(job.target)
+            path = self.scratch[unit.video] / f"part-{segment.index:05d}.nut"
+
+            def count(n: int) -> None:
+                self.counts[unit.video] = self.counts.get(unit.video, 0) + n
+
+            part = paint_segment(job, segment, self.filter(style_key), str(path), count)
+            return part.seconds, part
+        job, comment, parts = unit.args
+        try:
+            return join_video(job, list(parts), comment)
+        finally:
+            self.forget(unit.video)
+
+    def results(self, timeout: float) -> list[Result]:
+        done, self.done = self.done, []
+        return done
+
+    def frames(self) -> dict[int, int]:
+        return dict(self.counts)
+
+    def forget(self, video: int) -> None:
+        self.counts.pop(video, None)
+        scratch = self.scratch.pop(video, None)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def close(self) -> None:
+        for video in list(self.scratch):
+            self.forget(video)
         self.filters.clear()
 
 
 def executor_for(
-    options: RenderOptions, shard: ShardOptions | None, items: int, gflop: float, always_ray: bool = False
+    options: RenderOptions, shard: ShardOptions | None, units: int, gflop: float, always_ray: bool = False
 ) -> Executor:
     """Ray only where it helps: a cluster (an address, or RAY_ADDRESS), workers asked for, or more than one
-    work item to share out (segments of one video or of several), or `always_ray`. Otherwise, and always with
-    `shard` None, this process: a clip of one segment gains nothing from a pool of one actor and would pay
-    Ray's start-up (9-14 s, bench/pipeline_speed.py) for it, and does not even import Ray (0.3 s)."""
-    wanted = shard is not None and (shard.address or os.environ.get("RAY_ADDRESS") or shard.workers or items > 1)
+    segment to share out, or `always_ray`. Otherwise, and always with `shard` None, this process: a clip of
+    one segment gains nothing from a pool of one actor and would pay Ray's start-up (9-14 s,
+    bench/pipeline_speed.py) for it, and does not even import Ray (0.3 s). `units`: segments to paint."""
+    wanted = shard is not None and (shard.address or os.environ.get("RAY_ADDRESS") or shard.workers or units > 1)
     if always_ray or wanted:
         from vidstyle.pipeline.ray_pool import RayPool
 
-        return RayPool(options, shard or ShardOptions(), items, gflop)
+        return RayPool(options, shard or ShardOptions(), units, gflop)
     return InProcess(options, gflop)

@@ -8,12 +8,14 @@ through every door.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from vidstyle import storage
 from vidstyle.errors import VidstyleError
 from vidstyle.files import space_checked
 from vidstyle.models.acceleration import check_compile_mode, check_precision
@@ -65,8 +67,8 @@ def check_options(options: RenderOptions) -> None:
 
 
 def render_video(
-    source: Path,
-    output: Path,
+    source: str | Path,
+    output: str | Path,
     choice: StyleChoice,
     options: RenderOptions | None = None,
     *,
@@ -87,7 +89,7 @@ def render_video(
     shard = shard or ShardOptions()
     nst = nst or VideoNST()
     check_options(options)
-    source, output = Path(source), Path(output)
+    source, output = str(source), str(output)
 
     def content() -> list[np.ndarray]:
         return sample(source, CONTENT_FRAMES, "even")[2]
@@ -106,12 +108,13 @@ def render_video(
 
 @dataclass
 class BatchRequest:
-    """What to render: every video of a folder (or the rows of a manifest) in every style given."""
+    """What to render: every video of a folder (or the rows of a manifest) in every style given. Inputs,
+    manifests and the output folder are local paths or URLs (`storage`: s3:// with vidstyle[s3])."""
 
-    inputs: Path  # a folder of videos, or a .csv / .jsonl manifest
-    out_dir: Path
+    inputs: str | Path  # a folder of videos, or a .csv / .jsonl manifest
+    out_dir: str | Path
     styles: list[str] = field(default_factory=list)
-    paintings: list[Path] = field(default_factory=list)
+    paintings: list[str | Path] = field(default_factory=list)
     blends: list[str] = field(default_factory=list)
     method: str = "fast"
     strength: float = 1.0
@@ -130,37 +133,55 @@ def render_batch(
     progress: Callable[[str, int, int], None] | None = None,
     log: Callable[[batches.Outcome], None] | None = None,
     on_items: Callable[[int], None] | None = None,
-) -> tuple[list[batches.Outcome], tuple[Path, Path]]:
-    """Render many videos in many styles as one Ray job, resumably; returns the outcomes and the summary
-    files (JSON, CSV) written into `out_dir`. Bad inputs fail their own rows, not the batch; problems with
-    the request itself (a bad blend, `out_dir` a file) fail before any work."""
+) -> batches.BatchResult:
+    """Render many videos in many styles as one Ray job, streamed and resumable; returns the counts and the
+    summary files (JSON, CSV) written into `out_dir`. Bad inputs fail their own rows, not the batch; problems
+    with the request itself (a bad blend, `out_dir` a file, a summary file the batch did not write) fail
+    before any work. `on_items(n)` is told how many outputs the batch will make or skip."""
     options = options or RenderOptions()
     shard = shard or ShardOptions()
     nst = nst or VideoNST()
     check_options(options)
     check_strength(request.strength)
     suffix = request.suffix if request.suffix.startswith(".") else "." + request.suffix
-    out_dir = Path(request.out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
+    out_dir = str(request.out_dir)
+    if storage.exists(out_dir) and not storage.is_dir(out_dir):
         raise VidstyleError(f"{out_dir} is a file; -o names the folder for the outputs.")
     for text in request.blends:
         parse_blend(text)  # a bad blend given for every video is the command's error, before any work
-    items = batches.discover(request.inputs, request.styles, request.paintings, out_dir, suffix, request.blends)
-    recipes = batches.build_recipes(
-        [i for i in items if not i.error],
-        arch,
-        on_cpu(options.device, shard.address),
-        request.method,
-        request.strength,
-        request.preserve_color,
-        lambda painting: nst.recipe(painting, request.preserve_color),
-    )
-    out_dir.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be good
-    fast = request.method == "fast"
-    options = replace(options, finish=Finish(request.strength, request.preserve_color and fast))
-    if on_items:
-        on_items(len(items))
-    outcomes = batches.run_batch(items, recipes, options, shard, progress, log, request.overwrite)
-    with space_checked(out_dir, 1 << 20):
-        summary = batches.write_summary(outcomes, out_dir)
-    return outcomes, summary
+    items = batches.Discovery(request.inputs, request.styles, request.paintings, out_dir, suffix, request.blends)
+    summary = batches.Summary(out_dir)
+    try:
+        summary.check(request.overwrite)
+        recipes = batches.Recipes(
+            arch,
+            on_cpu(options.device, shard.address),
+            request.method,
+            request.strength,
+            request.preserve_color,
+            lambda painting: nst.recipe(painting, request.preserve_color),
+        )
+        if not storage.is_url(out_dir):
+            Path(out_dir).mkdir(parents=True, exist_ok=True)  # only once the request is known to be good
+        fast = request.method == "fast"
+        options = replace(options, finish=Finish(request.strength, request.preserve_color and fast))
+        if on_items:
+            on_items(items.count)
+        local_out = Path(tempfile.gettempdir()) if storage.is_url(out_dir) else Path(out_dir)
+        batches.run_batch(
+            iter(items),
+            recipes,
+            options,
+            shard,
+            summary,
+            progress,
+            log,
+            request.overwrite,
+            from_folder=items.folder,
+            folder=local_out,
+        )
+        with space_checked(local_out, 1 << 20):
+            written = summary.write()
+        return batches.BatchResult(summary.counts["done"], summary.counts["skipped"], summary.counts["failed"], written)
+    finally:
+        summary.close()

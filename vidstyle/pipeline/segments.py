@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from vidstyle import interrupts, media
+from vidstyle import interrupts, media, storage
 from vidstyle.errors import VidstyleError
 from vidstyle.files import (
     move_into_place,
@@ -194,7 +194,7 @@ def remove_stale_temporaries(target: Path) -> None:
     remove_dead_temporaries(folder, f".{target.stem}.parts-")
 
 
-def commit(tmp: Path, scratch: Path, target: Path, replace: bool = False) -> None:
+def commit(tmp: Path, scratch: Path | None, target: Path, replace: bool = False) -> None:
     """Move the finished file into place. Unless `replace`, a target that another process created while
     this one worked is kept, and this run fails with one line: the start-of-run check alone let the later
     of two renders to one new name silently replace the earlier."""
@@ -211,9 +211,10 @@ def commit(tmp: Path, scratch: Path, target: Path, replace: bool = False) -> Non
         discard(tmp, scratch)
 
 
-def discard(tmp: Path, scratch: Path) -> None:
+def discard(tmp: Path, scratch: Path | None) -> None:
     tmp.unlink(missing_ok=True)
-    shutil.rmtree(scratch, ignore_errors=True)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -254,10 +255,11 @@ def job_gflop(job: Job, recipe: Recipe, max_side: int | None) -> float:
 
 @dataclass
 class Job:
-    """What both drivers need before the first frame: checked paths, encoder settings, the plan."""
+    """What a worker needs to paint and join one video: checked locations, encoder settings, the plan.
+    `source` and `target` are local paths or URLs (`storage`)."""
 
-    source: Path
-    target: Path
+    source: str
+    target: str
     fmt: str
     audio_codec: str
     settings: media.EncodeSettings
@@ -268,27 +270,42 @@ class Job:
     needed: int = 0  # bytes the job is expected to write beside the target: its parts, then the joined file
 
 
-def prepare(source: Path, target: Path, options: RenderOptions, overwrite: bool = False) -> Job:
+def check_paths(source: str | Path, target: str | Path, options: RenderOptions, overwrite: bool = False) -> None:
+    """What can be refused from the names alone, before anything is read: a folder where a file belongs, the
+    output being the input, an existing output without `overwrite`, a container vidstyle cannot write."""
+    if not storage.is_url(source) and Path(source).is_dir():
+        raise VidstyleError(f"{source} is a directory, not a video file.")
+    if storage.is_url(target):
+        if str(target).endswith("/"):
+            raise VidstyleError(f"{target} is a folder; give a file name such as {target}out.mp4.")
+        if str(target) == str(source):
+            raise VidstyleError("the output would overwrite the input; choose another output path.")
+        if not overwrite and storage.exists(target):
+            raise VidstyleError(f"{target} already exists; pass --overwrite to replace it.")
+    else:
+        target = Path(target)
+        if target.is_dir():
+            raise VidstyleError(f"{target} is a directory; give a file name such as {target / 'out.mp4'}.")
+        if not storage.is_url(source) and target.exists() and target.resolve() == Path(source).resolve():
+            raise VidstyleError("the output would overwrite the input; choose another output path.")
+        refuse_existing(target, overwrite)
+    encode_settings(Path(str(target)), options)
+
+
+def prepare(source: str | Path, target: str | Path, options: RenderOptions, overwrite: bool = False) -> Job:
     """Check the paths and the input, and plan the segments, before any work or any file is made. An
     existing target is refused unless `overwrite` (what to do with the output is not a processing setting,
     so it is not in `options`, whose every field decides the output's pixels)."""
-    started = time.perf_counter()
-    source, target = Path(source), Path(target)
-    if source.is_dir():
-        raise VidstyleError(f"{source} is a directory, not a video file.")
-    if target.is_dir():
-        raise VidstyleError(f"{target} is a directory; give a file name such as {target / 'out.mp4'}.")
-    if target.exists() and target.resolve() == source.resolve():
-        raise VidstyleError("the output would overwrite the input; choose another output path.")
-    refuse_existing(target, overwrite)
-    fmt, audio_codec, settings = encode_settings(target, options)
+    started = time.time()  # wall clock: the join that reads it may run on another machine
+    check_paths(source, target, options, overwrite)
+    fmt, audio_codec, settings = encode_settings(Path(str(target)), options)
     info = media.probe(source)
     lead = options.stabilize.lead if options.stabilize else 0
     # A stylised video is about the size of its input; the parts and the joined file are two copies.
-    needed = 2 * source.stat().st_size
+    needed = 2 * storage.version(source)[0]
     return Job(
-        source,
-        target,
+        str(source),
+        str(target),
         fmt,
         audio_codec,
         settings,
@@ -340,7 +357,7 @@ def finish(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = N
         duration_out=out.duration,
         audio_packets_in=info.audio_packets,
         audio_packets_out=out.audio_packets,
-        wall_seconds=time.perf_counter() - job.started,
+        wall_seconds=time.time() - job.started,
         segments=len(parts),
         transcoded=muxed.transcoded,
         warnings=warnings,

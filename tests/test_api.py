@@ -19,7 +19,19 @@ PACKAGE = Path(vidstyle.__file__).parent
 #: from a higher one: the layout draws the data path (media in, models, optimisation, time, the pipeline
 #: that wires them, training, the command line on top).
 LAYERS = [
-    {"errors", "version", "lazy", "files", "threads", "interrupts", "pixels", "frames", "cluster", "allocator"},
+    {
+        "errors",
+        "checks",
+        "version",
+        "lazy",
+        "files",
+        "threads",
+        "interrupts",
+        "pixels",
+        "frames",
+        "cluster",
+        "allocator",
+    },
     {"media"},
     {"models"},
     {"nst"},

@@ -40,7 +40,7 @@ def finite_number(
     try:
         number = float(value)
     except OverflowError:  # an int beyond float's range
-        number = math.inf if value > 0 else -math.inf
+        number = math.inf
     if (
         not math.isfinite(number)
         or (low is not None and (number <= low if above else number < low))

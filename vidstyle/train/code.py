@@ -133,7 +133,7 @@ def read_checkpoint(path: Path) -> dict:
     check_finite(
         [
             ("its code", code),
-            *((f"Adam's {k}", v) for s in adam["state"].values() if isinstance(s, dict) for k, v in s.items()),
+            *((f"Adam's {k}", v) for s in blob["adam"]["state"].values() if isinstance(s, dict) for k, v in s.items()),
         ],
         str(path),
     )

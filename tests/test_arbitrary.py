@@ -223,6 +223,7 @@ def test_blend_is_the_weighted_mean_of_codes(tmp_path):
         ("a=-inf", "not a number"),
         ("a=0x10", "not a number"),
         ("a=1_000", "not a number"),
+        ("a=\u0661", "not a number"),  # an Arabic-Indic one, which float() reads
         ("a=1e309,b=1", "infinite or too large"),  # painted black
         ("a=1e400", "infinite or too large"),
     ],

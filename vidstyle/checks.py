@@ -18,7 +18,7 @@ from vidstyle.errors import VidstyleError
 #: The largest seed: any 32-bit number, which numpy and torch both take.
 MAX_SEED = 2**32 - 1
 
-_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 def _bounds(low: float | None, high: float | None, above: bool) -> str:

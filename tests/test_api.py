@@ -21,6 +21,7 @@ PACKAGE = Path(vidstyle.__file__).parent
 LAYERS = [
     {
         "errors",
+        "checks",
         "version",
         "lazy",
         "files",

@@ -216,11 +216,45 @@ def test_blend_is_the_weighted_mean_of_codes(tmp_path):
         ("a=x", "not a number"),
         ("a=-1,b=2", "negative"),
         ("a=0,b=0", "positive"),
+        ("a=nan", "not a number"),  # was called "negative"
+        (" a = nan ", "not a number"),
+        ("a=inf", "not a number"),  # painted black
+        ("a=Infinity", "not a number"),
+        ("a=-inf", "not a number"),
+        ("a=0x10", "not a number"),
+        ("a=1_000", "not a number"),
+        ("a=\u0661", "not a number"),  # an Arabic-Indic one, which float() reads
+        ("a=1e309,b=1", "infinite or too large"),  # painted black
+        ("a=1e400", "infinite or too large"),
     ],
 )
 def test_bad_blends_are_refused(text, fragment):
     with pytest.raises(VidstyleError, match=fragment):
         parse_blend(text)
+
+
+def test_weights_whose_sum_overflows_mix_as_their_shares(tmp_path):
+    """'muse=1e308,wave=1e308' summed to infinity and painted every pixel 128."""
+    huge, even = (make_recipe(StyleChoice(blend=b), lambda: [])[0] for b in ("muse=1e308,wave=1e308", "muse=1,wave=1"))
+    np.testing.assert_allclose(huge.code, even.code, rtol=1e-6)
+    tiny = make_recipe(StyleChoice(blend="muse=5e-324"), lambda: [])[0]
+    np.testing.assert_allclose(tiny.code, make_recipe(StyleChoice("muse"), lambda: [])[0].code, rtol=1e-6)
+
+
+@pytest.mark.parametrize("blend", ["muse=inf", "muse=1e309,wave=1", "muse=1e308,wave=nan"])
+def test_a_non_finite_blend_writes_nothing_through_the_cli_or_the_library(blend, tmp_path):
+    """The CLI painted a black image and the library's render_video wrote a black video, both exit 0."""
+    from vidstyle import render_video
+
+    from .helpers import one_line_error, vidstyle_here
+
+    Image.fromarray(scene(1.0, 64, 48)).save(tmp_path / "photo.png")
+    one_line_error(
+        vidstyle_here("image", tmp_path / "photo.png", "--blend", blend, "-o", tmp_path / "o.png"), "--blend"
+    )
+    with pytest.raises(VidstyleError, match="--blend"):
+        render_video(tmp_path / "clip.mp4", tmp_path / "o.mp4", StyleChoice(blend=blend))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
 
 
 def test_preserve_color_keeps_the_source_chroma_for_every_kind(tiny_style, tmp_path):

@@ -361,3 +361,67 @@ def test_render_style_image_reports_its_keyframes(vgg_file, pictures, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "4 keyframes optimised at 0.00, 0.40, 0.80, 0.96 s" in result.stdout, result.stdout
     assert len(frame_times(out)) == 25 and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--style", "muse", "--strength", "inf"], "--strength must be between 0 and 1, not inf"),
+        (["--style", "muse", "--strength", "nan"], "--strength must be between 0 and 1, not nan"),
+    ],
+)
+def test_non_finite_numbers_are_refused_before_any_work(args, fragment, clips, tmp_path):
+    out = tmp_path / "o.mp4"
+    one_line_error(vidstyle_here("render", clips["plain"], *args, "-o", out), fragment)
+    assert not out.exists()
+
+
+def test_the_library_refuses_a_stabilisation_weight_the_cli_would():
+    """RenderOptions(stabilize=StabilizeOptions(strength=nan)) blended every frame with NaN."""
+    from vidstyle.errors import VidstyleError
+    from vidstyle.temporal.stabilizer import StabilizeOptions
+
+    for strength in (float("nan"), float("inf"), -0.1, 0.96):
+        with pytest.raises(VidstyleError, match="--stabilize must be between 0 and 0.95"):
+            StabilizeOptions(strength=strength)
+
+
+@pytest.mark.parametrize("option", ["--content-weight", "--style-weight", "--tv-weight"])
+def test_nst_weights_must_be_finite_and_not_negative(option, tmp_path):
+    from PIL import Image
+
+    from vidstyle.media.synth import scene
+
+    Image.fromarray(scene(1.0, 64, 48)).save(tmp_path / "photo.png")
+    for value in ("inf", "nan", "-1"):
+        out = tmp_path / "o.png"
+        result = vidstyle_here(
+            "image",
+            tmp_path / "photo.png",
+            "--style-image",
+            tmp_path / "photo.png",
+            "--method",
+            "nst",
+            option,
+            value,
+            "-o",
+            out,
+            "--vgg-weights",
+            tmp_path / "none.pth",
+        )
+        one_line_error(result, f"{option} must be a finite number >= 0, not {value}")
+        assert not out.exists()
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 2), (3, 5)])
+def test_a_photo_too_small_to_paint_is_one_line(size, tmp_path):
+    """A 1x1, 2x2 or 3x5 photo was torch's "Padding size should be less than ..." traceback."""
+    from PIL import Image
+
+    photo = tmp_path / "tiny.png"
+    Image.fromarray(np.full((size[1], size[0], 3), 120, np.uint8)).save(photo)
+    out = tmp_path / "o.png"
+    one_line_error(
+        vidstyle_here("image", photo, "--style", "muse", "-o", out), f"a {size[0]}x{size[1]} picture is too small"
+    )
+    assert not out.exists()

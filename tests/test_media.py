@@ -310,3 +310,135 @@ def test_spans_sent_to_ray_actors_decode_to_the_frames_the_file_gives(tmp_path, 
     assert [p * info.time_base for p in everything] == sorted(frame_times(source))  # what a plain decode shows
     gaps = [shown_for(info, p) for p in everything]
     assert gaps[:-1] == np.diff(everything).tolist() and gaps[-1] == info.last_duration > 0
+
+
+# Stills: every picture Pillow or OpenCV reads becomes the 8-bit RGB it shows
+
+
+def _grey() -> np.ndarray:
+    from vidstyle.media.synth import scene
+
+    return scene(1.0, 64, 48).mean(2).round().astype(np.uint8)
+
+
+def _save_still(kind: str, path, grey: np.ndarray) -> None:
+    """`grey` saved as a picture of `kind` that shows it (transparent ones fully opaque)."""
+    import cv2
+    from PIL import Image
+
+    wide = grey.astype(np.uint16) * 257
+    if kind == "png16":
+        Image.fromarray(wide).save(path)  # Pillow's I;16
+    elif kind == "tif16be":
+        Image.fromarray(wide.astype(">u2")).save(path)  # I;16B
+    elif kind == "pgm16":
+        path.write_bytes(b"P5\n64 48\n65535\n" + wide.astype(">u2").tobytes())  # Pillow's I
+    elif kind == "png16-opencv-rgb":
+        cv2.imwrite(str(path), np.repeat(wide[..., None], 3, axis=2))
+    elif kind == "float-tif":
+        Image.fromarray(grey.astype(np.float32) / 255).save(path)  # F
+    elif kind == "pfm":  # OpenCV only
+        cv2.imwrite(str(path), np.repeat(grey[..., None], 3, axis=2).astype(np.float32) / 255)
+    elif kind in ("L", "LA", "RGBA", "P", "CMYK"):
+        Image.fromarray(grey).convert(kind).save(path)
+    elif kind == "P-transparent":
+        image = Image.fromarray(grey).convert("P")
+        image.save(path, transparency=255)  # an index no pixel of `grey` uses
+    elif kind == "exif-rotated":
+        image = Image.fromarray(np.rot90(grey, -1))  # stored turned, EXIF says turn it back
+        exif = image.getexif()
+        exif[0x0112] = 8
+        image.save(path, exif=exif)
+
+
+@pytest.mark.parametrize(
+    "kind, suffix",
+    [
+        ("png16", ".png"),
+        ("tif16be", ".tif"),
+        ("pgm16", ".pgm"),
+        ("png16-opencv-rgb", ".png"),
+        ("float-tif", ".tif"),
+        ("pfm", ".pfm"),
+        ("L", ".png"),
+        ("LA", ".png"),
+        ("RGBA", ".png"),
+        ("P", ".png"),
+        ("P-transparent", ".png"),
+        ("CMYK", ".tif"),
+        ("exif-rotated", ".jpg"),
+    ],
+)
+def test_every_still_reads_as_the_8_bit_rgb_it_shows(kind, suffix, tmp_path):
+    """A 16-bit grey PNG read as pure white: Pillow's convert('RGB') clips I;16 values at 255."""
+    from vidstyle.media.images import read_rgb
+
+    grey = _grey()
+    path = tmp_path / f"{kind}{suffix}"
+    _save_still(kind, path, grey)
+    rgb = read_rgb(path)
+    assert rgb.dtype == np.uint8 and rgb.shape == (*grey.shape, 3)
+    error = np.abs(rgb.astype(int) - grey[..., None])
+    assert error.mean() < 2 if suffix == ".jpg" else error.max() == 0, kind  # JPEG: lossy near edges
+
+
+def test_transparent_pixels_show_over_white_and_16_bit_values_round(tmp_path):
+    from PIL import Image
+
+    from vidstyle.media.images import read_rgb
+
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[:4, :, 3] = 255  # top half opaque black, bottom half transparent black
+    Image.fromarray(rgba).save(tmp_path / "cut-out.png")
+    out = read_rgb(tmp_path / "cut-out.png")
+    assert (out[:4] == 0).all() and (out[4:] == 255).all()
+    Image.fromarray(np.array([[0, 128, 385, 65535]], np.uint16)).save(tmp_path / "g.png")
+    assert read_rgb(tmp_path / "g.png")[0, :, 0].tolist() == [0, 0, 1, 255]  # 128/257 -> 0, 385/257 -> 1 (1.498)
+
+
+@pytest.mark.parametrize(
+    "make, fragment",
+    [
+        (lambda p: p.write_bytes(b"not a picture"), "not an image Pillow or OpenCV can read"),
+        (
+            lambda p: __import__("PIL.Image").Image.fromarray(np.array([[0.0, 2.5]], np.float32)).save(p),
+            "values from 0 (black) to 1 (white)",
+        ),
+        (
+            lambda p: __import__("PIL.Image").Image.fromarray(np.array([[0, 70000]], np.int32)).save(p),
+            "not an 8 or 16-bit picture",
+        ),
+    ],
+    ids=["garbage", "float-above-1", "32-bit-int"],
+)
+def test_a_still_that_has_no_8_bit_rgb_is_refused_in_one_line(make, fragment, tmp_path):
+    from vidstyle.errors import VidstyleError
+    from vidstyle.media.images import read_rgb
+
+    path = tmp_path / "x.tif"
+    make(path)
+    with pytest.raises(VidstyleError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        read_rgb(path)
+
+
+def test_a_16_bit_grey_photo_paints_as_its_8_bit_self(tmp_path):
+    """`vidstyle image g16.png --style muse` painted white; as --style-image the style became white."""
+    from PIL import Image
+
+    from .helpers import vidstyle_here
+
+    grey = _grey()
+    Image.fromarray(grey).save(tmp_path / "g8.png")
+    Image.fromarray(grey.astype(np.uint16) * 257).save(tmp_path / "g16.png")
+    for photo, painting in (("g8", "g8"), ("g16", "g8"), ("g8-by-16", "g16")):
+        source = tmp_path / f"{photo.split('-')[0]}.png"
+        for args in (["--style", "muse"], ["--style-image", tmp_path / f"{painting}.png"]):
+            out = tmp_path / f"{photo}-{painting}-{args[0][2:]}.png"
+            assert vidstyle_here("image", source, *args, "-o", out).returncode == 0
+    for kind in ("style", "style-image"):
+        eight = np.asarray(Image.open(tmp_path / f"g8-g8-{kind}.png"))
+        assert np.array_equal(np.asarray(Image.open(tmp_path / f"g16-g8-{kind}.png")), eight), kind
+    assert np.array_equal(
+        np.asarray(Image.open(tmp_path / "g8-by-16-g16-style-image.png")),
+        np.asarray(Image.open(tmp_path / "g8-g8-style-image.png")),
+    )

@@ -256,3 +256,65 @@ def test_resume_never_runs_code_from_a_planted_checkpoint(planted, photos, tmp_p
     assert not marker.exists(), "the planted checkpoint ran code"
     one_line_error(result, f"{ckpt} is not a")
     assert not style.exists()
+
+
+@pytest.fixture(scope="module")
+def good_checkpoint(photos, vgg, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("good")
+    options = TrainOptions(steps=1, **{**OPTIONS, "checkpoint_every": 1})
+    train(vgg, STRIPES, list_photos(photos, ["test_*"]), folder / "s.vstyle", options, torch.device("cpu"))
+    return torch.load(folder / "s.vstyle.ckpt", weights_only=True)
+
+
+@pytest.mark.parametrize(
+    "how, fragment",
+    [
+        ("negative-step", "damaged (its step, -5)"),  # numpy's "expected non-negative integer" traceback
+        ("empty-options", "other settings (batch_size, crop"),  # resumed under any settings
+        ("nan-network", "conv1.conv.weight holds NaN"),  # trained on and saved a NaN style, exit 0
+    ],
+)
+def test_resume_from_a_damaged_checkpoint_is_one_line(how, fragment, good_checkpoint, photos, vgg, tmp_path):
+    state = {**good_checkpoint, "net": {k: v.clone() for k, v in good_checkpoint["net"].items()}}
+    if how == "negative-step":
+        state["step"] = -5
+    elif how == "empty-options":
+        state["options"] = {}
+    else:
+        for value in state["net"].values():
+            value.fill_(float("nan"))
+    torch.save(state, tmp_path / "s.vstyle.ckpt")
+    options = TrainOptions(steps=3, **{**OPTIONS, "checkpoint_every": 1})
+    with pytest.raises(VidstyleError, match=re.escape(fragment)):
+        train(vgg, STRIPES, list_photos(photos, ["test_*"]), tmp_path / "s.vstyle", options, torch.device("cpu"), True)
+
+
+def test_a_run_that_diverges_stops_before_writing_a_non_finite_checkpoint(photos, vgg, tmp_path):
+    options = TrainOptions(steps=4, **{**OPTIONS, "checkpoint_every": 1, "lr": 1e30})
+    with pytest.raises(VidstyleError, match="training diverged at step"):
+        train(vgg, STRIPES, list_photos(photos, ["test_*"]), tmp_path / "s.vstyle", options, torch.device("cpu"))
+    if (tmp_path / "s.vstyle.ckpt").exists():
+        state = torch.load(tmp_path / "s.vstyle.ckpt", weights_only=True)
+        assert all(torch.isfinite(v).all() for v in state["net"].values() if v.is_floating_point())
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--seed", -1], "--seed must be a whole number from 0"),  # numpy's ValueError traceback
+        (["--lr", "inf"], "--lr must be a finite number > 0, not inf"),
+        (["--tv-weight", "nan"], "--tv-weight must be a finite number >= 0, not nan"),
+        (["--name", ".hidden"], "--name '.hidden' starts with a dot"),
+    ],
+)
+def test_train_refuses_bad_numbers_and_names_in_one_line(extra, fragment, photos, tmp_path):
+    from .helpers import one_line_error, vidstyle_here
+
+    Image.fromarray(STRIPES).save(tmp_path / "painting.png")
+    result = vidstyle_here(
+        "train", "--style-image", tmp_path / "painting.png", "--photos", photos, "--name", "s",
+        "-o", tmp_path / "s.vstyle", "--steps", 1, "--crop", 32, "--base", 4, "--vgg-weights", tmp_path / "none.pth",
+        *extra,
+    )  # fmt: skip
+    one_line_error(result, fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["painting.png"]

@@ -117,3 +117,105 @@ def test_cli_writes_a_code_style_that_renders_and_says_how_it_was_made(tmp_path,
     image = vidstyle("image", photos[0], "--style", out, "-o", tmp_path / "o.png")
     assert image.returncode == 0, image.stderr
     assert np.abs(np.asarray(Image.open(tmp_path / "o.png"), int) - np.asarray(Image.open(photos[0]))).mean() > 5
+
+
+@pytest.fixture(scope="module")
+def checkpoint(vgg, photos, tmp_path_factory):
+    """A good checkpoint of a 1-step run with the CLI test's settings below, to damage."""
+    folder = tmp_path_factory.mktemp("ckpt")
+    net = arbitrary.load()
+    options = CodeTrainOptions(steps=1, crop=48, photo_side=64, checkpoint_every=1)
+    train_code(vgg, net, STRIPES, photos, painting_code(net, STRIPES), folder / "a.vstyle", options)
+    return torch.load(checkpoint_path(folder / "a.vstyle"), weights_only=True)
+
+
+def _resume(tmp_path, photos, *extra):
+    from .helpers import vidstyle_here
+
+    Image.fromarray(STRIPES).save(tmp_path / "painting.png")
+    torch.save(random_vgg_state(upto="relu4_3"), tmp_path / "vgg.pth")
+    return vidstyle_here(
+        "train-code", "--style-image", tmp_path / "painting.png", "--photos", photos[0].parent, "--name", "s",
+        "-o", tmp_path / "s.vstyle", "--steps", 2, "--crop", 48, "--photo-side", 64, "--checkpoint-every", 1,
+        "--vgg-weights", tmp_path / "vgg.pth", *extra,
+    )  # fmt: skip
+
+
+def _damaged(blob: dict, how: str) -> dict:
+    blob = {**blob, "adam": {**blob["adam"]}}
+    if how == "nan-code":
+        blob["code"] = torch.full_like(blob["code"], float("nan"))
+    elif how == "short-code":
+        blob["code"] = blob["code"][:10]
+    elif how == "no-adam":
+        del blob["adam"]
+    elif how == "options-a-list":
+        blob["options"] = [1, 2]
+    elif how == "step-a-word":
+        blob["step"] = "abc"
+    elif how == "negative-step":
+        blob["step"] = -5
+    elif how == "no-param-groups":
+        del blob["adam"]["param_groups"]
+    elif how == "empty-options":
+        blob["options"] = {}
+    elif how == "other-lr":
+        blob["options"] = {**blob["options"], "lr": 0.5}
+    return blob
+
+
+@pytest.mark.parametrize(
+    "how, fragment",
+    [
+        ("nan-code", "its code holds NaN"),  # wrote a NaN .vstyle that painted black, exit 0
+        ("short-code", "damaged (its code)"),
+        ("no-adam", "damaged (its Adam's state)"),
+        ("options-a-list", "damaged (its options)"),
+        ("step-a-word", "damaged (its step)"),
+        ("negative-step", "damaged (its step)"),
+        ("no-param-groups", "damaged (its Adam's state)"),
+        ("empty-options", "other options (batch_size, crop"),  # a KeyError; with only 'steps' it resumed anything
+        ("other-lr", "other options (lr)"),
+    ],
+)
+def test_resume_from_a_damaged_checkpoint_is_one_line_and_writes_nothing(how, fragment, checkpoint, photos, tmp_path):
+    from .helpers import one_line_error
+
+    torch.save(_damaged(checkpoint, how), tmp_path / "s.vstyle.ckpt")
+    one_line_error(_resume(tmp_path, photos, "--resume"), fragment)
+    assert not (tmp_path / "s.vstyle").exists()
+
+
+def test_settings_a_checkpoint_lacks_count_as_changed(checkpoint, photos, tmp_path):
+    """Only 'steps' saved: every setting was taken as the same and the run resumed."""
+    from .helpers import one_line_error
+
+    torch.save({**checkpoint, "options": {"steps": 1}}, tmp_path / "s.vstyle.ckpt")
+    one_line_error(_resume(tmp_path, photos, "--resume"), "other options (batch_size")
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--seed", -1], "--seed must be a whole number from 0"),  # numpy's ValueError traceback
+        (["--lr", "nan"], "--lr must be a finite number > 0, not nan"),
+        (["--style-weight", "inf"], "--style-weight must be a finite number >= 0, not inf"),
+        (["--laplacian-weight", -1], "--laplacian-weight must be a finite number >= 0"),
+        (["--name", "../up"], "--name '../up' holds a path separator"),
+    ],
+)
+def test_bad_numbers_and_names_are_refused_before_training(extra, fragment, photos, tmp_path):
+    from .helpers import one_line_error
+
+    one_line_error(_resume(tmp_path, photos, *extra), fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["painting.png", "vgg.pth"]
+
+
+def test_a_run_that_diverges_stops_with_one_line_and_saves_nothing(photos, tmp_path):
+    from .helpers import one_line_error
+
+    one_line_error(_resume(tmp_path, photos, "--lr", "1e30"), "training diverged at step")
+    assert not (tmp_path / "s.vstyle").exists()
+    if (tmp_path / "s.vstyle.ckpt").exists():  # a checkpoint from before it diverged is finite
+        blob = torch.load(tmp_path / "s.vstyle.ckpt", weights_only=True)
+        assert torch.isfinite(blob["code"]).all()

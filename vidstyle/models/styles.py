@@ -9,13 +9,14 @@ from __future__ import annotations
 import io
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 import platformdirs
 import torch
 
+from vidstyle.checks import check_finite, check_name
 from vidstyle.errors import VidstyleError
 from vidstyle.files import refuse_existing, write_atomic
 from vidstyle.models.transformer import TransformerNet
@@ -66,6 +67,7 @@ def old_user_dir() -> Path | None:
 def save_style(info: StyleInfo, net: TransformerNet, path: Path, half: bool = False) -> Path:
     meta = {k: v for k, v in asdict(info).items() if k != "path"}
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in net.state_dict().items()}
+    check_finite(state.items(), f"the network for {path}")  # fp16 too: a weight beyond 65504 becomes infinite
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, lambda tmp: torch.save({"format": FORMAT, "meta": meta, "state_dict": state}, tmp))
     return path
@@ -75,8 +77,10 @@ def save_code_style(info: StyleInfo, code: np.ndarray, path: Path) -> Path:
     """A code style: the style code (float32, a few hundred numbers) and the same metadata as a network."""
     info.kind = "code"
     meta = {k: v for k, v in asdict(info).items() if k != "path"}
+    code = np.asarray(code, np.float32)
+    check_finite([("the code", code)], f"the style code for {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    blob = {"format": FORMAT, "meta": meta, "state_dict": {"code": torch.from_numpy(np.asarray(code, np.float32))}}
+    blob = {"format": FORMAT, "meta": meta, "state_dict": {"code": torch.from_numpy(code)}}
     write_atomic(path, lambda tmp: torch.save(blob, tmp))
     return path
 
@@ -86,8 +90,9 @@ def load_code(info: StyleInfo, data: bytes | None = None) -> np.ndarray:
     from vidstyle.models.arbitrary import CODE_SIZE
 
     code = _read(info.path, data)["state_dict"].get("code")
-    if info.kind != "code" or code is None or tuple(code.shape) != (CODE_SIZE,):
+    if info.kind != "code" or not isinstance(code, torch.Tensor) or tuple(code.shape) != (CODE_SIZE,):
         raise VidstyleError(f"{info.path}: not a style code for the arbitrary-style network.")
+    check_finite([("its code", code)], str(info.path))
     return code.float().numpy()
 
 
@@ -96,14 +101,30 @@ def _read(path: Path, data: bytes | None = None) -> dict:
         blob = torch.load(io.BytesIO(data) if data is not None else path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unreadable, truncated, or a pickle that wants to run code
         raise VidstyleError(f"{path} is not a readable vidstyle style file ({type(exc).__name__}).") from None
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT or not isinstance(blob.get("state_dict"), dict):
         raise VidstyleError(f"{path} is not a vidstyle style file (expected format {FORMAT}).")
     return blob
 
 
+#: What a style file's metadata may hold, and the type of each.
+META_TYPES = {
+    f.name: (int if f.name in ("base", "residual_blocks") else str) for f in fields(StyleInfo) if f.name != "path"
+}
+
+
 def read_info(path: Path) -> StyleInfo:
-    meta = _read(path)["meta"]
-    return StyleInfo(**{**meta, "path": path})
+    meta = _read(path).get("meta")
+    wrong = (
+        [k for k in meta if k not in META_TYPES or type(meta[k]) is not META_TYPES[k]]
+        if isinstance(meta, dict)
+        else ["meta"]
+    )
+    if wrong or "name" not in meta:
+        raise VidstyleError(f"{path}: the style's metadata is damaged ({', '.join(map(str, wrong)) or 'name'}).")
+    info = StyleInfo(**{**meta, "path": path})
+    if info.kind not in ("network", "code") or info.base < 1 or info.residual_blocks < 0:
+        raise VidstyleError(f"{path}: the style's metadata is damaged (kind, base or residual_blocks).")
+    return info
 
 
 def load_network(info: StyleInfo, data: bytes | None = None) -> TransformerNet:
@@ -112,6 +133,9 @@ def load_network(info: StyleInfo, data: bytes | None = None) -> TransformerNet:
         raise VidstyleError(f"{info.path}: style {info.name!r} is a style code, not a network of its own.")
     blob = _read(info.path, data)
     net = TransformerNet(base=info.base, residual_blocks=info.residual_blocks)
+    if not all(isinstance(v, torch.Tensor) for v in blob["state_dict"].values()):
+        raise VidstyleError(f"{info.path}: the network's weights are not all tensors.")
+    check_finite(blob["state_dict"].items(), str(info.path))
     state = {k: v.float() for k, v in blob["state_dict"].items()}
     try:
         net.load_state_dict(state)
@@ -188,6 +212,8 @@ def import_deeplearnjs(folder: Path, info: StyleInfo) -> TransformerNet:
     instance-norm shift (beta), scale (gamma). Both kernel layouts become PyTorch's by the same transpose.
     """
     manifest_path = folder / "manifest.json"
+    if manifest_path.exists() and not manifest_path.is_file():
+        raise VidstyleError(f"{manifest_path} is not a regular file.")
     if not manifest_path.is_file():
         raise VidstyleError(
             f"{folder} has no manifest.json: expected a deeplearn.js export of a fast-style-transfer network."
@@ -212,20 +238,29 @@ def import_deeplearnjs(folder: Path, info: StyleInfo) -> TransformerNet:
             isinstance(entry, dict)
             and isinstance(entry.get("filename"), str)
             and isinstance(entry.get("shape"), list)
-            and all(isinstance(n, int) for n in entry["shape"])
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in entry["shape"])
         ):
             raise VidstyleError(f"{manifest_path}: {key} needs a 'filename' and a 'shape' (a list of sizes).")
+        if not entry["shape"] or min(entry["shape"]) < 1:
+            raise VidstyleError(f"{manifest_path}: {key} has shape {entry['shape']}; sizes must be 1 or more.")
+        file = folder / entry["filename"]
+        if file.exists() and not file.is_file():  # a FIFO or a device would block or never end
+            raise VidstyleError(f"{file} is not a regular file.")
         try:
-            data = np.fromfile(folder / entry["filename"], dtype="<f4")
+            data = np.fromfile(file, dtype="<f4")
         except OSError as exc:
-            raise VidstyleError(f"cannot read {folder / entry['filename']} ({exc.strerror}).") from None
+            raise VidstyleError(f"cannot read {file} ({exc.strerror}).") from None
         if data.size != int(np.prod(entry["shape"])):
-            raise VidstyleError(
-                f"{folder / entry['filename']} holds {data.size} floats, manifest says {entry['shape']}."
-            )
+            raise VidstyleError(f"{file} holds {data.size} floats, manifest says {entry['shape']}.")
+        check_finite([(key, data)], str(file))
         return data.reshape(entry["shape"])
 
-    base = variable(0).shape[-1]
+    first = variable(0)
+    if first.ndim != 4:
+        raise VidstyleError(
+            f"{manifest_path}: Variable has shape {list(first.shape)}; the first layer's is [9, 9, 3, N]."
+        )
+    base = first.shape[-1]
     net = TransformerNet(base=base, residual_blocks=5)
     layers = _tf_layers(net)
     if len(manifest) != 3 * len(layers):
@@ -259,6 +294,7 @@ def describe_style(name: str) -> dict[str, object]:
 def import_style(folder: Path, info: StyleInfo, output: Path | None = None, overwrite: bool = False) -> Path:
     """Convert a TensorFlow fast-style-transfer export into a style file: `output`, else the user style
     folder under the style's name; an existing file is kept unless `overwrite`."""
+    check_name(info.name)
     target = output or user_dir() / f"{info.name}{SUFFIX}"
     refuse_existing(target, overwrite)
     info.trained = info.trained or f"imported from TensorFlow fast-style-transfer export {Path(folder).resolve()}"

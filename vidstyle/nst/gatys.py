@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from vidstyle.checks import finite_number
 from vidstyle.errors import VidstyleError
 from vidstyle.models.vgg import VGGFeatures
 from vidstyle.nst.losses import (
@@ -49,6 +50,9 @@ class NSTOptions:
             raise VidstyleError(f"unknown optimizer {self.optimizer!r}; use lbfgs or adam.")
         if self.init not in ("content", "noise"):
             raise VidstyleError(f"unknown init {self.init!r}; use content or noise.")
+        finite_number(self.lr, "--lr", 0.0, above=True)
+        for weight in ("content_weight", "style_weight", "tv_weight"):
+            finite_number(getattr(self, weight), "--" + weight.replace("_", "-"), 0.0)
         if self.iterations < self.levels:
             raise VidstyleError(f"--iterations must be at least the number of levels ({self.levels}).")
         if self.size >> (self.levels - 1) < 32:

@@ -13,7 +13,6 @@ fast by default: the arbitrary-style network; `--method nst`: Gatys optimisation
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vidstyle.checks import decimal, finite_number
 from vidstyle.errors import VidstyleError
 from vidstyle.media.images import read_rgb
 from vidstyle.models import arbitrary
@@ -64,29 +64,38 @@ class StyleChoice:
 
 
 def check_strength(strength: float) -> None:
-    if not (0.0 <= strength <= 1.0) or math.isnan(strength):
-        raise VidstyleError(f"--strength must be between 0 and 1, not {strength}.")
+    finite_number(strength, "--strength", 0.0, 1.0)
 
 
 def parse_blend(text: str) -> list[tuple[str, float]]:
-    """'muse=0.7,wave.jpg=0.3' -> [(muse, 0.7), (wave.jpg, 0.3)]; weights >= 0 and summing to more than 0."""
+    """'muse=0.7,wave.jpg=0.3' -> [(muse, 0.7), (wave.jpg, 0.3)]; weights finite, >= 0 and not all 0."""
+    if not isinstance(text, str):
+        raise VidstyleError(f"--blend takes 'NAME=WEIGHT,...' as text, not {text!r}.")
     parts = []
     for item in (p.strip() for p in text.split(",")):
         name, sep, weight = item.rpartition("=")
         if not sep or not name.strip():
             raise VidstyleError(f"--blend takes NAME=WEIGHT pairs separated by commas, not {item!r}.")
-        try:
-            w = float(weight)
-        except ValueError:
-            raise VidstyleError(f"--blend: weight {weight!r} of {name.strip()!r} is not a number.") from None
-        if w < 0 or math.isnan(w):
+        w = decimal(weight, f"--blend: the weight of {name.strip()!r}")
+        if w < 0:
             raise VidstyleError(
-                f"--blend: weight {weight} of {name.strip()!r} is negative; weights mix, they do not subtract."
+                f"--blend: weight {weight.strip()} of {name.strip()!r} is negative; weights mix, they do not subtract."
             )
         parts.append((name.strip(), w))
-    if sum(w for _, w in parts) <= 0:
-        raise VidstyleError("--blend: the weights must add up to a positive number.")
+    blend_shares([w for _, w in parts])
     return parts
+
+
+def blend_shares(weights: list[float]) -> list[float]:
+    """Weights as shares summing to 1, computed so no sum can overflow (each divided by the largest first)."""
+    for w in weights:
+        finite_number(w, "--blend: each weight", 0.0)
+    largest = max(weights, default=0.0)
+    if largest <= 0:
+        raise VidstyleError("--blend: the weights must add up to a positive number.")
+    scaled = [w / largest for w in weights]
+    total = sum(scaled)
+    return [w / total for w in scaled]
 
 
 def read_painting(path: Path) -> np.ndarray:
@@ -161,8 +170,8 @@ def make_recipe(
             codes, label = [(_code_of(n, net), w) for n, w in members], choice.blend
             if not any(_is_painting(n) for n, _ in members):
                 side = None
-    total = sum(w for _, w in codes)
-    code = sum(c * (w / total) for c, w in codes)
+    shares = blend_shares([w for _, w in codes])
+    code = sum(c * share for (c, _), share in zip(codes, shares, strict=True))
     if choice.strength < 1.0:
         own = content_code(arbitrary.shipped(), content())
         code = choice.strength * code + (1.0 - choice.strength) * own

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import torch
 
+from vidstyle.errors import VidstyleError
 from vidstyle.frames import Filter, Frame, FrameFilter
 from vidstyle.models import arbitrary
 from vidstyle.models.acceleration import Stylize, fast_stylizer, gflop_per_frame, network_dtype, run_padded
@@ -157,6 +158,9 @@ class ImageRecipe:
 
 
 Recipe = NetworkRecipe | CodeRecipe | ImageRecipe
+#: The smallest side the feed-forward networks paint: the arbitrary-style network's reflection padding needs
+#: 5 pixels (a 4x4 picture was torch's "Padding size should be less than ..." traceback).
+MIN_SIDE = 8
 
 
 @dataclass
@@ -206,6 +210,15 @@ def stylize_still(
     recipe: Recipe, finish: Finish, image: np.ndarray, device: torch.device, max_side: int | None = None
 ) -> np.ndarray:
     """One picture through the same frame filter a render runs (for `vidstyle image` and previews)."""
+    h, w = image.shape[:2]
+    side = recipe.paint_side(max_side) if isinstance(recipe, CodeRecipe) else max_side
+    work_h, work_w = work_size(h, w, side) or (h, w)
+    if not isinstance(recipe, ImageRecipe) and min(work_h, work_w) < MIN_SIDE:
+        painted = f" (painted at {work_w}x{work_h})" if (work_h, work_w) != (h, w) else ""
+        raise VidstyleError(
+            f"a {w}x{h} picture{painted} is too small to paint: the networks need at least {MIN_SIDE} pixels "
+            "on each side."
+        )
     run = make_transform(recipe, device, 1, max_side, None, finish=finish)
     return next(iter(run(iter([(0, 0, image)]))))[2]
 

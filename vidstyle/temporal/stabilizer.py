@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vidstyle.checks import finite_number
 from vidstyle.frames import Filter, FrameFilter
 from vidstyle.pixels import resize_rgb
 from vidstyle.temporal import flow
@@ -24,6 +25,9 @@ class StabilizeOptions:
     # left 0.0083, "fast" 0.0094 and "ultrafast" 0.0119; "fast" costs a third of "medium"'s CPU, which on a
     # 2-core machine is about a tenth of a render's.
     flow: str = "fast"
+
+    def __post_init__(self) -> None:
+        finite_number(self.strength, "--stabilize", 0.0, 0.95)
 
 
 def motion(frames, options: StabilizeOptions):

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from vidstyle.allocator import keep_freed_memory
+from vidstyle.checks import MAX_SEED, check_finite, diverged, finite_number, whole_number
 from vidstyle.errors import VidstyleError
 from vidstyle.files import write_atomic
 from vidstyle.media.images import read_rgb
@@ -59,6 +60,16 @@ class CodeTrainOptions:
     laplacian_weight: float = 0.0
     checkpoint_every: int = 25
     seed: int = 0
+
+    def check(self) -> None:
+        """What a run needs of its options: finite non-negative weights, a positive learning rate, sizes and
+        counts of at least one, a seed numpy and torch take."""
+        finite_number(self.lr, "--lr", 0.0, above=True)
+        for weight in ("content_weight", "style_weight", "tv_weight", "laplacian_weight"):
+            finite_number(getattr(self, weight), "--" + weight.replace("_", "-"), 0.0)
+        for count in ("steps", "batch_size", "crop", "photo_side", "checkpoint_every"):
+            whole_number(getattr(self, count), "--" + count.replace("_", "-"), 1)
+        whole_number(self.seed, "--seed", 0, MAX_SEED)
 
 
 @dataclass
@@ -99,13 +110,46 @@ def checkpoint_path(output: Path) -> Path:
 
 
 def read_checkpoint(path: Path) -> dict:
+    """A checkpoint to go on from, loaded with `weights_only=True` and checked field by field: its step, a
+    finite code of the network's size, Adam's state and the options it was made with."""
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, or a pickle that wants to run code
         raise VidstyleError(f"{path} is not a readable code checkpoint ({type(exc).__name__}).") from None
     if not isinstance(blob, dict) or blob.get("format") != CKPT_FORMAT:
         raise VidstyleError(f"{path} is not a vidstyle code checkpoint (expected {CKPT_FORMAT}).")
+    step, code, adam = blob.get("step"), blob.get("code"), blob.get("adam")
+    fits = {
+        "step": isinstance(step, int) and not isinstance(step, bool) and step >= 0,
+        "code": isinstance(code, torch.Tensor) and tuple(code.shape) == (arbitrary.CODE_SIZE,),
+        "Adam's state": isinstance(adam, dict)
+        and isinstance(adam.get("state"), dict)
+        and isinstance(adam.get("param_groups"), list),
+        "options": isinstance(blob.get("options"), dict),
+    }
+    damaged = [name for name, ok in fits.items() if not ok]
+    if damaged:
+        raise VidstyleError(f"{path} is damaged (its {', '.join(damaged)}); remove it, or run without --resume.")
+    check_finite(
+        [
+            ("its code", code),
+            *((f"Adam's {k}", v) for s in blob["adam"]["state"].values() if isinstance(s, dict) for k, v in s.items()),
+        ],
+        str(path),
+    )
     return blob
+
+
+def check_resumable(saved: dict, options: CodeTrainOptions, where: Path) -> None:
+    """Only --steps may change between the parts of a run; a setting the checkpoint lacks counts as changed."""
+    mine = {k: v for k, v in asdict(options).items() if k != "steps"}
+    changed = [k for k in mine if k not in saved or saved[k] != mine[k]]
+    changed += [str(k) for k in saved if k not in mine and k != "steps"]
+    if changed:
+        raise VidstyleError(
+            f"{where} was made with other options ({', '.join(changed)}); use the same ones, or start again "
+            "without --resume."
+        )
 
 
 def train_code(
@@ -122,6 +166,7 @@ def train_code(
     """Optimise a code from `init`; returns it. Checkpoints go to `checkpoint_path(output)`."""
     if not photos:
         raise VidstyleError("no training photos.")
+    options.check()
     keep_freed_memory()
     torch.manual_seed(options.seed)
     transfer = net.transfer.eval().requires_grad_(False)
@@ -132,12 +177,19 @@ def train_code(
     ckpt = checkpoint_path(output)
     if resume and ckpt.is_file():
         blob = read_checkpoint(ckpt)
-        if blob["options"] != asdict(options) | {"steps": blob["options"]["steps"]}:
-            raise VidstyleError(f"{ckpt} was made with other options; start again without --resume.")
+        check_resumable(blob["options"], options, ckpt)
         with torch.no_grad():
             code.copy_(blob["code"])
-        adam.load_state_dict(blob["adam"])
-        start = int(blob["step"])
+        try:
+            adam.load_state_dict(blob["adam"])
+            if any(v.shape != code.shape for st in adam.state.values() for v in st.values() if v.ndim):
+                raise ValueError("moments of another size")
+        except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as exc:
+            raise VidstyleError(
+                f"{ckpt}: Adam's state does not fit this code ({type(exc).__name__}); remove it, or run "
+                "without --resume."
+            ) from None
+        start = blob["step"]
     painting_t = torch.from_numpy(painting.copy()).permute(2, 0, 1)[None].float() / 255
     targets = style_targets(vgg, resize_long_side(painting_t, options.photo_side), JOHNSON)
     images = _photos(photos, options.photo_side)
@@ -158,9 +210,13 @@ def train_code(
             + options.tv_weight * t
             + options.laplacian_weight * lap
         )
+        if not torch.isfinite(loss):
+            raise diverged(step, "the loss")
         adam.zero_grad()
         loss.backward()
         adam.step()
+        if not torch.isfinite(code).all():
+            raise diverged(step, "the code")
         if on_step:
             on_step(CodeStep(step, c.item(), s.item(), t.item(), time.perf_counter() - started, lap.item()))
         if step % options.checkpoint_every == 0 or step == options.steps:

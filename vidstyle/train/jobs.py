@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vidstyle.checks import check_name
 from vidstyle.errors import VidstyleError
 from vidstyle.files import refuse_existing
 from vidstyle.media.images import list_photos, read_rgb
@@ -63,6 +64,8 @@ def train_style(
     network; `resume` goes on from `OUTPUT.ckpt` exactly as if the run had not stopped."""
     started = time.perf_counter()
     options = options or TrainOptions()
+    check_name(credits.name)
+    options.check()  # before photos, VGG or Ray are loaded
     _check_output(output, overwrite, resume)
     photo_list = list_photos(photos, exclude or [])
     start = load_network(resolve_style(init)).state_dict() if init else None
@@ -105,6 +108,8 @@ def train_code_style(
     """Tune a style code for `painting` (the shipped arbitrary-style network stays as it is) and save it as a
     `.vstyle` at `output`: minutes on a CPU, and the result blends with paintings and other codes."""
     options = options or CodeTrainOptions()
+    check_name(credits.name)
+    options.check()
     refuse_existing(output, overwrite)
     art = read_painting(painting)
     net = arbitrary.load()

@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from vidstyle.allocator import keep_freed_memory
+from vidstyle.checks import MAX_SEED, check_finite, diverged, finite_number, whole_number
 from vidstyle.errors import VidstyleError
 from vidstyle.files import write_atomic
 from vidstyle.media.images import read_rgb, to_tensor
@@ -60,6 +61,20 @@ class TrainOptions:
     preview_every: int = 200
     seed: int = 0
 
+    def check(self) -> None:
+        """What a run needs of its options: finite non-negative weights, a positive learning rate, sizes and
+        counts of at least one, a seed numpy and torch take, a content layer VGG computes."""
+        finite_number(self.lr, "--lr", 0.0, above=True)
+        for weight in ("content_weight", "style_weight", "tv_weight"):
+            finite_number(getattr(self, weight), "--" + weight.replace("_", "-"), 0.0)
+        for count in ("steps", "batch_size", "crop", "style_size", "base", "checkpoint_every", "preview_every"):
+            whole_number(getattr(self, count), "--" + count.replace("_", "-"), 1)
+        whole_number(self.photo_size, "--photo-size", 0)
+        whole_number(self.residual_blocks, "residual_blocks", 0)
+        whole_number(self.seed, "--seed", 0, MAX_SEED)
+        if self.content_layer not in JOHNSON.all:
+            raise VidstyleError(f"--content-layer must be one of {', '.join(JOHNSON.all)}.")
+
 
 @dataclass(frozen=True)
 class Worker:
@@ -78,14 +93,13 @@ def _decoded(path: Path, crop: int, photo_size: int = 0) -> np.ndarray:
     """A photo as RGB uint8, its shorter side scaled to `photo_size` (if given) and at least `crop`.
     Cached: a small photo set is decoded once per run rather than once per crop (1024 BSDS-sized photos
     are ~0.5 GB)."""
-    with Image.open(path) as image:
-        image = image.convert("RGB")
-        scale = max(crop, photo_size) / min(image.size) if photo_size else crop / min(image.size)
-        if scale > 1 or photo_size:
-            image = image.resize(
-                (round(image.width * scale + 0.5), round(image.height * scale + 0.5)), Image.Resampling.BICUBIC
-            )
-        return np.asarray(image)
+    image = Image.fromarray(read_rgb(path))  # the same pixels every other door reads (16-bit, EXIF, alpha)
+    scale = max(crop, photo_size) / min(image.size) if photo_size else crop / min(image.size)
+    if scale > 1 or photo_size:
+        image = image.resize(
+            (round(image.width * scale + 0.5), round(image.height * scale + 0.5)), Image.Resampling.BICUBIC
+        )
+    return np.asarray(image)
 
 
 def step_batch(
@@ -187,16 +201,26 @@ def read_checkpoint(path: Path) -> dict:
             f"{path} is not a vidstyle checkpoint (it lacks {', '.join(CHECKPOINT_FIELDS)}); "
             "remove it, or run without --resume."
         )
+    if isinstance(state["step"], bool) or state["step"] < 0:
+        raise VidstyleError(f"{path} is damaged (its step, {state['step']!r}); remove it, or run without --resume.")
+    check_finite(state["net"].items(), str(path))
     return state
 
 
+#: What may change between the parts of a run: its length and how often it reports.
+MAY_CHANGE = ("steps", "checkpoint_every", "preview_every")
+
+
 def check_resumable(state: dict, options: TrainOptions, where: str) -> None:
-    """Only the length of a run and how often it reports may change between its parts."""
-    saved = {k: v for k, v in state["options"].items() if k not in ("steps", "checkpoint_every", "preview_every")}
-    mine = {k: v for k, v in asdict(options).items() if k in saved}
-    if saved != mine:
-        changed = ", ".join(k for k in saved if saved[k] != mine[k])
-        raise VidstyleError(f"{where} was trained with other settings ({changed}); use the same ones to resume.")
+    """Every other setting must be the checkpoint's; one the checkpoint lacks counts as changed."""
+    saved = state["options"]
+    mine = {k: v for k, v in asdict(options).items() if k not in MAY_CHANGE}
+    changed = [k for k in mine if k not in saved or saved[k] != mine[k]]
+    changed += [str(k) for k in saved if k not in mine and k not in MAY_CHANGE]
+    if changed:
+        raise VidstyleError(
+            f"{where} was trained with other settings ({', '.join(changed)}); use the same ones to resume."
+        )
 
 
 def check_split(batch_size: int, workers: int) -> None:
@@ -228,8 +252,7 @@ def train(
     mostly in their normalisation parameters (Dumoulin et al. 2017), so fine-tuning one converges in a
     fraction of the steps a random start needs.
     """
-    if options.content_layer not in JOHNSON.all:
-        raise VidstyleError(f"--content-layer must be one of {', '.join(JOHNSON.all)}.")
+    options.check()
     check_split(options.batch_size, worker.count)
     keep_freed_memory()
     torch.manual_seed(options.seed)
@@ -273,12 +296,16 @@ def train(
             batch = batch.contiguous(memory_format=torch.channels_last)
         optimizer.zero_grad(set_to_none=True)
         total, parts = losses_of(model, vgg, batch, grams, options)
+        if not torch.isfinite(total):
+            raise diverged(step, "the loss")
         total.backward()
         optimizer.step()
         parts.step = step
         if on_step:
             on_step(parts)
         if step % options.checkpoint_every == 0 or step == options.steps:
+            if not all(bool(torch.isfinite(p).all()) for p in net.parameters()):
+                raise diverged(step, "the network")
             save(checkpoint_state(step, net, optimizer, options) if worker.leads else {})
         if worker.leads and previews and (step % options.preview_every == 0 or step == options.steps):
             write_preview(net, previews, output.with_name(output.stem + ".previews") / f"step-{step:06d}.jpg", device)

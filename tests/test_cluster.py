@@ -139,3 +139,115 @@ def test_cli_runs_the_same_job_on_a_ray_cluster_given_by_address(clips, tiny_sty
         assert batch.returncode == 0, batch.stderr
         assert f"{len(clips)} done, 0 skipped, 0 failed" in batch.stdout
         assert same_pictures(tmp_path / "batch" / "plain.tiny.mp4", single)  # only the comment tag differs
+
+
+# Ray that is not there, or not ours (issue 27). Each command runs in a session of its own with its own
+# RAY_TMPDIR (where Ray keeps `ray_current_cluster` and its sessions), and its process group is killed in a
+# `finally`, so an assert that fires leaves nothing behind; /tmp/ray of other Ray users is never touched.
+
+
+@contextlib.contextmanager
+def own_ray_tmpdir() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="vs-rt-", dir="/tmp"))  # short: Ray's socket paths
+    try:
+        yield folder
+    finally:
+        for pid in processes_mentioning(str(folder)):  # the run's Ray, if it outlived an assert
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Processes of this machine whose command line or environment holds `text` (a run's RAY_TMPDIR):
+    the raylet, GCS, agents and workers of that run, whoever their parent is now."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            blob = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if text.encode() in blob:
+            found.append(int(entry.name))
+    return found
+
+
+def run_cli(args: list, env: dict[str, str], timeout: float, signal_after: float | None = None):
+    """(return code, stderr, seconds) of `python -m vidstyle ARGS`; with `signal_after`, SIGTERM then."""
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vidstyle", *map(str, args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        if signal_after is not None:
+            time.sleep(signal_after)
+            proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=timeout)
+        return proc.returncode, stderr, time.monotonic() - started
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.parametrize("how", ["--address", "RAY_ADDRESS", "ray://"])
+def test_an_address_where_nothing_listens_is_one_line_within_seconds(clips, tiny_style, tmp_path, how):
+    """It hung: 300 s without an error, 24 lines of Ray's GCS warnings, then 30 s to stop on SIGTERM."""
+    address = f"127.0.0.1:{free_port()}"
+    args = ["render", clips["plain"], "--style", tiny_style.path, "-o", tmp_path / "out.mp4"]
+    env = {**PLAIN}
+    if how == "RAY_ADDRESS":
+        env["RAY_ADDRESS"] = address
+    else:
+        address = "ray://" + address if how == "ray://" else address
+        args += ["--address", address]
+    with own_ray_tmpdir() as ray_tmp:
+        code, stderr, seconds = run_cli(args, {**env, "RAY_TMPDIR": str(ray_tmp)}, timeout=90)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert code == 1 and lines == [lines[-1]], stderr
+    assert lines[-1].startswith(f"error: no Ray cluster answers at {address} (connection refused)"), stderr
+    assert seconds < 30, seconds
+    assert not (tmp_path / "out.mp4").exists()
+
+
+@pytest.mark.slow
+def test_no_address_starts_a_ray_of_its_own_whatever_ray_current_cluster_names(clips, tiny_style, tmp_path):
+    """A bare ray.init() joined the cluster `ray_current_cluster` (left by a `ray start`) names: a dead one
+    hung the render with "Failed to connect to GCS" lines, a live one was someone else's cluster."""
+    with own_ray_tmpdir() as ray_tmp:
+        (ray_tmp / "ray").mkdir()
+        (ray_tmp / "ray" / "ray_current_cluster").write_text(f"127.0.0.1:{free_port()}")  # nothing there
+        env = {key: value for key, value in PLAIN.items() if key != "RAY_ADDRESS"}
+        args = ["render", clips["plain"], "--style", tiny_style.path, "-o", tmp_path / "out.mp4", "--workers", "2"]
+        code, stderr, seconds = run_cli(args, {**env, "RAY_TMPDIR": str(ray_tmp)}, timeout=240)
+    assert code == 0, stderr
+    assert "Failed to connect to GCS" not in stderr and (tmp_path / "out.mp4").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [0.5, 1.5, 3.0, 6.0])
+def test_sigterm_at_any_moment_of_a_ray_render_is_130_and_leaves_nothing_running(clips, tiny_style, tmp_path, after):
+    """Before the handlers were routed (importing torch) SIGTERM ended the command with -15 and no word;
+    during ray.init, Ray's handler made it 15 (or its core worker's, 134 with a C++ stack), and the raylet's
+    agents outlived the command by 48 s. From 0.5 s (importing) to 6 s (inside ray.init on 2 cores)."""
+    out = tmp_path / "out.mp4"
+    args = ["render", clips["plain"], "--style", tiny_style.path, "-o", out, "--workers", "2"]
+    with own_ray_tmpdir() as ray_tmp:
+        env = {**PLAIN, "RAY_TMPDIR": str(ray_tmp)}
+        code, stderr, _ = run_cli(args, env, timeout=120, signal_after=after)
+        deadline = time.monotonic() + 5
+        while processes_mentioning(str(ray_tmp)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = processes_mentioning(str(ray_tmp))
+    assert code == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "error: interrupted; no output was written.", stderr
+    assert "Traceback" not in stderr and "SIGTERM received" not in stderr, stderr
+    assert left == [], f"processes of the run still running: {left}"
+    assert not out.exists()

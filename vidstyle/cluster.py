@@ -2,27 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import ray
+import ray._private.ray_constants
 
 from vidstyle import interrupts
 from vidstyle.errors import VidstyleError
 
+#: How long a cluster's address may take to accept a TCP connection before it counts as not answering.
+#: Ray's own client waits for ever (a `Failed to connect to GCS` warning every few seconds).
+REACH_SECONDS = 10.0
+#: The port `ray://HOST` means without one (Ray Client's default).
+CLIENT_PORT = 10001
+
 
 def connect(address: str | None) -> bool:
-    """Join the cluster at `address` (or RAY_ADDRESS), else start Ray embedded. True if we started it."""
+    """Join the cluster at `address` (or RAY_ADDRESS), else start a Ray of our own, embedded. True if we
+    started it.
+
+    No address means our own Ray (`address="local"`), never a cluster someone else left: a bare `ray.init()`
+    joins whatever `ray_current_cluster` in Ray's temp folder names (the last `ray start` on this machine,
+    alive or long dead). An address is first checked to answer (`reachable`), so a wrong one is one line
+    within seconds instead of Ray's endless retries."""
     if ray.is_initialized():
         return False
     address = address or os.environ.get("RAY_ADDRESS") or None
-    if address:
+    if address and address != "local":
+        reachable(address)
         # Workers on other nodes import vidstyle from the driver's copy; torch and av must be installed there.
-        ray.init(
-            address=address, runtime_env={"py_modules": [str(Path(__file__).parent)]}, logging_level=logging.WARNING
-        )
-        interrupts.reclaim()  # ray.init replaced the SIGTERM handler: SIGTERM must stay Ctrl-C
+        with _started_or_stopped(), interrupts.library_handlers():
+            ray.init(
+                address=address,
+                runtime_env={"py_modules": [str(Path(__file__).parent)]},
+                logging_level=logging.WARNING,
+            )
         return False
     # Embedded Ray starts quietly: no dashboard nobody asked for, and not the notice Ray logs on every start
     # of a local cluster that it turned token authentication on (it stays on: Ray's default is kept, only
@@ -31,11 +51,107 @@ def connect(address: str | None) -> bool:
     level = notice.level
     notice.setLevel(logging.ERROR)
     try:
-        ray.init(include_dashboard=False, logging_level=logging.WARNING)
+        with _started_or_stopped(), interrupts.library_handlers():
+            ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
     finally:
         notice.setLevel(level)
-    interrupts.reclaim()
     return True
+
+
+@contextlib.contextmanager
+def _started_or_stopped() -> Iterator[None]:
+    """Around `ray.init`. Where the command owns Ctrl-C and SIGTERM (`interrupts`), the driver's core worker
+    puts in no crash handler of its own: it took SIGTERM too, printed a C++ stack and aborted (status 134)
+    when the signal came while Ray was starting. A `ray.init` that did not finish (Ctrl-C or SIGTERM half
+    way, a cluster that refused us) leaves nothing running: what it had started (an embedded Ray's GCS,
+    raylet, and the raylet's agents, which outlived the command by a minute) is stopped now."""
+    constants = ray._private.ray_constants
+    before = _descendants()
+    crash_handler = getattr(constants, "RAY_DISABLE_FAILURE_SIGNAL_HANDLER", None)
+    if crash_handler is not None and interrupts.owned():
+        constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER = True
+    try:
+        yield
+    except BaseException:
+        started = [pid for pid in _descendants() if pid not in before]  # before shutdown reparents them
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+        for pid in started:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        if crash_handler is not None:
+            constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER = crash_handler
+
+
+def _descendants() -> set[int]:
+    """The processes below this one (Linux's /proc; elsewhere none are known)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry.parent.name))
+    found: set[int] = set()
+    todo = [os.getpid()]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def endpoint(address: str) -> tuple[str, int]:
+    """(host, port) that must answer for `address`: HOST:PORT (a cluster's GCS), ray://HOST[:PORT] (Ray
+    Client), or auto (the cluster `ray start` last started on this machine, as Ray finds it)."""
+    text = address.strip()
+    if text == "auto":
+        from ray._private.services import canonicalize_bootstrap_address
+
+        try:
+            found = canonicalize_bootstrap_address("auto")
+        except ConnectionError:
+            found = None
+        if not found:
+            raise VidstyleError(
+                "--address auto: no Ray cluster was started on this machine (`ray start --head`); give its "
+                "address, or neither --address nor RAY_ADDRESS to run Ray here."
+            )
+        text = found
+    scheme, sep, rest = text.rpartition("://")
+    if sep and scheme != "ray":
+        raise VidstyleError(f"--address {address!r}: use HOST:PORT or ray://HOST:PORT.")
+    rest = rest.rstrip("/")
+    host, colon, port = rest.rpartition(":")
+    if not colon and sep:
+        host, port = rest, str(CLIENT_PORT)
+    host = host.strip("[]")  # [::1]:6379
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise VidstyleError(
+            f"--address {address!r} is not HOST:PORT (a Ray head's GCS, e.g. 10.0.0.5:6379), ray://HOST:PORT or auto."
+        )
+    return host, int(port)
+
+
+def reachable(address: str, seconds: float = REACH_SECONDS) -> None:
+    """A TCP connection to `address` opens within `seconds`, else one line naming the address."""
+    host, port = endpoint(address)
+    try:
+        with socket.create_connection((host, port), timeout=seconds):
+            return
+    except socket.gaierror:
+        why = f"unknown host {host}"
+    except TimeoutError:
+        why = f"no answer in {seconds:.0f} s"
+    except OSError as exc:
+        why = (exc.strerror or str(exc)).lower()
+    raise VidstyleError(
+        f"no Ray cluster answers at {address} ({why}); start one there (`ray start --head`), correct "
+        "--address or RAY_ADDRESS, or give neither to run Ray on this machine."
+    )
 
 
 #: A render's actors on a GPU node: one per this many CPUs, sharing the node's GPUs. The network on a GPU

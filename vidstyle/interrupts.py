@@ -9,13 +9,16 @@ Only the first signal raises: the ones after it (a user pressing Ctrl-C three ti
 the cleanup that the first one started, or into Ray's shutdown at exit, which printed a traceback.
 
 `ray.init` puts in its own SIGTERM handlers (Python's, which exits with status 15, and its core worker's, which
-aborts with 134); `reclaim` puts ours back after it, so SIGTERM on the Ray path is Ctrl-C too.
+aborts with 134); `library_handlers` around it turns a SIGTERM that Ray's handler met into Ctrl-C and puts ours
+back after it, so SIGTERM on the Ray path is Ctrl-C too, whenever it comes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 
 _requested = threading.Event()
 _installed = False
@@ -34,11 +37,18 @@ def _route() -> None:
 
 
 def install() -> None:
-    """Route SIGINT and SIGTERM to `_handle` (main thread only, as Python requires)."""
+    """Route SIGINT and SIGTERM to `_handle` (main thread only, as Python requires). A request that came
+    before (while the command's modules were importing, where a library can swallow the KeyboardInterrupt)
+    is kept until `consume` reports it."""
     global _installed
-    _requested.clear()
     _route()
     _installed = True
+
+
+def consume() -> None:
+    """The request has been acted on (the command said it was interrupted): forget it, so a later command
+    in the same process (tests run the app in-process) starts afresh."""
+    _requested.clear()
 
 
 def reclaim() -> None:
@@ -48,7 +58,29 @@ def reclaim() -> None:
         _route()
 
 
+def owned() -> bool:
+    """Whether `install` routed the signals here (the command line), rather than a program using vidstyle
+    as a library keeping its own."""
+    return _installed
+
+
 def check() -> None:
     """Raise KeyboardInterrupt if an interrupt was requested, even one that was swallowed on its way."""
     if _requested.is_set():
         raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def library_handlers() -> Iterator[None]:
+    """Around a call that puts in handlers of its own (`ray.init`): a SIGTERM that its handler turned into
+    SystemExit(15) on the way is a Ctrl-C (KeyboardInterrupt, and remembered for `check`), and ours are
+    routed again after it, whether it returned or raised."""
+    try:
+        yield
+    except SystemExit as exc:
+        if not _installed or exc.code not in (signal.SIGTERM, -signal.SIGTERM, 128 + signal.SIGTERM):
+            raise
+        _requested.set()
+        raise KeyboardInterrupt from None
+    finally:
+        reclaim()

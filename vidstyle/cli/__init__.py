@@ -2,9 +2,23 @@
 
 `app.py` holds the Typer app and what the commands share (the error wrapper, the progress bars),
 `options.py` the options several commands take; importing a command module registers its command.
+
+Ctrl-C and SIGTERM are routed (`interrupts`) before the commands are imported: importing them loads torch, a
+second or more, and a SIGTERM then used to end the command with status -15 and not a word.
 """
 
-from vidstyle.cli import batch, evaluate, image, preview, render, styles, train  # noqa: F401  (registers them)
-from vidstyle.cli.app import app
+import sys
+
+from vidstyle import interrupts
+
+interrupts.install()
+try:
+    from vidstyle.cli import batch, evaluate, image, preview, render, styles, train  # noqa: F401  (registers them)
+    from vidstyle.cli.app import app
+
+    interrupts.check()  # one that an imported library caught and dropped
+except KeyboardInterrupt:
+    sys.stderr.write("error: interrupted; no output was written.\n")
+    raise SystemExit(130) from None
 
 __all__ = ["app"]

@@ -53,10 +53,12 @@ def handled(interrupted: str) -> Iterator[None]:
     """The one error wrapper: a `VidstyleError` becomes its one line and exit 1; Ctrl-C (and SIGTERM, which
     `interrupts` turns into one) becomes `interrupted`, a line that says what was kept, and exit 130."""
     try:
+        interrupts.check()  # a signal that came while the command was starting, swallowed on its way
         yield
     except VidstyleError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
+        interrupts.consume()
         fail(interrupted, code=130)
 
 

@@ -84,7 +84,9 @@ def batch(
     suffix: Annotated[str, typer.Option(help="Container of the outputs named VIDEO.STYLE.SUFFIX.")] = ".mp4",
     max_side: Annotated[
         int | None,
-        typer.Option(help="Stylise at most this many pixels on the longer side.", min=16, rich_help_panel=SPEED_PANEL),
+        typer.Option(
+            help="Stylise at most this many pixels on the longer side (at least 16).", rich_help_panel=SPEED_PANEL
+        ),
     ] = None,
     device: DeviceOption = "auto",
     batch_size: BatchSize = R.batch_size,
@@ -92,7 +94,7 @@ def batch(
     compile: CompileOption = CompileMode(R.compile),
     precision: PrecisionOption = Precision(R.precision),
     crf: Annotated[
-        int | None, typer.Option(help="Quality (x264 default 16).", min=0, max=63, rich_help_panel=SPEED_PANEL)
+        int | None, typer.Option(help="Quality, 0 to 63 (x264 default 16).", rich_help_panel=SPEED_PANEL)
     ] = None,
     preset: Preset = R.preset,
     stabilize: Stabilize = StabilizeOptions.strength,
@@ -135,12 +137,12 @@ def batch(
         suffix,
         overwrite,
     )
-    options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision)
     nst = VideoNST(replace(V.nst, iterations=iterations), keyframe_every, vgg_weights)
     with (
         handled("interrupted; finished outputs are kept, run the same command again to do the rest."),
         contextlib.ExitStack() as stack,
     ):
+        options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision)
         tasks: dict[str, TaskID] = {}
         overall: list[TaskID] = []
         bar = Progress()  # replaced by the real bar once the request is known to be good

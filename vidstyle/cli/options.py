@@ -154,11 +154,12 @@ PrecisionOption = Annotated[
         rich_help_panel=SPEED_PANEL,
     ),
 ]
-BatchSize = Annotated[int, typer.Option(help="Frames per network call.", min=1, rich_help_panel=SPEED_PANEL)]
+# checked with the rest of RenderOptions (its ranges are defined there, once for the CLI and the library)
+BatchSize = Annotated[int, typer.Option(help="Frames per network call (at least 1).", rich_help_panel=SPEED_PANEL)]
 Preset = Annotated[
     str,
     typer.Option(
-        help="x264 speed preset (ultrafast ... veryslow): slower ones make smaller files at the same --crf.",
+        help="x264 speed preset (ultrafast ... veryslow, placebo): slower ones make smaller files at the same --crf.",
         rich_help_panel=SPEED_PANEL,
     ),
 ]

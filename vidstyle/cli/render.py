@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from vidstyle import storage
+from vidstyle import media, storage
 from vidstyle.cli.app import app, err, frames_bar, handled, note
 from vidstyle.cli.options import (
     NST_PANEL,
@@ -43,6 +43,7 @@ from vidstyle.cli.options import (
     VggWeights,
     Workers,
 )
+from vidstyle.errors import VidstyleError
 from vidstyle.pipeline.choice import StyleChoice
 from vidstyle.pipeline.executors import ShardOptions
 from vidstyle.pipeline.jobs import VideoNST, render_video
@@ -100,8 +101,7 @@ def render(
         int | None,
         typer.Option(
             help="Stylise at most this many pixels on the longer side, then scale back to the source size (faster, "
-            "coarser brush strokes).",
-            min=16,
+            "coarser brush strokes); at least 16.",
             rich_help_panel=SPEED_PANEL,
         ),
     ] = None,
@@ -113,9 +113,7 @@ def render(
     crf: Annotated[
         int | None,
         typer.Option(
-            help="Quality: lower is better and bigger (x264 default 16, VP9 32).",
-            min=0,
-            max=63,
+            help="Quality, 0 to 63: lower is better and bigger (x264 default 16, VP9 32).",
             rich_help_panel=SPEED_PANEL,
         ),
     ] = None,
@@ -170,7 +168,6 @@ def render(
     and renamed only when complete. A damaged input is stylised as far as it decodes, with a warning that
     says how many frames were lost.
     """
-    options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision)
     nst_options = replace(
         N,
         iterations=iterations,
@@ -183,6 +180,8 @@ def render(
     nst = VideoNST(nst_options, keyframe_every, vgg_weights)
     choice = StyleChoice(style, style_image, blend, method.value, strength, preserve_color)
     with handled("interrupted; no output was written."), contextlib.ExitStack() as stack:
+        # checked by RenderOptions itself (the library's words and ranges), so inside the error wrapper
+        options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision)
         bar, task = None, None
 
         def started(video, segments) -> None:  # the bar appears once the input is known to be good
@@ -215,6 +214,9 @@ def render(
 
 
 def summarise(report: RenderReport, output: str) -> None:
+    with contextlib.suppress(VidstyleError):  # the source was read a moment ago; a note is never an error
+        if left := media.not_kept(report.source):
+            err.print(f"note: not kept: the source's {left} (vidstyle writes the video and its audio only).")
     for line in report.transcoded:
         suffix = Path(output).suffix
         err.print(f"note: audio {line}: the {suffix} container cannot hold the source's codec.")

@@ -31,6 +31,7 @@ _NAMES = {
     "decode_span": "vidstyle.media.decoding",
     "fsync_file": "vidstyle.media.encoding",
     "mux": "vidstyle.media.muxing",
+    "not_kept": "vidstyle.media.probing",
     "packet_times": "vidstyle.media.probing",
     "probe": "vidstyle.media.probing",
     "start_resolution": "vidstyle.media.muxing",
@@ -52,6 +53,7 @@ __all__ = [
     "decode_span",
     "fsync_file",
     "mux",
+    "not_kept",
     "packet_times",
     "probe",
     "start_resolution",
@@ -65,4 +67,4 @@ if TYPE_CHECKING:
     from vidstyle.media.decoding import REORDER_WINDOW, copy_span, decode_at, decode_span
     from vidstyle.media.encoding import CONTAINERS, X264_CRF, X264_PRESET, EncodeSettings, Part, PartWriter, fsync_file
     from vidstyle.media.muxing import mux, start_resolution
-    from vidstyle.media.probing import Source, VideoInfo, comment, packet_times, probe
+    from vidstyle.media.probing import Source, VideoInfo, comment, not_kept, packet_times, probe

@@ -17,6 +17,7 @@ import numpy as np
 
 from vidstyle import storage
 from vidstyle.errors import VidstyleError
+from vidstyle.pixels import check_size
 
 Source = str | Path | BinaryIO
 
@@ -217,6 +218,7 @@ def probe(path: str | Path) -> VideoInfo:
             raise VidstyleError(f"{path}: no frame of its video stream can be decoded (corrupt file?).")
         rotation = int(round(first.rotation or 0)) % 360
         width, height = (first.height, first.width) if rotation in (90, 270) else (first.width, first.height)
+        check_size(width, height, f"{path}: the video")  # not OpenCV's message from the optical flow
         pts_array = np.unique(np.asarray(index.pts, dtype=np.int64))
         tb = stream.time_base
         last_duration = _last_duration(pts_array, index.durations, stream)
@@ -293,3 +295,16 @@ def packet_times(path: Path) -> tuple[list[Fraction], Fraction]:
         stream = video_stream(container, path)
         tb = stream.time_base
         return sorted(p.pts * tb for p in container.demux(stream) if p.size and p.pts is not None), tb
+
+
+def not_kept(source: Source) -> str | None:
+    """What of `source` an output does not carry, in words ("2 subtitle streams and 1 attachment"), or None:
+    vidstyle writes the video and the audio; subtitles, attachments (fonts, cover art) and data are left."""
+    with open_source(source) as container:
+        kinds: dict[str, int] = {}
+        for stream in container.streams:
+            if stream.type in ("subtitle", "attachment", "data"):
+                kinds[stream.type] = kinds.get(stream.type, 0) + 1
+    words = {"subtitle": "subtitle stream", "attachment": "attachment", "data": "data stream"}
+    parts = [f"{n} {words[kind]}{'s' if n > 1 else ''}" for kind, n in kinds.items()]
+    return " and ".join(parts) if parts else None

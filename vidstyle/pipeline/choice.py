@@ -44,6 +44,15 @@ class StyleChoice:
     preserve_color: bool = False
 
     def check(self) -> None:
+        for name, kinds in (("style", (str,)), ("style_image", (str, Path)), ("blend", (str,))):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, kinds):
+                raise TypeError(
+                    f"StyleChoice.{name} must be a {' or '.join(k.__name__ for k in kinds)}, not "
+                    f"{type(value).__name__}."
+                )
+        if isinstance(self.strength, bool) or not isinstance(self.strength, (int, float)):
+            raise TypeError(f"StyleChoice.strength must be a number, not {type(self.strength).__name__}.")
         given = [x for x in (self.style, self.style_image, self.blend) if x is not None]
         if len(given) != 1:
             raise VidstyleError(
@@ -61,6 +70,16 @@ class StyleChoice:
         if self.blend is not None:
             return "blend"
         return Path(self.style_image).stem if self.style_image is not None else Path(str(self.style)).stem
+
+
+def checked(choice: object, name: str = "choice") -> StyleChoice:
+    """`choice` if it is a good StyleChoice; TypeError naming the argument for anything else (a style's name
+    given where its StyleChoice belongs), else the choice's own one line."""
+    if not isinstance(choice, StyleChoice):
+        hint = f" (StyleChoice(style={choice!r}))" if isinstance(choice, str) else ""
+        raise TypeError(f"{name} must be a StyleChoice{hint}, not {type(choice).__name__}.")
+    choice.check()
+    return choice
 
 
 def check_strength(strength: float) -> None:
@@ -147,7 +166,7 @@ def make_recipe(
 ) -> tuple[Recipe, Finish]:
     """The recipe and finish for a choice. `content()` gives frames of the video (or the photo) and is
     called only when a code's strength needs them; `nst_recipe(painting)` builds the Gatys recipe."""
-    choice.check()
+    checked(choice)
     if choice.method == "nst":
         if nst_recipe is None:
             raise VidstyleError("--method nst is not available here.")

@@ -21,14 +21,14 @@ import torch
 from PIL import Image
 
 from vidstyle import media
-from vidstyle.errors import VidstyleError
-from vidstyle.files import refuse_existing, write_atomic
+from vidstyle.errors import VidstyleError, check_whole
+from vidstyle.files import refuse_existing, space_checked, write_atomic
 from vidstyle.media.images import check_writable, to_tensor, to_uint8, write_rgb
 from vidstyle.media.sheets import contact_sheet
 from vidstyle.models.devices import resolve_device
 from vidstyle.models.vgg import VGGFeatures, perceptual_vgg
 from vidstyle.nst.gatys import NSTOptions, transfer
-from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, make_recipe, read_painting
+from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, checked, make_recipe, read_painting
 from vidstyle.pipeline.stylizers import Finish, Recipe, make_transform
 
 
@@ -139,8 +139,8 @@ def preview(
 
 
 def preview_video(
-    source: Path,
-    output: Path,
+    source: str | Path,
+    output: str | Path,
     choices: list[tuple[str, StyleChoice]],
     *,
     frames: int = 8,
@@ -159,8 +159,24 @@ def preview_video(
     every labelled choice. Every choice paints as `render` would; paintings with method nst are optimised
     for all sampled frames at once at `nst_size`. Neither file replaces one that exists unless `overwrite`."""
     started = started if started is not None else time.perf_counter()
+    source, output = Path(source), Path(output)  # str or Path, as render_video takes them
+    if not isinstance(choices, (list, tuple)) or not all(
+        isinstance(c, tuple) and len(c) == 2 and isinstance(c[0], str) for c in choices
+    ):
+        raise TypeError("choices must be a list of (label, StyleChoice) pairs.")
+    for _, choice in choices:
+        checked(choice, "each choice")
     if not choices:
         raise VidstyleError("give at least one --style, --style-image or --blend to compare.")
+    for option, value, least in (
+        ("--frames", frames, 1),
+        ("--thumb", thumb, 32),
+        ("--nst-size", nst_size, 32),
+        ("--iterations", iterations, 2),
+    ):
+        check_whole(option, value, least, name=option[2:].replace("-", "_"))
+    if max_side is not None:
+        check_whole("--max-side", max_side, 16, name="max_side")
     page = output.with_suffix(".html")
     for target in [output, page] if with_html else [output]:
         refuse_existing(target, overwrite)
@@ -183,9 +199,10 @@ def preview_video(
         runs.append((label, partial(stylise_recipe, recipe=recipe, finish=finish, device=dev, max_side=max_side)))
     report = preview(source, runs, frames, at, started)
     rows = list(zip(report.rows, report.cells))
-    sheet = contact_sheet(rows, [clock(t) for t in report.times], thumb)
-    write_rgb(output, np.asarray(sheet))
-    if with_html:
-        text = html_page(rows, report.times, f"{source.name}: vidstyle preview")
-        write_atomic(page, lambda tmp: tmp.write_text(text))
+    sheet = np.asarray(contact_sheet(rows, [clock(t) for t in report.times], thumb))
+    text = html_page(rows, report.times, f"{source.name}: vidstyle preview") if with_html else ""
+    with space_checked(output.parent, sheet.nbytes + len(text)):  # a full disk: one line, as render's
+        write_rgb(output, sheet)
+        if with_html:
+            write_atomic(page, lambda tmp: tmp.write_text(text))
     return report

@@ -19,7 +19,7 @@ from typing import BinaryIO
 import numpy as np
 
 from vidstyle import interrupts, media, storage
-from vidstyle.errors import VidstyleError
+from vidstyle.errors import VidstyleError, check_whole
 from vidstyle.files import (
     move_into_place,
     refuse_existing,
@@ -38,6 +38,9 @@ Progress = Callable[[int], None]
 
 @dataclass
 class RenderOptions:
+    """Checked when made (and by `dataclasses.replace`), so the library refuses what the CLI refuses, in the
+    same words; the CLI takes its ranges from `RANGES`."""
+
     device: str = "auto"
     batch_size: int = 4
     max_side: int | None = None
@@ -48,6 +51,51 @@ class RenderOptions:
     compile: str = "auto"  # torch.compile the network: on, off, or auto (when the job is big enough to pay)
     precision: str = "auto"  # the network's: fp32, fp16, bf16, or auto (`acceleration.network_dtype`)
     finish: Finish = field(default_factory=Finish)  # strength of a trained network or NST; keeping colours
+
+    # class constants, not fields (no annotation): whole-number options as (option, least, most or None)
+    RANGES = {
+        "batch_size": ("--batch-size", 1, None),
+        "max_side": ("--max-side", 16, None),
+        "crf": ("--crf", 0, 63),
+    }
+    PRESETS = (  # x264's speed presets, fastest first
+        "ultrafast",
+        "superfast",
+        "veryfast",
+        "faster",
+        "fast",
+        "medium",
+        "slow",
+        "slower",
+        "veryslow",
+        "placebo",
+    )
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """TypeError for a value of the wrong kind (naming the field), VidstyleError for one out of range
+        (naming the option, as the CLI does)."""
+        for name, (option, least, most) in self.RANGES.items():
+            value = getattr(self, name)
+            if value is None and name != "batch_size":
+                continue
+            check_whole(option, value, least, most, name=f"RenderOptions.{name}")
+        seconds = self.segment_seconds
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise TypeError(f"RenderOptions.segment_seconds must be a number, not {type(seconds).__name__}.")
+        if not 0 < seconds < float("inf"):  # NaN too
+            raise VidstyleError(f"segment_seconds must be a finite number of seconds above 0, not {seconds}.")
+        for name in ("device", "preset", "compile", "precision"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"RenderOptions.{name} must be a str, not {type(getattr(self, name)).__name__}.")
+        if self.preset not in self.PRESETS:
+            raise VidstyleError(f"--preset must be one of {', '.join(self.PRESETS)}, not {self.preset!r}.")
+        for name, kind in (("stabilize", StabilizeOptions), ("finish", Finish)):
+            value = getattr(self, name)
+            if not isinstance(value, kind) and not (value is None and name == "stabilize"):
+                raise TypeError(f"RenderOptions.{name} must be a {kind.__name__}, not {type(value).__name__}.")
 
 
 @dataclass

@@ -10,14 +10,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidstyle.files import refuse_existing
+from vidstyle.errors import check_whole
+from vidstyle.files import refuse_existing, space_checked
 from vidstyle.media.images import check_writable, read_rgb, to_tensor, to_uint8, write_rgb
 from vidstyle.models.devices import resolve_device
 from vidstyle.models.vgg import perceptual_vgg
 from vidstyle.nst.gatys import NSTOptions, StepCallback, transfer
-from vidstyle.pipeline.choice import StyleChoice, make_recipe, read_painting
+from vidstyle.pipeline.choice import StyleChoice, checked, make_recipe, read_painting
 from vidstyle.pipeline.stylizers import Finish, stylize_still
-from vidstyle.pixels import resize_rgb
+from vidstyle.pixels import check_rgb, resize_rgb
 
 
 @dataclass
@@ -34,7 +35,7 @@ class ImageNST:
 
 
 def stylize_image(
-    photo: Path | np.ndarray,
+    photo: str | Path | np.ndarray,
     choice: StyleChoice,
     *,
     size: int | None = None,
@@ -48,10 +49,20 @@ def stylize_image(
 
     `size`: the result's long side (default: the photo's own; `nst.nst.size`, 384, with nst). `max_side`: paint at
     most this large and scale back (default: a painting's code paints at 480 px, as `render` does). With
-    nst, `on_step(losses, current)` is called after every iteration."""
-    choice.check()
+    nst, `on_step(losses, current)` is called after every iteration. A photo, options or a choice of the
+    wrong kind is a TypeError or ValueError naming it; one the CLI would refuse, its one line (VidstyleError)."""
+    checked(choice)
+    if size is not None:
+        check_whole("--size", size, 32, name="size")
+    if max_side is not None:
+        check_whole("--max-side", max_side, 16, name="max_side")
+    if nst is not None and not isinstance(nst, ImageNST):
+        raise TypeError(f"nst must be an ImageNST, not {type(nst).__name__}.")
+    if isinstance(photo, (str, Path)):
+        image = check_rgb(read_rgb(photo), str(photo))
+    else:
+        image = check_rgb(photo, "photo")
     dev = resolve_device(device)
-    image = read_rgb(photo) if isinstance(photo, (str, Path)) else photo
     if choice.method == "nst":
         nst = nst or ImageNST()
         options = nst.options(size or nst.nst.size, choice.preserve_color)
@@ -69,8 +80,8 @@ def stylize_image(
 
 
 def stylize_image_file(
-    photo: Path,
-    output: Path,
+    photo: str | Path,
+    output: str | Path,
     choice: StyleChoice,
     *,
     overwrite: bool = False,
@@ -87,12 +98,15 @@ def stylize_image_file(
 
     def step(losses, current) -> None:
         if checkpoint_every and losses.step % checkpoint_every == 0 and losses.step != last:
-            write_rgb(checkpoint_path(output, losses.step), to_uint8(current()))
+            image = to_uint8(current())
+            with space_checked(output.parent, 2 * image.nbytes):
+                write_rgb(checkpoint_path(output, losses.step), image)
         if on_step:
             on_step(losses, current)
 
     result = stylize_image(photo, choice, on_step=step, **settings)
-    write_rgb(output, result)
+    with space_checked(output.parent, result.nbytes):  # a full disk: one line, as render's
+        write_rgb(output, result)
     return result
 
 

@@ -422,6 +422,7 @@ def test_a_photo_too_small_to_paint_is_one_line(size, tmp_path):
     Image.fromarray(np.full((size[1], size[0], 3), 120, np.uint8)).save(photo)
     out = tmp_path / "o.png"
     one_line_error(
-        vidstyle_here("image", photo, "--style", "muse", "-o", out), f"a {size[0]}x{size[1]} picture is too small"
+        vidstyle_here("image", photo, "--style", "muse", "-o", out),
+        f"tiny.png is {size[0]}x{size[1]} pixels; vidstyle paints",
     )
     assert not out.exists()

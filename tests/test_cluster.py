@@ -6,7 +6,6 @@ only that group: Ray's stop command would end every Ray on the machine, a user's
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from vidstyle.cluster import free_port
 from vidstyle.pipeline.render import render
 from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.temporal.stabilizer import StabilizeOptions
@@ -26,12 +26,6 @@ RAY = [sys.executable, "-c", "from ray.scripts.scripts import main; main()"]
 # Ray's token auth reads ~/.ray/auth_token, which a developer's machine may hold from another cluster; the
 # test's own throwaway cluster runs without it (a real cluster: RAY_AUTH_MODE=token, Ray's setting)
 PLAIN = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -251,3 +245,60 @@ def test_sigterm_at_any_moment_of_a_ray_render_is_130_and_leaves_nothing_running
     assert "Traceback" not in stderr and "SIGTERM received" not in stderr, stderr
     assert left == [], f"processes of the run still running: {left}"
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_batch_across_two_worker_nodes_survives_losing_one(tiny_style, tmp_path, monkeypatch):
+    """A head and two 1-CPU worker nodes; one worker node is removed once the first output is in. Every
+    output must still be complete and exact: the lost node's units run again on the other node, and a video
+    whose parts were lost with it starts again from its plan (before: ActorDiedError for the frame counter
+    on that node, or a hang on the segment the node held)."""
+    from vidstyle.cluster import local_cluster
+    from vidstyle.media.synth import ClipSpec, make_clip
+
+    from .helpers import audio_packets, frame_times
+
+    temp = Path(tempfile.mkdtemp(prefix="vs-rc-", dir="/tmp"))  # Ray's socket paths must stay short
+    monkeypatch.setenv("RAY_TMPDIR", str(temp))  # the cluster-address file goes here, not /tmp/ray
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for i in range(6):  # 11 s with a keyframe a second: two segments each (10 s + 1 s)
+        make_clip(videos / f"clip{i}.mp4", ClipSpec(seconds=11, width=160, height=120, gop=25))
+    out = tmp_path / "out"
+    try:
+        with local_cluster([1, 1], temp) as (cluster, nodes):
+            command = [sys.executable, "-m", "vidstyle", "batch", str(videos), "--style", str(tiny_style.path)]
+            command += ["-o", str(out), "--address", cluster.address, "--workers", "2", "--crf", "0"]
+            proc = subprocess.Popen(
+                command,
+                env={**PLAIN, "RAY_TMPDIR": str(temp)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            try:
+                deadline = time.monotonic() + 400
+                while not list(out.glob("*.tiny.mp4")):
+                    assert proc.poll() is None, proc.communicate()[1][-3000:]
+                    assert time.monotonic() < deadline, "no output within 400 s"
+                    time.sleep(0.2)
+                first = sorted(p.name for p in out.glob("*.tiny.mp4"))
+                cluster.remove_node(nodes[0], allow_graceful=False)  # a node lost mid-batch
+                stdout, stderr = proc.communicate(timeout=600)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        import shutil
+
+        shutil.rmtree(temp, ignore_errors=True)
+    assert proc.returncode == 0, stderr[-3000:]
+    assert "6 done, 0 skipped, 0 failed" in stdout, stdout
+    assert len(first) < 6  # the node went while work was left
+    for i in range(6):
+        source, made = videos / f"clip{i}.mp4", out / f"clip{i}.tiny.mp4"
+        assert frame_times(made) == frame_times(source) and audio_packets(made) == audio_packets(source)
+    single = tmp_path / "single.mp4"  # the frames handed to x264 are the same on every executor
+    render(videos / "clip5.mp4", single, tiny_style, RenderOptions(stabilize=StabilizeOptions(), crf=0))
+    assert same_pictures(out / "clip5.tiny.mp4", single)

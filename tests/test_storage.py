@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from vidstyle import storage
+from vidstyle.cluster import free_port
 from vidstyle.media.synth import ClipSpec, make_clip
 
 from .helpers import frame_times, vidstyle
@@ -22,12 +22,6 @@ moto_server = pytest.importorskip("moto.server", reason="the S3 tests need moto[
 pytest.importorskip("s3fs", reason="the S3 tests need vidstyle[s3] (s3fs)")
 
 BUCKET = "vidstyle-test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

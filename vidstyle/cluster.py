@@ -186,3 +186,41 @@ def shape(
         return n, max(1, cpus // n), 1, "cuda"
     n = workers or max(1, cpus // 2)
     return n, max(1, cpus // n), 0, "cpu"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def local_cluster(node_cpus: list[int], temp: Path) -> Iterator[tuple[object, list]]:
+    """A Ray cluster of several nodes on this machine (`ray.cluster_utils.Cluster`), for the multi-node test
+    and bench/batch_scale.py: a head with no CPUs (it hosts the driver, as a real head does) and one worker
+    node per entry of `node_cpus`, every port free-picked (no default port of Ray's is bound), every node on
+    127.0.0.1, with its temp dir in `temp`. Yields (cluster, worker nodes). On the way out it stops exactly
+    these nodes and removes the cluster-address file the head wrote (set RAY_TMPDIR to keep that file out of
+    /tmp/ray), whatever happened."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 0,
+            "port": free_port(),
+            "include_dashboard": False,
+            "dashboard_agent_listen_port": free_port(),
+            "ray_client_server_port": free_port(),
+            "node_ip_address": "127.0.0.1",
+            "temp_dir": str(temp),
+        },
+    )
+    try:
+        nodes = [
+            cluster.add_node(num_cpus=cpus, node_ip_address="127.0.0.1", dashboard_agent_listen_port=free_port())
+            for cpus in node_cpus
+        ]
+        yield cluster, nodes
+    finally:
+        cluster.shutdown()

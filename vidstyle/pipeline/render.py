@@ -16,7 +16,16 @@ from vidstyle.files import space_checked
 from vidstyle.models.styles import StyleInfo
 from vidstyle.pipeline.driver import Ended, drive
 from vidstyle.pipeline.executors import ShardOptions, executor_for
-from vidstyle.pipeline.segments import Progress, RenderOptions, RenderReport, Segment, check_paths, job_gflop
+from vidstyle.pipeline.segments import (
+    Progress,
+    RenderOptions,
+    RenderReport,
+    Segment,
+    check_paths,
+    discard,
+    job_gflop,
+    stage,
+)
 from vidstyle.pipeline.stylizers import Recipe, as_recipe
 from vidstyle.pipeline.units import Plan, VideoTask, plan_video
 
@@ -41,6 +50,8 @@ def render(
     starts, so a typo never costs a Ray start-up; an existing `target` is replaced only with `overwrite`."""
     source, target = str(source), str(target)
     check_paths(source, target, options, overwrite)
+    if not storage.is_url(target):
+        discard(*stage(Path(target)))  # the folder exists and takes files, before anything is read
     task = VideoTask(0, source, target, "style", overwrite=overwrite)
     plan, job = plan_video(task, options)
     if plan.status == "failed" or job is None:

@@ -189,9 +189,8 @@ def main() -> None:
             for shape in ([2], [1, 1]):
                 temp = Path(tempfile.mkdtemp(prefix="vs-bc-", dir="/tmp"))
                 try:
-                    os.environ["RAY_TMPDIR"] = str(temp)
-                    with local_cluster(shape, temp) as (made, _):
-                        extra = ("--workers", "2", "--address", made.address)
+                    with local_cluster(shape, temp) as (_, _, address):
+                        extra = ("--workers", "2", "--address", address)
                         run = whole_batch(ROOT, manifest, work / "out", {**env, "RAY_TMPDIR": str(temp)}, extra)
                 finally:
                     shutil.rmtree(temp, ignore_errors=True)

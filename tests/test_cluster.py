@@ -248,7 +248,7 @@ def test_sigterm_at_any_moment_of_a_ray_render_is_130_and_leaves_nothing_running
 
 
 @pytest.mark.slow
-def test_a_batch_across_two_worker_nodes_survives_losing_one(tiny_style, tmp_path, monkeypatch):
+def test_a_batch_across_two_worker_nodes_survives_losing_one(tiny_style, tmp_path):
     """A head and two 1-CPU worker nodes; one worker node is removed once the first output is in. Every
     output must still be complete and exact: the lost node's units run again on the other node, and a video
     whose parts were lost with it starts again from its plan (before: ActorDiedError for the frame counter
@@ -259,16 +259,15 @@ def test_a_batch_across_two_worker_nodes_survives_losing_one(tiny_style, tmp_pat
     from .helpers import audio_packets, frame_times
 
     temp = Path(tempfile.mkdtemp(prefix="vs-rc-", dir="/tmp"))  # Ray's socket paths must stay short
-    monkeypatch.setenv("RAY_TMPDIR", str(temp))  # the cluster-address file goes here, not /tmp/ray
     videos = tmp_path / "videos"
     videos.mkdir()
     for i in range(6):  # 11 s with a keyframe a second: two segments each (10 s + 1 s)
         make_clip(videos / f"clip{i}.mp4", ClipSpec(seconds=11, width=160, height=120, gop=25))
     out = tmp_path / "out"
     try:
-        with local_cluster([1, 1], temp) as (cluster, nodes):
+        with local_cluster([1, 1], temp) as (cluster, nodes, address):
             command = [sys.executable, "-m", "vidstyle", "batch", str(videos), "--style", str(tiny_style.path)]
-            command += ["-o", str(out), "--address", cluster.address, "--workers", "2", "--crf", "0"]
+            command += ["-o", str(out), "--address", address, "--workers", "2", "--crf", "0"]
             proc = subprocess.Popen(
                 command,
                 env={**PLAIN, "RAY_TMPDIR": str(temp)},

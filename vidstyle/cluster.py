@@ -195,32 +195,34 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def local_cluster(node_cpus: list[int], temp: Path) -> Iterator[tuple[object, list]]:
+def local_cluster(node_cpus: list[int], temp: Path) -> Iterator[tuple[object, list, str]]:
     """A Ray cluster of several nodes on this machine (`ray.cluster_utils.Cluster`), for the multi-node test
     and bench/batch_scale.py: a head with no CPUs (it hosts the driver, as a real head does) and one worker
-    node per entry of `node_cpus`, every port free-picked (no default port of Ray's is bound), every node on
-    127.0.0.1, with its temp dir in `temp`. Yields (cluster, worker nodes). On the way out it stops exactly
-    these nodes and removes the cluster-address file the head wrote (set RAY_TMPDIR to keep that file out of
-    /tmp/ray), whatever happened."""
+    node per entry of `node_cpus`, every port free-picked (no default port of Ray's is bound; no client
+    server, which needs ray[client]), every node on this machine's own address (Ray turns a driver's
+    127.0.0.1 into it, so nodes bound to loopback alone are never reached), everything under `temp` (RAY_TMPDIR points
+    there meanwhile, so the cluster-address file the head writes is not /tmp/ray's, which other Ray users
+    read). Yields (cluster, worker nodes, address). On the way out it stops exactly these nodes and removes that
+    address file, whatever happened."""
+    saved = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = str(temp)
+    (temp / "ray").mkdir(parents=True, exist_ok=True)
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={
-            "num_cpus": 0,
-            "port": free_port(),
-            "include_dashboard": False,
-            "dashboard_agent_listen_port": free_port(),
-            "ray_client_server_port": free_port(),
-            "node_ip_address": "127.0.0.1",
-            "temp_dir": str(temp),
-        },
-    )
+    cluster = Cluster()
     try:
-        nodes = [
-            cluster.add_node(num_cpus=cpus, node_ip_address="127.0.0.1", dashboard_agent_listen_port=free_port())
-            for cpus in node_cpus
-        ]
-        yield cluster, nodes
+        cluster.add_node(
+            num_cpus=0,
+            gcs_server_port=free_port(),
+            include_dashboard=False,
+            dashboard_agent_listen_port=free_port(),
+            temp_dir=str(temp),
+        )
+        nodes = [cluster.add_node(num_cpus=cpus, dashboard_agent_listen_port=free_port()) for cpus in node_cpus]
+        yield cluster, nodes, cluster.address
     finally:
         cluster.shutdown()
+        if saved is None:
+            os.environ.pop("RAY_TMPDIR", None)
+        else:
+            os.environ["RAY_TMPDIR"] = saved

@@ -74,7 +74,8 @@ def command(*args: str) -> list[str]:
 
 
 def using(checkout: Path, env: dict[str, str]) -> dict[str, str]:
-    """The environment that runs `checkout`'s vidstyle (its folder first on the path, for Ray's workers too)."""
+    """The environment that runs `checkout`'s vidstyle (its folder first on the path, for Ray's workers too;
+    the commands run in a folder of their own, since `python -m` puts the working folder first)."""
     return {**env, "PYTHONPATH": str(checkout)}
 
 
@@ -88,6 +89,7 @@ def first_output(checkout: Path, manifest: Path, out: Path, env: dict[str, str],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        cwd=tempfile.gettempdir(),
     )
     try:
         while time.perf_counter() - started < limit and proc.poll() is None:
@@ -115,6 +117,7 @@ def whole_batch(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        cwd=tempfile.gettempdir(),
     )
     sample = {"rchar": 0, "wchar": 0, "cpu": 0.0}
     try:

@@ -2,13 +2,13 @@
 
     ray job submit --address http://HEAD:8265 --working-dir . \
         --runtime-env pipelines/runtime_env.yaml -- \
-        python pipelines/batch.py pipelines/example-manifest.jsonl -o /shared/out
+        python pipelines/batch.py s3://bucket/manifest.jsonl -o s3://bucket/out/
 
 Inside a submitted job RAY_ADDRESS points at the cluster, so `vidstyle batch` joins it instead of starting
-Ray; every option of `vidstyle batch` works here (`python pipelines/batch.py --help`). The driver runs on
-the head node and writes the outputs there: give `-o` a path on storage the head can write (a shared
-mount, or a local disk you collect from). Inputs are read by the driver only; workers get compressed
-segments through the object store.
+Ray; every option of `vidstyle batch` works here (`python pipelines/batch.py --help`). The driver on the head
+node handles metadata only; the workers read the inputs and write the outputs, so give locations every node
+reaches: URLs in object storage (vidstyle[s3] on every node), or paths on a filesystem every node mounts at
+the same place.
 """
 
 import os

@@ -38,7 +38,7 @@ def local(location: str | Path) -> Path:
 
 def filesystem(url: str) -> tuple[Any, str]:
     """(fsspec filesystem, path inside it) for a URL; one line naming the extra when its package is missing."""
-    protocol = url.split("://", 1)[0]
+    protocol: str = url.split("://", 1)[0]
     try:
         from fsspec.core import url_to_fs
     except ImportError:
@@ -49,8 +49,8 @@ def filesystem(url: str) -> tuple[Any, str]:
     try:
         return url_to_fs(url)
     except (ImportError, ValueError) as exc:
-        extra = EXTRAS.get(protocol)
-        hint = f'pip install "vidstyle[{extra}]"' if extra else "install the fsspec filesystem for it"
+        known = EXTRAS.get(protocol)
+        hint = f'pip install "vidstyle[{known}]"' if known else "install the fsspec filesystem for it"
         raise VidstyleError(f"{url}: cannot use {protocol}:// ({exc}); {hint}.") from None
 
 
@@ -89,8 +89,8 @@ def inside(folder: str | Path, location: str | Path) -> bool:
         path = posixpath.normpath(str(location).split("://", 1)[1])
         same_scheme = str(folder).split("://", 1)[0] == str(location).split("://", 1)[0]
         return same_scheme and path.startswith(root) and ".." not in path.split("/")
-    root = Path(os.path.realpath(local(folder)))
-    return root in Path(os.path.realpath(local(location))).parents
+    resolved = Path(os.path.realpath(local(folder)))
+    return resolved in Path(os.path.realpath(local(location))).parents
 
 
 def exists(location: str | Path) -> bool:
@@ -151,11 +151,11 @@ def list_folder(folder: str | Path, suffixes: set[str]) -> Iterator[str]:
         for entry_name in names:
             yield _url(fs, entry_name)
         return
-    root = local(folder)
-    for entry_name in sorted(os.listdir(root)):
-        path = root / entry_name
-        if path.suffix.lower() in suffixes and path.is_file():
-            yield str(path)
+    here = local(folder)
+    for entry_name in sorted(os.listdir(here)):
+        file = here / entry_name
+        if file.suffix.lower() in suffixes and file.is_file():
+            yield str(file)
 
 
 def lines(location: str | Path) -> Iterator[str]:

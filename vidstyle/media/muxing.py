@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import av.error
@@ -74,6 +75,7 @@ def _audio_packets(source: Source, index: int, out_stream, transcode: bool) -> I
                 except av.error.InvalidDataError:
                     continue
                 for frame in frames:
+                    assert isinstance(frame, av.AudioFrame)
                     frame.pts = None  # let the encoder count samples; resampling makes source pts inexact
                     yield from out_stream.encode(frame)
                 continue
@@ -167,9 +169,10 @@ def mux(
                 if codec in out.supported_codecs:
                     streams.append((index, out.add_stream_from_template(template), False))
                 else:
-                    rate = template.codec_context.sample_rate
+                    context: Any = template.codec_context  # an audio stream's: sample_rate, layout
+                    rate = context.sample_rate
                     stream = out.add_stream(audio_codec, rate=48000 if audio_codec == "libopus" else rate)
-                    stream.layout = template.codec_context.layout
+                    stream.layout = context.layout
                     streams.append((index, stream, True))
                     transcoded.append(f"{codec} -> {audio_codec}")
                 _keep_identity(template, streams[-1][1])

@@ -288,7 +288,7 @@ def comment(path: str | Path) -> str | None:
     return tags.get("comment")
 
 
-def packet_times(path: Path) -> tuple[list[Fraction], Fraction]:
+def packet_times(path: Source) -> tuple[list[Fraction], Fraction]:
     """Sorted presentation times of the video packets, and the stream's time base: the render's own check
     reads the finished file back, without decoding it."""
     with open_source(path) as container:

@@ -116,10 +116,11 @@ def drive(
                 return Unit("join", index, (video.job, video.plan.comment if video.plan else None, parts))
         while to_paint:
             index, generation, segment = to_paint.popleft()
-            video = videos.get(index)
-            if video is None or video.generation != generation or video.plan is None:
+            painting = videos.get(index)
+            if painting is None or painting.generation != generation or painting.plan is None:
                 continue
-            return Unit("segment", index, (video.job, video.plan.segments[segment], video.task.style_key), segment)
+            args = (painting.job, painting.plan.segments[segment], painting.task.style_key)
+            return Unit("segment", index, args, segment)
         while to_plan:
             index = to_plan.popleft()
             if index in videos:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -114,7 +114,7 @@ class BatchRequest:
     inputs: str | Path  # a folder of videos, or a .csv / .jsonl manifest
     out_dir: str | Path
     styles: list[str] = field(default_factory=list)
-    paintings: list[str | Path] = field(default_factory=list)
+    paintings: Sequence[str | Path] = field(default_factory=list)
     blends: list[str] = field(default_factory=list)
     method: str = "fast"
     strength: float = 1.0

@@ -102,7 +102,7 @@ def html_page(rows: list[tuple[str, list[np.ndarray]]], times: list[float], titl
     )
 
 
-def sample(source: Path, count: int, at: str) -> tuple[media.VideoInfo, list[int], list[np.ndarray], int]:
+def sample(source: str | Path, count: int, at: str) -> tuple[media.VideoInfo, list[int], list[np.ndarray], int]:
     """(info, picked pts, their upright frames, frames decoded)."""
     info = media.probe(source)
     wanted = pick(info, count, at)

@@ -160,7 +160,8 @@ class RayPool:
         lost nodes, never holds a unit)."""
         self.spawned += 1
         name = f"vidstyle-{self.tag}-{self.spawned}"
-        actor = StyleWorker.options(num_cpus=self.cpus, num_gpus=self.gpus, name=name).remote(  # type: ignore[attr-defined]
+        worker: Any = StyleWorker  # Ray's decorated class: its options() and remote() are not typed
+        actor = worker.options(num_cpus=self.cpus, num_gpus=self.gpus, name=name).remote(
             self.device, int(self.cpus), self.options
         )
         self.actors.append(actor)

@@ -102,7 +102,7 @@ def plan_video(task: VideoTask, options: RenderOptions) -> tuple[Plan, Job | Non
             if storage.exists(task.target):
                 tag = media.comment(task.target)
                 if tag == plan.comment:
-                    plan.status, plan.frames = "skipped", len(_packet_times(task.target))
+                    plan.status, plan.frames = "skipped", len(media.packet_times(task.target)[0])
                     return plan, None
                 if not (plan.replace or (tag or "").startswith(input_tag(task.source))):
                     plan.status = "failed"
@@ -122,18 +122,12 @@ def plan_video(task: VideoTask, options: RenderOptions) -> tuple[Plan, Job | Non
         return Plan(status="failed", error=f"{task.source}: {exc.strerror or exc}"), None
 
 
-def _packet_times(location: str) -> list:
-    with storage.opened(location) as handle:
-        return media.packet_times(handle)[0]
-
-
 def paint_segment(
     job: Job, segment: Segment, transform: FrameFilter, part: str | io.BytesIO, progress: Progress | None = None
 ) -> media.Part:
     """One segment read from the source (a local file, or byte ranges of an object), painted and encoded
     into `part` (a file, or a BytesIO whose bytes travel back through Ray's object store)."""
-    with storage.opened(job.source) as source:
-        return render_segment(source, segment, transform, job.info, job.settings, part, progress)
+    return render_segment(job.source, segment, transform, job.info, job.settings, part, progress)
 
 
 def join_video(job: Job, parts: list[media.Part], comment: str | None) -> RenderReport:

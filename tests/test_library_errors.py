@@ -112,3 +112,16 @@ def test_image_and_preview_onto_a_full_disk_say_so_in_one_line(clips, tiny_style
     result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300)
     one_line_error(result, f"no space left in {full} (")
     assert result.stdout.strip() == ""  # nothing half-written left in the full folder
+
+
+def test_options_of_the_wrong_kind_or_changed_out_of_range_are_refused_by_the_library(tmp_path):
+    """A dict as options was an AttributeError; a field set out of range after construction went through."""
+    from vidstyle import render_video
+
+    with pytest.raises(TypeError, match="options must be a vidstyle RenderOptions, not dict"):
+        render_video(tmp_path / "in.mp4", tmp_path / "out.mp4", StyleChoice(style="muse"), {"crf": 18})  # type: ignore[arg-type]
+    options = RenderOptions()
+    options.crf = 99
+    with pytest.raises(VidstyleError, match="--crf"):
+        render_video(tmp_path / "in.mp4", tmp_path / "out.mp4", StyleChoice(style="muse"), options)
+    assert not (tmp_path / "out.mp4").exists()

@@ -61,7 +61,12 @@ def on_cpu(device: str, address: str | None, no_ray: bool = False) -> bool:
     return not torch.cuda.is_available()
 
 
-def check_options(options: RenderOptions) -> None:
+def check_options(options: object) -> None:
+    """`options` must be a RenderOptions (a dict was an AttributeError deep inside), with every field in range
+    again here: fields may have been changed since it was made."""
+    if not isinstance(options, RenderOptions):
+        raise TypeError(f"options must be a vidstyle RenderOptions, not {type(options).__name__}.")
+    options.check()
     check_compile_mode(options.compile)
     check_precision(options.precision)
 

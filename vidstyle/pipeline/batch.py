@@ -146,11 +146,13 @@ class Discovery:
                 raise VidstyleError(f"{self.inputs} not found.")
             self.advice = "give each row its own 'output'"
         self.count = 0
+        self.folders: dict[str, str] = {}  # a folder -> its real path: rows share few folders
         self.writers: dict[int, int] = {}  # output digest -> how many items write it
         for item in self._raw():
             self.count += 1
-            if storage.inside(self.out_dir, item.target):
-                digest = _digest(item.target)
+            where = self._inside(item.target)
+            if where is not None:
+                digest = _digest(where)
                 self.writers[digest] = self.writers.get(digest, 0) + 1
         if self.folder and not self.count:
             raise VidstyleError(f"{self.inputs} holds no videos other than outputs of vidstyle batch.")
@@ -205,18 +207,40 @@ class Discovery:
                 name += "" if row.get("output") else self.suffix
                 yield Item(source, style, storage.join(self.out_dir, name), image, blend)
 
+    def _resolved(self, location: str) -> str:
+        """`location` with symlinks and `..` resolved (a URL as it is): the folder's real path once per folder
+        (a 100,000-row manifest names a few folders), and the file itself only when it is a symlink."""
+        if storage.is_url(location):
+            return location
+        if ".." in Path(location).parts:  # link/.. is where the link leads, then up: only realpath knows
+            return os.path.realpath(location)
+        folder, name = os.path.split(os.path.abspath(location))
+        real = self.folders.get(folder)
+        if real is None:
+            real = self.folders[folder] = os.path.realpath(folder)
+        path = os.path.join(real, name)
+        return os.path.realpath(path) if os.path.islink(path) else path
+
+    def _inside(self, target: str) -> str | None:
+        """The resolved target if it lies inside the output folder, else None."""
+        if storage.is_url(target) or storage.is_url(self.out_dir):
+            return target if storage.inside(self.out_dir, target) else None
+        where, root = self._resolved(target), self._resolved(self.out_dir)
+        return where if where.startswith(root.rstrip(os.sep) + os.sep) else None
+
     def __iter__(self) -> Iterator[Item]:
         """The items, each marked with the problem that keeps it from running (`Item.error`). Items that share
         an output are held back until every one of them has been read, so all of them can name each other."""
         pending: dict[int, list[Item]] = {}
         for item in self._raw():
-            if not storage.inside(self.out_dir, item.target):
+            where = self._inside(item.target)
+            if where is None:
                 item.error = (
                     f"output {item.target} is outside the output folder {self.out_dir}; outputs stay inside it."
                 )
                 yield item
                 continue
-            digest = _digest(item.target)
+            digest = _digest(where)
             if self.writers.get(digest, 1) > 1:
                 group = pending.setdefault(digest, [])
                 group.append(item)
@@ -229,17 +253,16 @@ class Discovery:
                     member.error = f"{names} would {both} write {storage.name(member.target)}; {self.advice}."
                 yield from group
                 continue
-            if _digest(item.source) in self.writers:
+            if _digest(self._resolved(item.source)) in self.writers:
                 item.error = f"input {item.source} is an output of this same batch."
             yield item
         for group in pending.values():  # only when the folder or manifest changed between the passes
             yield from group
 
 
-def _digest(location: str) -> int:
-    """An output's identity for the checks across rows: 8 bytes of the resolved location's hash."""
-    where = location if storage.is_url(location) else os.path.realpath(storage.local(location))
-    return int.from_bytes(hashlib.sha256(where.encode()).digest()[:8], "little")
+def _digest(resolved: str) -> int:
+    """An output's identity for the checks across rows: 8 bytes of its resolved location's hash."""
+    return int.from_bytes(hashlib.sha256(resolved.encode()).digest()[:8], "little")
 
 
 def _rows(manifest: str) -> Iterator[dict]:

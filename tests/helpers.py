@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -167,6 +168,20 @@ def one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("error:") and fragment in result.stderr, result.stderr
+
+
+def painting(session: int) -> bool:
+    """Whether a Ray actor of the command started as `session` (its own session) is painting a segment: the
+    moment to interrupt it (its temporaries appear only at the join, at the very end)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) == session and b"StyleWorker.segment" in (entry / "cmdline").read_bytes():
+                return True
+        except (OSError, ProcessLookupError):
+            continue
+    return False
 
 
 def leftovers(folder: Path) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from vidstyle.media.synth import ClipSpec, make_clip
 
-from .helpers import frame_times, leftovers, one_line_error, vidstyle, vidstyle_here
+from .helpers import frame_times, leftovers, one_line_error, painting, vidstyle, vidstyle_here
 
 
 def test_render_prints_a_summary_and_writes_the_video(clips, tiny_style, tmp_path):
@@ -164,15 +164,21 @@ def test_ctrl_c_leaves_neither_output_nor_temporaries(tiny_style, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
-    deadline = time.time() + 120
-    while not leftovers(tmp_path):  # staging has begun: workers are starting or painting
-        assert proc.poll() is None and time.time() < deadline, "render ended before it could be interrupted"
-        time.sleep(0.05)
-    time.sleep(3)
-    assert proc.poll() is None, "render ended before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+    try:
+        deadline = time.time() + 120
+        while not painting(proc.pid):  # its workers are painting
+            assert proc.poll() is None and time.time() < deadline, "render ended before it could be interrupted"
+            time.sleep(0.05)
+        time.sleep(1)
+        assert proc.poll() is None, "render ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group this test started, even when an assert fired
+            proc.wait()
     assert proc.returncode == 130, stderr
     assert "interrupted; no output was written" in stderr and "Traceback" not in stderr
     assert not out.exists() and leftovers(tmp_path) == []
@@ -206,10 +212,10 @@ def test_ray_render_stops_once_with_130_on_sigterm_or_repeated_ctrl_c(signals, t
     )
     try:
         deadline = time.time() + 120
-        while not leftovers(tmp_path):  # staging has begun: Ray is up, its workers are starting or painting
+        while not painting(proc.pid):  # Ray is up, its workers are painting
             assert proc.poll() is None and time.time() < deadline, "render ended before it could be interrupted"
             time.sleep(0.05)
-        time.sleep(2)
+        time.sleep(1)
         for sig in signals:
             proc.send_signal(sig)
             time.sleep(0.3)

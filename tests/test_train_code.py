@@ -117,3 +117,33 @@ def test_cli_writes_a_code_style_that_renders_and_says_how_it_was_made(tmp_path,
     image = vidstyle("image", photos[0], "--style", out, "-o", tmp_path / "o.png")
     assert image.returncode == 0, image.stderr
     assert np.abs(np.asarray(Image.open(tmp_path / "o.png"), int) - np.asarray(Image.open(photos[0]))).mean() > 5
+
+
+def test_init_starts_from_a_code_style_not_the_painting(tmp_path, photos):
+    from vidstyle.models.styles import resolve_style
+    from vidstyle.train.jobs import Credits, train_code_style
+
+    Image.fromarray(STRIPES).save(tmp_path / "painting.png")
+    state = tmp_path / "vgg.pth"
+    torch.save(random_vgg_state(upto="relu4_3"), state)
+    options = CodeTrainOptions(steps=1, **OPTIONS | {"lr": 0.0})  # no step taken: the code is where it began
+    out = train_code_style(
+        tmp_path / "painting.png",
+        photos[0].parent,
+        tmp_path / "s.vstyle",
+        Credits("s", "", "", "", "test"),
+        options,
+        vgg_weights=state,
+        init="muse",
+    )
+    muse = load_code(resolve_style("muse"))
+    np.testing.assert_array_equal(load_code(read_info(out)), muse)
+    plain = train_code_style(
+        tmp_path / "painting.png",
+        photos[0].parent,
+        tmp_path / "p.vstyle",
+        Credits("p", "", "", "", "test"),
+        options,
+        vgg_weights=state,
+    )
+    assert np.abs(load_code(read_info(plain)) - muse).max() > 0.1

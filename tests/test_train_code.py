@@ -219,3 +219,33 @@ def test_a_run_that_diverges_stops_with_one_line_and_saves_nothing(photos, tmp_p
     if (tmp_path / "s.vstyle.ckpt").exists():  # a checkpoint from before it diverged is finite
         blob = torch.load(tmp_path / "s.vstyle.ckpt", weights_only=True)
         assert torch.isfinite(blob["code"]).all()
+
+
+def test_init_starts_from_a_code_style_not_the_painting(tmp_path, photos):
+    from vidstyle.models.styles import resolve_style
+    from vidstyle.train.jobs import Credits, train_code_style
+
+    Image.fromarray(STRIPES).save(tmp_path / "painting.png")
+    state = tmp_path / "vgg.pth"
+    torch.save(random_vgg_state(upto="relu4_3"), state)
+    options = CodeTrainOptions(steps=1, **OPTIONS | {"lr": 1e-9})  # a step too small to move it: where it began
+    out = train_code_style(
+        tmp_path / "painting.png",
+        photos[0].parent,
+        tmp_path / "s.vstyle",
+        Credits("s", "", "", "", "test"),
+        options,
+        vgg_weights=state,
+        init="muse",
+    )
+    muse = load_code(resolve_style("muse"))
+    np.testing.assert_allclose(load_code(read_info(out)), muse, atol=1e-6)
+    plain = train_code_style(
+        tmp_path / "painting.png",
+        photos[0].parent,
+        tmp_path / "p.vstyle",
+        Credits("p", "", "", "", "test"),
+        options,
+        vgg_weights=state,
+    )
+    assert np.abs(load_code(read_info(plain)) - muse).max() > 0.1

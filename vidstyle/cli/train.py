@@ -224,6 +224,10 @@ def train_code(
     checkpoint_every: Annotated[int, typer.Option(help="Save OUTPUT.ckpt every N steps.", min=1)] = C.checkpoint_every,
     seed: Annotated[int, typer.Option(help="Seed of the crops.")] = C.seed,
     resume: Annotated[bool, typer.Option(help="Go on from OUTPUT.ckpt.")] = False,
+    init: Annotated[
+        str | None,
+        typer.Option(help="Start from this code style (a built-in name or .vstyle) instead of the painting's code."),
+    ] = None,
     vgg_weights: VggWeights = None,
     overwrite: OverwriteStyle = False,
 ) -> None:
@@ -264,5 +268,6 @@ def train_code(
             resume=resume,
             overwrite=overwrite,
             on_step=show,
+            init=init,
         )
     typer.echo(f"-> {output}")

@@ -14,7 +14,15 @@ from vidstyle.files import refuse_existing
 from vidstyle.media.images import list_photos, read_rgb
 from vidstyle.models import arbitrary
 from vidstyle.models.devices import resolve_device
-from vidstyle.models.styles import ARCH_BASE, StyleInfo, load_network, resolve_style, save_code_style, save_style
+from vidstyle.models.styles import (
+    ARCH_BASE,
+    StyleInfo,
+    load_code,
+    load_network,
+    resolve_style,
+    save_code_style,
+    save_style,
+)
 from vidstyle.models.vgg import find_weights, load_state, perceptual_vgg
 from vidstyle.nst.losses import JOHNSON, Terms
 from vidstyle.pipeline.choice import painting_code, read_painting
@@ -104,9 +112,11 @@ def train_code_style(
     resume: bool = False,
     overwrite: bool = False,
     on_step: Callable[[CodeStep], None] | None = None,
+    init: str | None = None,
 ) -> Path:
     """Tune a style code for `painting` (the shipped arbitrary-style network stays as it is) and save it as a
-    `.vstyle` at `output`: minutes on a CPU, and the result blends with paintings and other codes."""
+    `.vstyle` at `output`: minutes on a CPU, and the result blends with paintings and other codes. `init`: a
+    code style (built-in name or .vstyle path) to start from instead of the code read off the painting."""
     options = options or CodeTrainOptions()
     check_name(credits.name)
     options.check()
@@ -115,7 +125,8 @@ def train_code_style(
     net = arbitrary.load()
     vgg = perceptual_vgg(JOHNSON.all, vgg_weights)
     train_photos = list_photos(photos, exclude or [])
-    code = train_code(vgg, net, art, train_photos, painting_code(net, art), output, options, resume, on_step)
+    start = load_code(resolve_style(init)) if init else painting_code(net, art)
+    code = train_code(vgg, net, art, train_photos, start, output, options, resume, on_step)
     info = StyleInfo(
         name=credits.name,
         painting=credits.painting,

@@ -50,7 +50,6 @@ class _Video:
     parts: dict[int, Any] = field(default_factory=dict)
     seconds: float = 0.0
     tries: dict[int, int] = field(default_factory=dict)  # segment index (-1 plan, -2 join) -> attempts
-    joining: bool = False
 
 
 Progress = Callable[[VideoTask, int, int], None]
@@ -103,7 +102,7 @@ def drive(
             fail(video, f"its data was lost {RESTARTS + 1} times, last because {why}")
             return
         video.generation += 1
-        video.plan, video.job, video.parts, video.tries, video.joining = None, None, {}, {}, False
+        video.plan, video.job, video.parts, video.tries = None, None, {}, {}
         executor.forget(video.task.index)
         to_plan.appendleft(video.task.index)
 
@@ -162,7 +161,6 @@ def drive(
             video.parts[unit.segment] = part
             video.seconds += seconds
             if video.plan and len(video.parts) == len(video.plan.segments):
-                video.joining = True
                 to_join.append(unit.video)
         else:
             report: RenderReport = result.value

@@ -135,7 +135,6 @@ class RayPool:
             self.starting: dict[Any, Any] = {}  # ready() reference -> actor not yet known to be up
             self.idle: deque = deque()
             self.inflight: dict[Any, tuple[Unit, Any]] = {}  # result reference -> (unit, actor)
-            self.shown: dict[int, int] = {}
             self.starved_since: float | None = None
             here = ray.get_runtime_context().get_node_id()
             self.counter = FrameCounter.options(  # type: ignore[attr-defined]
@@ -262,7 +261,7 @@ class RayPool:
         try:
             return ray.get(self.counter.per_video.remote(), timeout=5)
         except (GetTimeoutError, *LOST_WORKER):
-            return dict(self.shown)
+            return {}  # no progress this time; the next poll tries again
 
     def forget(self, video: int) -> None:
         self.counter.forget.remote(video)

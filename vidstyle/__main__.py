@@ -1,3 +1,3 @@
-from vidstyle.cli import app
+from vidstyle.cli import main
 
-app(prog_name="vidstyle")
+main()

@@ -16,12 +16,15 @@ back after it, so SIGTERM on the Ray path is Ctrl-C too, whenever it comes.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
 _requested = threading.Event()
 _installed = False
+_stderr: int | None = None  # a copy of the program's stderr, taken before any library could redirect it
 
 
 def _handle(signum, frame) -> None:
@@ -40,9 +43,12 @@ def install() -> None:
     """Route SIGINT and SIGTERM to `_handle` (main thread only, as Python requires). A request that came
     before (while the command's modules were importing, where a library can swallow the KeyboardInterrupt)
     is kept until `consume` reports it."""
-    global _installed
+    global _installed, _stderr
     _route()
     _installed = True
+    if _stderr is None:
+        with contextlib.suppress(OSError):
+            _stderr = os.dup(2)
 
 
 def consume() -> None:
@@ -84,3 +90,18 @@ def library_handlers() -> Iterator[None]:
         raise KeyboardInterrupt from None
     finally:
         reclaim()
+
+
+def exit_program(line: str) -> None:
+    """End the `vidstyle` program with status 130 after `line`, now, without the interpreter's teardown (in
+    which a Ray or torch whose start the signal cut short crashed now and then: -11 after the message).
+
+    The line goes to the copy of stderr `install` took: a library interrupted while it had replaced
+    `sys.stderr` (or file descriptor 2) to hush its own output kept the message (CI saw 130 and no line)."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    data = (line.rstrip("\n") + "\n").encode()
+    with contextlib.suppress(OSError):
+        os.write(_stderr if _stderr is not None else 2, data)
+    os._exit(130)

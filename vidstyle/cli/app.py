@@ -8,8 +8,6 @@ Ctrl-C and SIGTERM exit 130 with a line saying what was kept.
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 from collections.abc import Iterator
 from typing import Annotated, NoReturn
 
@@ -73,13 +71,9 @@ def handled(interrupted: str) -> Iterator[None]:
         interrupts.consume()
         if not PROGRAM:
             fail(interrupted, code=130)
-        # The command's own cleanup has run (temporaries removed, Ray's workers stopped); what is left is the
-        # interpreter's teardown, in which a Ray whose start a SIGTERM cut short crashed now and then (-11
-        # after the message, 1 run in 3 under load). The program ends here, with the status it promised.
-        err.print(f"[bold red]error:[/] {interrupted}", highlight=False, soft_wrap=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(130)
+        # The command's own cleanup has run (temporaries removed, Ray's workers stopped); the program ends here,
+        # with the status it promised (see `interrupts.exit_program`).
+        interrupts.exit_program(f"error: {interrupted}")
 
 
 def progress_bar(*middle: ProgressColumn, eta: bool = True) -> Progress:

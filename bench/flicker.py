@@ -102,7 +102,7 @@ def main() -> None:
             source = trim(clip, folder / f"{clip.stem}.mp4", args.seconds)
             specs = [(name, resolve_style(name), path) for name, path in (s.split("=", 1) for s in args.style)]
             specs += [
-                (f"{p.stem} (--style-image)", make_recipe(StyleChoice(style_image=p), list)[0], p)
+                (f"{p.stem} (--style-image)", make_recipe(StyleChoice(style_image=p), list), p)
                 for p in args.style_image
             ]
             for name, style, painting_path in specs:

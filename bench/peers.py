@@ -30,9 +30,9 @@ import torch
 from PIL import Image
 from pipeline_speed import SHARED_CLIP, SIZES, scaled_clip
 
-from vidstyle.models.styles import load_network, resolve_network, resolve_style
+from vidstyle.models.styles import load_network, resolve_style
 from vidstyle.pipeline.executors import ShardOptions
-from vidstyle.pipeline.render import render_sharded
+from vidstyle.pipeline.render import render
 from vidstyle.pipeline.segments import RenderOptions
 
 
@@ -86,13 +86,15 @@ def main() -> None:
         options = RenderOptions()
         timed(
             "vidstyle render",
-            lambda: render_sharded(clip, out, style, options, ShardOptions(), overwrite=True).frames_out,
+            lambda: render(clip, out, style, options, shard=ShardOptions(), always_ray=True, overwrite=True).frames_out,
         )
-        lite = resolve_network(args.style, "lite", on_cpu=True)[0] if args.lite else None
+        lite = resolve_style(args.style + "-lite") if args.lite else None
         if lite:
             timed(
                 "vidstyle render --arch lite",
-                lambda: render_sharded(clip, out, lite, options, ShardOptions(), overwrite=True).frames_out,
+                lambda: (
+                    render(clip, out, lite, options, shard=ShardOptions(), always_ray=True, overwrite=True).frames_out
+                ),
             )
         timed("PIL per-frame loop", lambda: pil_loop(clip, out, style))
         if args.peer_python:

@@ -32,7 +32,7 @@ from vidstyle import media
 from vidstyle.models.devices import resolve_device
 from vidstyle.models.styles import resolve_style
 from vidstyle.pipeline.executors import ShardOptions
-from vidstyle.pipeline.render import render, render_sharded
+from vidstyle.pipeline.render import render
 from vidstyle.pipeline.segments import RenderOptions, job_gflop, prepare
 from vidstyle.pipeline.stylizers import NetworkRecipe, make_transform
 
@@ -138,8 +138,8 @@ def main() -> None:
                 run = (
                     partial(render, overwrite=True)
                     if driver == "no-ray"
-                    else lambda *a: render_sharded(
-                        *a[:4], shard=ShardOptions(), progress=a[4] if a[4:] else None, overwrite=True
+                    else lambda *a: render(
+                        *a[:4], shard=ShardOptions(), progress=a[4] if a[4:] else None, overwrite=True, always_ray=True
                     )
                 )
                 run(warm, out, recipe, options)  # warm-up: Inductor's cache, Ray's worker processes

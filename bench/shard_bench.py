@@ -23,7 +23,7 @@ from vidstyle import media
 from vidstyle.models.styles import load_network, resolve_style
 from vidstyle.models.transformer import stylize, work_size
 from vidstyle.pipeline.executors import ShardOptions
-from vidstyle.pipeline.render import render, render_sharded
+from vidstyle.pipeline.render import render
 from vidstyle.pipeline.segments import RenderOptions
 
 
@@ -97,7 +97,9 @@ def main() -> None:
             model = n * len(frames) / (time.perf_counter() - t)
             for a in actors:
                 ray.kill(a)
-            report = render_sharded(args.clip, out, style, options, ShardOptions(workers=n), overwrite=True)
+            report = render(
+                args.clip, out, style, options, shard=ShardOptions(workers=n), always_ray=True, overwrite=True
+            )
             rows.append((f"{n} worker{'s' if n > 1 else ''}", model, report.fps))
         ray.shutdown()
 

@@ -78,8 +78,8 @@ def long_side(rgb: np.ndarray, side: int) -> np.ndarray:
 
 def vidstyle_candidate(choice: StyleChoice, max_side: int | None) -> Stylise:
     """The frame filter `vidstyle render --max-side` builds for `choice` on CPU, one frame at a time."""
-    recipe, finish = make_recipe(choice, content=list, arch="auto", on_cpu=True, note=lambda m: print(f"note: {m}"))
-    return functools.partial(stylize_still, recipe, finish, device=torch.device("cpu"), max_side=max_side)
+    recipe = make_recipe(choice, content=list)
+    return functools.partial(stylize_still, recipe, device=torch.device("cpu"), max_side=max_side)
 
 
 def candidates(name: str, args: argparse.Namespace, peer: object | None) -> dict[str, Stylise]:

@@ -225,3 +225,11 @@ def tiny_network(seed: int = 0) -> TransformerNet:
                 module.weight.uniform_(0.3, 1.0)
                 module.bias.uniform_(-0.3, 0.3)
     return net.eval()
+
+
+def on_ray(source, target, style, options, shard, **kwargs):
+    """`render` on a pool of Ray actors whatever the video's length: the sharded path the tests compare with
+    the in-process one (`render` itself picks Ray only where it helps)."""
+    from vidstyle.pipeline.render import render
+
+    return render(source, target, style, options, shard=shard, always_ray=True, **kwargs)

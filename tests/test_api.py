@@ -32,6 +32,8 @@ LAYERS = [
         "frames",
         "cluster",
         "allocator",
+        "options",
+        "vgg_layers",
     },
     {"media"},
     {"models"},
@@ -83,7 +85,7 @@ def test_every_name_in_the_api_resolves_and_nothing_else_is_offered():
     assert sorted(vidstyle._API) == sorted(set(vidstyle.__all__) - {"__version__"})
     for name in vidstyle.__all__:
         assert getattr(vidstyle, name) is not None, name
-    assert vidstyle.render_video.__module__ == "vidstyle.pipeline.jobs"
+    assert vidstyle.render_video.__module__ == "vidstyle.pipeline.api"
 
 
 def test_training_and_the_bare_package_import_no_video_or_ray_code():

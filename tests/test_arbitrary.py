@@ -189,9 +189,9 @@ def test_strength_moves_the_code_towards_the_contents_own(tmp_path):
     painting, frames = scene(2.0, 96, 96), [scene(0.1 * i, 120, 90) for i in range(3)]
     Image.fromarray(painting).save(tmp_path / "painting.png")
     net = arbitrary.shipped()
-    full, _ = make_recipe(StyleChoice(style_image=tmp_path / "painting.png", strength=1.0), lambda: frames)
-    none, _ = make_recipe(StyleChoice(style_image=tmp_path / "painting.png", strength=0.0), lambda: frames)
-    half, _ = make_recipe(StyleChoice(style_image=tmp_path / "painting.png", strength=0.5), lambda: frames)
+    full = make_recipe(StyleChoice(style_image=tmp_path / "painting.png", strength=1.0), lambda: frames)
+    none = make_recipe(StyleChoice(style_image=tmp_path / "painting.png", strength=0.0), lambda: frames)
+    half = make_recipe(StyleChoice(style_image=tmp_path / "painting.png", strength=0.5), lambda: frames)
     np.testing.assert_allclose(full.code, painting_code(net, painting), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(none.code, content_code(net, frames), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(half.code, (full.code + none.code) / 2, rtol=1e-5, atol=1e-5)
@@ -201,7 +201,7 @@ def test_blend_is_the_weighted_mean_of_codes(tmp_path):
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     Image.fromarray(scene(2.0, 96, 96)).save(a)
     Image.fromarray(scene(5.0, 96, 96)[:, ::-1].copy()).save(b)
-    mixed, _ = make_recipe(StyleChoice(blend=f"{a}=3,{b}=1"), lambda: [])
+    mixed = make_recipe(StyleChoice(blend=f"{a}=3,{b}=1"), lambda: [])
     net = arbitrary.shipped()
     expected = 0.75 * painting_code(net, np.asarray(Image.open(a))) + 0.25 * painting_code(
         net, np.asarray(Image.open(b))
@@ -235,10 +235,10 @@ def test_bad_blends_are_refused(text, fragment):
 
 def test_weights_whose_sum_overflows_mix_as_their_shares(tmp_path):
     """'muse=1e308,wave=1e308' summed to infinity and painted every pixel 128."""
-    huge, even = (make_recipe(StyleChoice(blend=b), lambda: [])[0] for b in ("muse=1e308,wave=1e308", "muse=1,wave=1"))
+    huge, even = (make_recipe(StyleChoice(blend=b), lambda: []) for b in ("muse=1e308,wave=1e308", "muse=1,wave=1"))
     np.testing.assert_allclose(huge.code, even.code, rtol=1e-6)
-    tiny = make_recipe(StyleChoice(blend="muse=5e-324"), lambda: [])[0]
-    np.testing.assert_allclose(tiny.code, make_recipe(StyleChoice("muse"), lambda: [])[0].code, rtol=1e-6)
+    tiny = make_recipe(StyleChoice(blend="muse=5e-324"), lambda: [])
+    np.testing.assert_allclose(tiny.code, make_recipe(StyleChoice("muse"), lambda: []).code, rtol=1e-6)
 
 
 @pytest.mark.parametrize("blend", ["muse=inf", "muse=1e309,wave=1", "muse=1e308,wave=nan"])
@@ -261,9 +261,9 @@ def test_preserve_color_keeps_the_source_chroma_for_every_kind(tiny_style, tmp_p
     Image.fromarray(scene(2.0, 96, 96)).save(tmp_path / "p.png")
     photo = scene(0.4, 160, 120)
     for choice in (StyleChoice(style_image=tmp_path / "p.png"), StyleChoice(style=str(tiny_style.path))):
-        plain = stylize_still(*make_recipe(choice, lambda: [photo]), photo, torch.device("cpu"))
+        plain = stylize_still(make_recipe(choice, lambda: [photo]), photo, torch.device("cpu"))
         choice.preserve_color = True
-        kept = stylize_still(*make_recipe(choice, lambda: [photo]), photo, torch.device("cpu"))
+        kept = stylize_still(make_recipe(choice, lambda: [photo]), photo, torch.device("cpu"))
 
         def chroma(rgb):
             return np.asarray(Image.fromarray(rgb).convert("YCbCr"), np.float64)[..., 1:]
@@ -342,19 +342,18 @@ def test_code_recipe_travels_as_its_code_and_builds_the_same_filter():
 def test_a_paintings_code_paints_at_its_working_size_and_built_ins_at_full_size(tmp_path, monkeypatch):
     """Paintings (and blends with one) paint at `PAINTING_SIDE` unless --max-side says otherwise; tuned
     built-ins at the frame's size. Measured on a small frame with the side made small."""
-    from vidstyle.pipeline.stylizers import Finish
 
     monkeypatch.setattr(arbitrary, "PAINTING_SIDE", 48)
     Image.fromarray(scene(2.0, 96, 96)).save(tmp_path / "p.png")
     frame, cpu = scene(0.3, 96, 64), torch.device("cpu")
-    painting, _ = make_recipe(StyleChoice(style_image=tmp_path / "p.png"), content=list)
-    blend, _ = make_recipe(StyleChoice(blend=f"muse=1,{tmp_path / 'p.png'}=1"), content=list)
-    builtins, _ = make_recipe(StyleChoice(blend="muse=1,wave=1"), content=list)
-    muse, _ = make_recipe(StyleChoice(style="muse"), content=list)
+    painting = make_recipe(StyleChoice(style_image=tmp_path / "p.png"), content=list)
+    blend = make_recipe(StyleChoice(blend=f"muse=1,{tmp_path / 'p.png'}=1"), content=list)
+    builtins = make_recipe(StyleChoice(blend="muse=1,wave=1"), content=list)
+    muse = make_recipe(StyleChoice(style="muse"), content=list)
     assert (painting.side, blend.side, builtins.side, muse.side) == (48, 48, None, None)
-    default = stylize_still(painting, Finish(), frame, cpu)
-    assert np.array_equal(default, stylize_still(painting, Finish(), frame, cpu, max_side=48))
-    full = stylize_still(painting, Finish(), frame, cpu, max_side=96)
+    default = stylize_still(painting, frame, cpu)
+    assert np.array_equal(default, stylize_still(painting, frame, cpu, max_side=48))
+    full = stylize_still(painting, frame, cpu, max_side=96)
     assert default.shape == full.shape == frame.shape and np.abs(default.astype(int) - full).mean() > 3
     # `vidstyle image --max-side` chooses it too (the CLI runs in its own process: the real 480 px default)
     Image.fromarray(frame).save(tmp_path / "photo.png")

@@ -24,7 +24,7 @@ BUILTINS = {
 
 def paint(name: str, photo: np.ndarray) -> np.ndarray:
     """What `render --style NAME` does to one frame on a CPU."""
-    return stylize_still(*make_recipe(StyleChoice(style=name), lambda: [photo]), photo, torch.device("cpu"))
+    return stylize_still(make_recipe(StyleChoice(style=name), lambda: [photo]), photo, torch.device("cpu"))
 
 
 def test_every_builtin_is_in_the_package_with_its_provenance():

@@ -1,5 +1,7 @@
 """render --style-image: keyframes at shot changes and every K frames, flow in between, inside the pipeline."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -10,12 +12,12 @@ from vidstyle.nst.gatys import NSTOptions
 from vidstyle.nst.losses import GATYS
 from vidstyle.pipeline.executors import ShardOptions
 from vidstyle.pipeline.keyframes import KeyframeOptions, KeyframeStylizer, histogram_distance
-from vidstyle.pipeline.render import render, render_sharded
+from vidstyle.pipeline.render import render
 from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.pipeline.stylizers import ImageRecipe
 from vidstyle.temporal import flow
 
-from .helpers import STRIPES, audio_packets, frame_times, frames_rgb, random_vgg_state
+from .helpers import STRIPES, audio_packets, frame_times, frames_rgb, on_ray, random_vgg_state
 
 FAST = NSTOptions(size=64, iterations=6, levels=2)
 
@@ -91,13 +93,13 @@ def recipe():
 
     buf = io.BytesIO()
     torch.save(random_vgg_state(), buf)
-    return ImageRecipe(STRIPES, buf.getvalue(), FAST, KeyframeOptions(every=6, warm_iterations=3))
+    return ImageRecipe(STRIPES, buf.getvalue(), replace(FAST, keyframe_every=6))  # warm keyframes: 6 // 2 = 3
 
 
 def test_style_image_render_keeps_every_frame_time_and_the_audio(tmp_path, recipe):
     source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.2))
     out = tmp_path / "out.mp4"
-    report = render(source, out, recipe, RenderOptions(segment_seconds=0.5))
+    report = render(source, out, recipe, RenderOptions(segment_seconds=0.4))
     assert frame_times(out) == frame_times(source) and report.frames_out == 30
     assert audio_packets(out) == audio_packets(source)
     assert report.segments >= 2 and len(report.keyframes) >= 6  # each segment starts and ends on a keyframe
@@ -108,8 +110,8 @@ def test_style_image_render_keeps_every_frame_time_and_the_audio(tmp_path, recip
 def test_style_image_render_is_the_same_through_ray(tmp_path, recipe, embedded_ray):
     source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.2))
     single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
-    expected = render(source, single, recipe, RenderOptions(segment_seconds=0.5))
-    report = render_sharded(source, sharded, recipe, RenderOptions(segment_seconds=0.5), ShardOptions(workers=2))
+    expected = render(source, single, recipe, RenderOptions(segment_seconds=0.4))
+    report = on_ray(source, sharded, recipe, RenderOptions(segment_seconds=0.4), ShardOptions(workers=2))
     assert frame_times(sharded) == frame_times(source)
     assert [t for t, _ in report.keyframes] == [t for t, _ in expected.keyframes]
     # L-BFGS is not bit-reproducible across thread counts (workers run 1 thread each), so compare paint:

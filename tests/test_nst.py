@@ -8,7 +8,7 @@ from vidstyle.errors import VidstyleError
 from vidstyle.media.images import read_rgb, to_tensor
 from vidstyle.media.synth import scene
 from vidstyle.models.vgg import find_weights, infer_arch, layer_names, load_state, load_vgg
-from vidstyle.nst.gatys import NSTOptions, keep_colours, transfer
+from vidstyle.nst.gatys import NSTOptions, keep_colors, transfer
 from vidstyle.nst.losses import GATYS, JOHNSON, content_loss, gram, laplacian_loss, style_loss, style_targets
 
 from .helpers import SHARED, needs_shared, random_vgg_state
@@ -130,7 +130,7 @@ def test_noise_init_is_reproducible_with_a_seed():
 def test_colour_preservation_keeps_the_photos_chroma_and_the_results_luminance():
     photo_, styled = photo(), painting(64)[..., :64, :96].expand(1, 3, 64, 64)
     styled = torch.nn.functional.interpolate(styled, size=(64, 96))
-    kept = keep_colours(styled, photo_)
+    kept = keep_colors(styled, photo_)
     luma = lambda x: 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]  # noqa: E731
     assert (luma(kept) - luma(styled)).abs().mean() < 0.03  # only out-of-gamut pixels move
     chroma = lambda x: x - luma(x)[:, None]  # noqa: E731

@@ -18,7 +18,8 @@ from .helpers import audio_packets, frame_times, frames_rgb, stream_info
 
 
 def run(source, target, style, **kw):
-    return render(source, target, style, RenderOptions(segment_seconds=0.5, **kw))
+    """Unstabilised unless asked (the library's default stabilises): these compare frames with the network's."""
+    return render(source, target, style, RenderOptions(segment_seconds=0.5, **{"stabilize": None, **kw}))
 
 
 def direct(style, rgb: np.ndarray, **kw) -> np.ndarray:

@@ -10,10 +10,10 @@ from vidstyle.cluster import shape
 from vidstyle.errors import VidstyleError
 from vidstyle.media.synth import ClipSpec, make_clip
 from vidstyle.pipeline.executors import ShardOptions
-from vidstyle.pipeline.render import render, render_sharded
+from vidstyle.pipeline.render import render
 from vidstyle.pipeline.segments import RenderOptions
 
-from .helpers import audio_packets, frame_times, same_pictures
+from .helpers import audio_packets, frame_times, on_ray, same_pictures
 
 
 def workers() -> list[str]:
@@ -30,7 +30,7 @@ OPTIONS = dict(segment_seconds=0.5, crf=0)
 def test_sharded_render_gives_the_single_process_frames(clips, tiny_style, tmp_path, embedded_ray, clip):
     single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
     render(clips[clip], single, tiny_style, RenderOptions(**OPTIONS))
-    report = render_sharded(clips[clip], sharded, tiny_style, RenderOptions(**OPTIONS), ShardOptions(workers=2))
+    report = on_ray(clips[clip], sharded, tiny_style, RenderOptions(**OPTIONS), ShardOptions(workers=2))
     assert report.segments >= 3
     assert same_pictures(sharded, single)
     assert frame_times(sharded) == frame_times(clips[clip])
@@ -50,7 +50,7 @@ def test_worker_killed_mid_segment_is_retried_and_output_stays_exact(tiny_style,
             killed.append(workers()[0])
             ray.kill(ray.get_actor(killed[0]), no_restart=True)
 
-    report = render_sharded(
+    report = on_ray(
         clip,
         sharded,
         tiny_style,
@@ -76,7 +76,7 @@ def test_segment_failing_twice_fails_the_job_and_writes_nothing(tiny_style, tmp_
                 pass
 
     with pytest.raises(VidstyleError, match=r"segment \d+ failed 2 times, last because its worker died.*no output"):
-        render_sharded(
+        on_ray(
             clip,
             tmp_path / "out.mp4",
             tiny_style,
@@ -95,7 +95,7 @@ def test_stabilised_sharded_render_gives_the_single_process_frames(clips, tiny_s
     options = RenderOptions(**OPTIONS, stabilize=StabilizeOptions(strength=0.6, lead=6))
     single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
     render(clips["plain"], single, tiny_style, options)
-    report = render_sharded(clips["plain"], sharded, tiny_style, options, ShardOptions(workers=2))
+    report = on_ray(clips["plain"], sharded, tiny_style, options, ShardOptions(workers=2))
     assert report.segments >= 3 and report.frames_out == 50
     assert same_pictures(sharded, single)
     assert frame_times(sharded) == frame_times(clips["plain"])

@@ -10,7 +10,6 @@ from vidstyle.models.styles import (
     installed_styles,
     load_network,
     read_info,
-    resolve_network,
     resolve_style,
     save_style,
     user_dir,
@@ -70,30 +69,6 @@ def test_user_styles_live_in_the_data_folder_and_the_old_cache_folder_is_still_r
         StyleInfo(name="old", painting="newer", base=4, residual_blocks=1), tiny_network(), user_dir() / "old.vstyle"
     )
     assert installed_styles()["old"].painting == "newer"
-
-
-def test_auto_arch_takes_the_lite_network_on_cpu_only_and_never_for_a_file():
-    full = save_style(StyleInfo(name="mine", base=4, residual_blocks=1), tiny_network(), user_dir() / "mine.vstyle")
-    with pytest.raises(
-        VidstyleError,
-        match=r"no lite network: train one with `vidstyle train --arch lite "
-        r"--name mine-lite",
-    ):
-        resolve_network("mine", "lite", on_cpu=True)
-    network, lite_used = resolve_network("mine", "auto", on_cpu=True)
-    assert network.path == full and not lite_used  # none installed: the full one
-    lite = save_style(
-        StyleInfo(name="mine-lite", base=2, residual_blocks=1), TransformerNet(2, 1), user_dir() / "mine-lite.vstyle"
-    )
-    network, lite_used = resolve_network("mine", "auto", on_cpu=True)
-    assert network.path == lite and lite_used
-    assert resolve_network("mine", "auto", on_cpu=False)[0].path == full  # a GPU runs the full network
-    assert resolve_network("mine", "full", on_cpu=True)[0].path == full
-    assert resolve_network("mine", "lite", on_cpu=False)[0].path == lite
-    network, lite_used = resolve_network(str(full), "auto", on_cpu=True)
-    assert network.path == full and not lite_used  # a file is used as it is
-    with pytest.raises(VidstyleError, match="--arch must be one of auto, full, lite"):
-        resolve_network("mine", "small", on_cpu=True)
 
 
 def test_import_rejects_a_folder_without_manifest(tmp_path):

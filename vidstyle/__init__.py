@@ -19,22 +19,21 @@ from vidstyle.version import __version__
 #: name -> module that defines it
 _API = {
     "VidstyleError": "vidstyle.errors",
-    "StyleChoice": "vidstyle.pipeline.choice",
-    "RenderOptions": "vidstyle.pipeline.segments",
+    "StyleChoice": "vidstyle.options",
+    "RenderOptions": "vidstyle.options",
+    "ShardOptions": "vidstyle.options",
+    "StabilizeOptions": "vidstyle.options",
+    "NSTOptions": "vidstyle.options",
     "RenderReport": "vidstyle.pipeline.segments",
-    "ShardOptions": "vidstyle.pipeline.executors",
-    "StabilizeOptions": "vidstyle.temporal.stabilizer",
-    "VideoNST": "vidstyle.pipeline.jobs",
-    "BatchRequest": "vidstyle.pipeline.jobs",
-    "render_video": "vidstyle.pipeline.jobs",
-    "render_batch": "vidstyle.pipeline.jobs",
-    "ImageNST": "vidstyle.pipeline.still",
+    "BatchRequest": "vidstyle.pipeline.api",
+    "render_video": "vidstyle.pipeline.api",
+    "render_batch": "vidstyle.pipeline.api",
     "stylize_image": "vidstyle.pipeline.still",
     "preview_video": "vidstyle.pipeline.preview",
     "evaluate_render": "vidstyle.temporal.evaluate",
     "compare_styles": "vidstyle.temporal.evaluate",
-    "TrainOptions": "vidstyle.train.network",
-    "CodeTrainOptions": "vidstyle.train.code",
+    "TrainOptions": "vidstyle.options",
+    "CodeTrainOptions": "vidstyle.options",
     "Credits": "vidstyle.train.jobs",
     "train_style": "vidstyle.train.jobs",
     "train_code_style": "vidstyle.train.jobs",
@@ -50,11 +49,10 @@ __all__ = [
     "RenderReport",
     "ShardOptions",
     "StabilizeOptions",
-    "VideoNST",
+    "NSTOptions",
     "BatchRequest",
     "render_video",
     "render_batch",
-    "ImageNST",
     "stylize_image",
     "preview_video",
     "evaluate_render",
@@ -79,14 +77,12 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from vidstyle.errors import VidstyleError
     from vidstyle.models.styles import describe_style, installed_styles
-    from vidstyle.pipeline.choice import StyleChoice
-    from vidstyle.pipeline.executors import ShardOptions
-    from vidstyle.pipeline.jobs import BatchRequest, VideoNST, render_batch, render_video
+    from vidstyle.options import NSTOptions, RenderOptions, ShardOptions, StabilizeOptions, StyleChoice
+    from vidstyle.pipeline.api import BatchRequest, render_batch, render_video
     from vidstyle.pipeline.preview import preview_video
-    from vidstyle.pipeline.segments import RenderOptions, RenderReport
-    from vidstyle.pipeline.still import ImageNST, stylize_image
+    from vidstyle.pipeline.segments import RenderReport
+    from vidstyle.pipeline.still import stylize_image
     from vidstyle.temporal.evaluate import compare_styles, evaluate_render
-    from vidstyle.temporal.stabilizer import StabilizeOptions
     from vidstyle.train.code import CodeTrainOptions
     from vidstyle.train.jobs import Credits, train_code_style, train_style
     from vidstyle.train.network import TrainOptions

@@ -50,10 +50,16 @@ def finite_number(
     return number
 
 
-def whole_number(value: Any, what: str, low: int, high: int | None = None) -> int:
-    """`value` if it is an int (not a bool) in [low, high]; else one line naming `what`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        wanted = f"a whole number from {low} to {high}" if high is not None else f"a whole number >= {low}"
+def whole_number(value: Any, what: str, low: int, high: int | None = None, *, name: str = "") -> int:
+    """`value` if it is an int (not a bool) in [low, high]; else one line naming `what` (the option). With
+    `name` (a library argument or field), a value of another kind is a TypeError naming it: a caller's bug,
+    not a user's typo."""
+    wanted = f"a whole number from {low} to {high}" if high is not None else f"a whole number >= {low}"
+    if isinstance(value, bool) or not isinstance(value, int):
+        if name:
+            raise TypeError(f"{name} must be a whole number, not {type(value).__name__}.")
+        raise VidstyleError(f"{what} must be {wanted}, not {value!r}.")
+    if value < low or (high is not None and value > high):
         raise VidstyleError(f"{what} must be {wanted}, not {value!r}.")
     return value
 

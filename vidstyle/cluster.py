@@ -24,8 +24,8 @@ CLIENT_PORT = 10001
 
 
 def connect(address: str | None) -> bool:
-    """Join the cluster at `address` (or RAY_ADDRESS), else start a Ray of our own, embedded. True if we
-    started it.
+    """Join the cluster at `address`, else start a Ray of our own, embedded. True if we started it. The
+    caller has resolved RAY_ADDRESS already (`ShardOptions.resolved`), once per job.
 
     No address means our own Ray (`address="local"`), never a cluster someone else left: a bare `ray.init()`
     joins whatever `ray_current_cluster` in Ray's temp folder names (the last `ray start` on this machine,
@@ -33,7 +33,6 @@ def connect(address: str | None) -> bool:
     within seconds instead of Ray's endless retries."""
     if ray.is_initialized():
         return False
-    address = address or os.environ.get("RAY_ADDRESS") or None
     if address and address != "local":
         reachable(address)
         # Workers on other nodes import vidstyle from the driver's copy; torch and av must be installed there.

@@ -14,7 +14,9 @@ NOT_BEGUN = "error: interrupted before the command began; nothing was written."
 interrupts.install()
 try:
     from vidstyle.cli import batch, evaluate, image, preview, render, styles, train  # noqa: F401  (registers them)
-    from vidstyle.cli.app import app, as_program
+    from vidstyle.cli.app import app, as_program, styles_app, unwrap_help
+
+    unwrap_help(app, styles_app)
 
     interrupts.check()  # one that an imported library caught and dropped
 except KeyboardInterrupt:

@@ -8,6 +8,7 @@ Ctrl-C and SIGTERM exit 130 with a line saying what was kept.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator
 from typing import Annotated, NoReturn
 
@@ -36,6 +37,26 @@ app = typer.Typer(
 styles_app = typer.Typer(help="List installed styles, or import one.", invoke_without_command=True)
 app.add_typer(styles_app, name="styles")
 err = Console(stderr=True)
+
+
+def unwrapped(text: str | None) -> str | None:
+    """A docstring's paragraphs as single lines: Rich wraps help to the terminal's width, and a docstring's
+    own line breaks, kept, cut sentences in the middle of the screen."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+def unwrap_help(*typers: typer.Typer) -> None:
+    """Every registered command's help from its docstring, unwrapped (`unwrapped`)."""
+    for group in typers:
+        for info in group.registered_commands:
+            if info.help is None and info.callback is not None:
+                info.help = unwrapped(info.callback.__doc__)
+        if group.registered_callback and group.registered_callback.callback is not None:
+            callback = group.registered_callback
+            callback.help = callback.help or unwrapped(callback.callback.__doc__)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -3,44 +3,46 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import MofNCompleteColumn, Progress, TaskID
 
-from vidstyle import storage
 from vidstyle.cli.app import app, handled, progress_bar
 from vidstyle.cli.options import (
-    NST_PANEL,
-    SPEED_PANEL,
+    STABILIZE_DEFAULT,
     Address,
-    Arch,
-    ArchOption,
     BatchSize,
-    CompileMode,
+    C,
     CompileOption,
+    Crf,
     DeviceOption,
-    Method,
+    Iterations,
+    KeyframeEvery,
+    MaxSide,
     MethodOption,
-    Precision,
+    NstContentWeight,
+    NstLevels,
+    NstOptimizer,
+    NstStyleWeight,
+    NstTvWeight,
+    NstVggWeights,
     PrecisionOption,
     PreserveColor,
-    Preset,
+    PresetOption,
+    R,
     Stabilize,
     Strength,
-    VggWeights,
     Workers,
+    nst_options,
+    render_options,
 )
-from vidstyle.cli.render import render_options
-from vidstyle.pipeline.batch import BatchResult, Outcome, read_summary
-from vidstyle.pipeline.executors import ShardOptions
-from vidstyle.pipeline.jobs import BatchRequest, VideoNST, render_batch
-from vidstyle.pipeline.segments import RenderOptions
-from vidstyle.temporal.stabilizer import StabilizeOptions
+from vidstyle.options import VIDEO_NST as V
+from vidstyle.options import ShardOptions
 
-R, V = RenderOptions, VideoNST()  # the defaults, defined once in the library
+if TYPE_CHECKING:
+    from vidstyle.pipeline.batch import BatchResult, Outcome
 
 
 @app.command()
@@ -49,7 +51,7 @@ def batch(
         str,
         typer.Argument(
             help="A folder of videos, or a manifest: .csv or .jsonl with columns input, style (or style_image, or "
-            "blend) and optional output. A local path or a URL (s3://bucket/videos/ with vidstyle[s3]).",
+            "blend) and optional output. A local path or a URL (s3://bucket/videos/ with vidstyle\\[s3]).",
             show_default=False,
         ),
     ],
@@ -78,37 +80,28 @@ def batch(
             "named VIDEO.muse70+wave30.SUFFIX."
         ),
     ] = None,
-    method: MethodOption = Method.fast,
-    strength: Strength = 1.0,
-    preserve_color: PreserveColor = False,
+    method: MethodOption = C.method,
+    strength: Strength = C.strength,
+    preserve_color: PreserveColor = C.preserve_color,
     suffix: Annotated[str, typer.Option(help="Container of the outputs named VIDEO.STYLE.SUFFIX.")] = ".mp4",
-    max_side: Annotated[
-        int | None,
-        typer.Option(
-            help="Stylise at most this many pixels on the longer side (at least 16).", rich_help_panel=SPEED_PANEL
-        ),
-    ] = None,
-    device: DeviceOption = "auto",
+    max_side: MaxSide = R.max_side,
+    device: DeviceOption = R.device,
     batch_size: BatchSize = R.batch_size,
-    arch: ArchOption = Arch.auto,
-    compile: CompileOption = CompileMode(R.compile),
-    precision: PrecisionOption = Precision(R.precision),
-    crf: Annotated[
-        int | None, typer.Option(help="Quality, 0 to 63 (x264 default 16).", rich_help_panel=SPEED_PANEL)
-    ] = None,
-    preset: Preset = R.preset,
-    stabilize: Stabilize = StabilizeOptions.strength,
+    compile: CompileOption = R.compile,
+    precision: PrecisionOption = R.precision,
+    crf: Crf = R.crf,
+    preset: PresetOption = R.preset,
+    stabilize: Stabilize = STABILIZE_DEFAULT,
     workers: Workers = None,
     address: Address = None,
-    keyframe_every: Annotated[
-        int,
-        typer.Option(help="At most this many frames between optimised keyframes.", min=1, rich_help_panel=NST_PANEL),
-    ] = V.keyframe_every,
-    iterations: Annotated[
-        int,
-        typer.Option(help="Optimisation steps for a shot's first keyframe.", min=2, rich_help_panel=NST_PANEL),
-    ] = V.nst.iterations,
-    vgg_weights: VggWeights = None,
+    keyframe_every: KeyframeEvery = V.keyframe_every,
+    iterations: Iterations = V.iterations,
+    levels: NstLevels = V.levels,
+    optimizer: NstOptimizer = V.optimizer,
+    content_weight: NstContentWeight = V.content_weight,
+    style_weight: NstStyleWeight = V.style_weight,
+    tv_weight: NstTvWeight = V.tv_weight,
+    vgg_weights: NstVggWeights = None,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -125,24 +118,32 @@ def batch(
     --overwrite), that lies outside the output folder, or that two videos share. Ends with a table, also
     written as batch-summary.json and .csv in the output folder; exit status 1 if any video failed.
     """
-    request = BatchRequest(
-        inputs,
-        output,
-        style or [],
-        style_image or [],
-        blend or [],
-        method.value,
-        strength,
-        preserve_color,
-        suffix,
-        overwrite,
-    )
-    nst = VideoNST(replace(V.nst, iterations=iterations), keyframe_every, vgg_weights)
     with (
         handled("interrupted; finished outputs are kept, run the same command again to do the rest."),
         contextlib.ExitStack() as stack,
     ):
+        # every option checked by the library's dataclasses (their words and ranges) before any work
         options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision)
+        nst = nst_options(
+            V, iterations, levels, optimizer, content_weight, style_weight, tv_weight, vgg_weights, keyframe_every
+        )
+        shard = ShardOptions(workers, address)
+        from vidstyle import storage
+        from vidstyle.pipeline.api import BatchRequest, render_batch
+
+        request = BatchRequest(
+            inputs,
+            output,
+            style or [],
+            style_image or [],
+            blend or [],
+            method,
+            strength,
+            preserve_color,
+            suffix,
+            overwrite,
+        )
+        request.check()
         tasks: dict[str, TaskID] = {}
         overall: list[TaskID] = []
         bar = Progress()  # replaced by the real bar once the request is known to be good
@@ -172,9 +173,8 @@ def batch(
         result = render_batch(
             request,
             options,
-            arch=arch.value,
             nst=nst,
-            shard=ShardOptions(workers=workers, address=address),
+            shard=shard,
             progress=progress,
             log=log,
             on_items=count,
@@ -192,6 +192,9 @@ def summarise(result: BatchResult) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from vidstyle import storage
+    from vidstyle.pipeline.batch import read_summary
 
     json_path, csv_path = result.summary
     if result.done + result.skipped + result.failed <= TABLE_ROWS:

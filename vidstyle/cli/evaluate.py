@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -16,10 +15,6 @@ from rich.table import Table
 from vidstyle.cli.app import app, handled
 from vidstyle.cli.options import DeviceOption, Overwrite, VggWeights
 from vidstyle.errors import VidstyleError
-from vidstyle.files import refuse_existing
-from vidstyle.media.images import check_writable, list_photos, read_rgb, write_rgb
-from vidstyle.media.sheets import contact_sheet
-from vidstyle.temporal.evaluate import compare_styles, evaluate_render
 
 
 @app.command()
@@ -45,6 +40,8 @@ def evaluate(
     luminance subtracted (ReCoNet), so a real change of light is not counted as flicker.
     """
     with handled("interrupted."):
+        from vidstyle.temporal.evaluate import evaluate_render
+
         result = evaluate_render(
             source, output, style_image, every=every, side=side, frames=frames, vgg_weights=vgg_weights
         )
@@ -77,6 +74,13 @@ def evaluate_style(
     """Style loss to the painting and content loss to the photo, averaged over held-out photos: the same
     layers and losses as training, so networks trained anyhow can be compared side by side."""
     with handled("interrupted; nothing was written."):
+        import numpy as np
+
+        from vidstyle.files import refuse_existing
+        from vidstyle.media.images import check_writable, list_photos, read_rgb, write_rgb
+        from vidstyle.media.sheets import contact_sheet
+        from vidstyle.temporal.evaluate import compare_styles
+
         if sheet is not None:
             refuse_existing(sheet, overwrite)
             check_writable(sheet)

@@ -8,31 +8,28 @@ from typing import Annotated
 
 import typer
 
-from vidstyle.cli.app import app, handled, note
+from vidstyle.cli.app import app, handled
 from vidstyle.cli.options import (
     Blend,
-    ContentWeight,
+    C,
     DeviceOption,
     Init,
-    Levels,
-    Method,
     MethodOption,
-    Optimizer,
-    OptimizerOption,
+    N,
+    NstContentWeight,
+    NstLevels,
+    NstOptimizer,
+    NstStyleWeight,
+    NstTvWeight,
+    NstVggWeights,
     Overwrite,
     PreserveColor,
+    R,
     Strength,
     Style,
     StyleImage,
-    StyleWeight,
-    TvWeight,
-    VggWeights,
 )
-from vidstyle.nst.gatys import NSTOptions
-from vidstyle.pipeline.choice import StyleChoice
-from vidstyle.pipeline.still import ImageNST, checkpoint_path, stylize_image_file
-
-D = ImageNST().nst  # the defaults, defined once in the library (NSTOptions)
+from vidstyle.options import NSTOptions, StyleChoice
 
 
 @app.command()
@@ -42,25 +39,24 @@ def image(
     style: Style = None,
     style_image: StyleImage = None,
     blend: Blend = None,
-    method: MethodOption = Method.fast,
-    strength: Strength = 1.0,
+    method: MethodOption = C.method,
+    strength: Strength = C.strength,
     size: Annotated[
         int | None,
         typer.Option(
-            help="Longer side of the result, in pixels (default: the photo's own; 384 with --method nst).", min=32
+            help="Longer side of the result, in pixels, at least 32 (default: the photo's own; 384 with --method nst)."
         ),
     ] = None,
     max_side: Annotated[
         int | None,
         typer.Option(
             help="Paint at most this many pixels on the longer side and scale back to --size (default: 480 for a "
-            "painting or a blend with one, as render does; the photo's size for built-ins).",
-            min=16,
+            "painting or a blend with one, as render does; the photo's size for built-ins); at least 16.",
         ),
     ] = None,
     iterations: Annotated[
-        int, typer.Option(help="--method nst: optimisation steps in all, split over the levels.", min=1)
-    ] = D.iterations,
+        int, typer.Option(help="--method nst: optimisation steps in all, split over the levels.")
+    ] = N.iterations,
     checkpoint_every: Annotated[
         int,
         typer.Option(
@@ -69,18 +65,16 @@ def image(
             min=0,
         ),
     ] = 0,
-    levels: Levels = D.levels,
-    optimizer: OptimizerOption = Optimizer(D.optimizer),
-    content_weight: ContentWeight = D.content_weight,
-    style_weight: StyleWeight = D.style_weight,
-    tv_weight: TvWeight = D.tv_weight,
-    init: Annotated[Init, typer.Option(help="--method nst: start from the photo (content) or from noise.")] = Init(
-        D.init
-    ),
-    preserve_color: PreserveColor = False,
-    vgg_weights: VggWeights = None,
-    device: DeviceOption = "auto",
-    seed: Annotated[int, typer.Option(help="Seed for --init noise.")] = D.seed,
+    levels: NstLevels = N.levels,
+    optimizer: NstOptimizer = N.optimizer,
+    content_weight: NstContentWeight = N.content_weight,
+    style_weight: NstStyleWeight = N.style_weight,
+    tv_weight: NstTvWeight = N.tv_weight,
+    init: Annotated[Init, typer.Option(help="--method nst: start from the photo (content) or from noise.")] = N.init,
+    preserve_color: PreserveColor = C.preserve_color,
+    vgg_weights: NstVggWeights = N.vgg_weights,
+    device: DeviceOption = R.device,
+    seed: Annotated[int, typer.Option(help="Seed for --init noise.")] = N.seed,
     overwrite: Overwrite = False,
 ) -> None:
     """Paint one photo: with a built-in style, a trained network, a blend, or any painting (fast, one pass).
@@ -90,17 +84,6 @@ def image(
     looks right.
     """
     started = time.perf_counter()
-    options = NSTOptions(
-        iterations=iterations,
-        levels=levels,
-        optimizer=optimizer.value,
-        content_weight=content_weight,
-        style_weight=style_weight,
-        tv_weight=tv_weight,
-        init=init.value,
-        seed=seed,
-    )
-    nst = ImageNST(options, vgg_weights)
 
     def step(losses, current) -> None:
         i = losses.step
@@ -114,7 +97,21 @@ def image(
             typer.echo(line)
 
     with handled("interrupted; checkpoints already written are kept."):
-        choice = StyleChoice(style, style_image, blend, method.value, strength, preserve_color)
+        nst = NSTOptions(
+            iterations=iterations,
+            levels=levels,
+            optimizer=optimizer,
+            content_weight=content_weight,
+            style_weight=style_weight,
+            tv_weight=tv_weight,
+            init=init,
+            seed=seed,
+            vgg_weights=vgg_weights,
+        )
+        nst.check()
+        choice = StyleChoice(style, style_image, blend, method, strength, preserve_color)
+        from vidstyle.pipeline.still import checkpoint_path, stylize_image_file
+
         result = stylize_image_file(
             source,
             output,
@@ -126,7 +123,6 @@ def image(
             max_side=max_side,
             device=device,
             nst=nst,
-            note=note,
         )
     h, w = result.shape[:2]
     typer.echo(f"{w}x{h} in {time.perf_counter() - started:.1f} s -> {output}")

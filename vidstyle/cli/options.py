@@ -1,54 +1,33 @@
-"""Options shared by several commands, defined once so they read and mean the same everywhere; choices are
-Enums, so `--help` lists them and Typer refuses anything else before any work starts."""
+"""The options several commands take, declared once (flag, help, panel) so they read and mean the same in
+render, batch, preview and image. Their choices and defaults are the library's (`vidstyle.options`): a
+command writes `= R.batch_size`, never a literal. Ranges are checked by the library's dataclasses, in their
+words, so the CLI and the library refuse the same values with the same line (exit 1); Typer refuses what is
+not a number or not among the choices (exit 2)."""
 
 from __future__ import annotations
 
-from enum import Enum
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from vidstyle.models.vgg import ENV as VGG_ENV
+from vidstyle.options import (
+    VGG_WEIGHTS_ENV,
+    At,
+    CompileMode,
+    Init,
+    Method,
+    NSTOptions,
+    Optimizer,
+    Precision,
+    Preset,
+    RenderOptions,
+    StyleChoice,
+)
 
-
-class Method(str, Enum):
-    fast = "fast"
-    nst = "nst"
-
-
-class Arch(str, Enum):
-    auto = "auto"
-    full = "full"
-    lite = "lite"
-
-
-class CompileMode(str, Enum):
-    auto = "auto"
-    on = "on"
-    off = "off"
-
-
-class Precision(str, Enum):
-    auto = "auto"
-    fp32 = "fp32"
-    fp16 = "fp16"
-    bf16 = "bf16"
-
-
-class Optimizer(str, Enum):
-    lbfgs = "lbfgs"
-    adam = "adam"
-
-
-class Init(str, Enum):
-    content = "content"
-    noise = "noise"
-
-
-class At(str, Enum):
-    even = "even"
-    keyframes = "keyframes"
+R, C, N = RenderOptions(), StyleChoice(), NSTOptions()  # the library's defaults
+__all__ = ["At", "CompileMode", "Init", "Method", "Optimizer", "Precision", "Preset", "R", "C", "N"]
 
 
 STYLE_PANEL = "What to paint with"
@@ -106,7 +85,7 @@ PreserveColor = Annotated[
 VggWeights = Annotated[
     Path | None,
     typer.Option(
-        envvar=VGG_ENV,
+        envvar=VGG_WEIGHTS_ENV,
         help="torchvision-layout VGG16/VGG19 ImageNet weights for the losses; else torchvision's file in the "
         "torch.hub cache ($TORCH_HOME), else a download when online.",
     ),
@@ -121,20 +100,10 @@ StyleWeight = Annotated[
     ),
 ]
 TvWeight = Annotated[float, typer.Option(help="Weight of smoothness (total variation).")]
-Levels = Annotated[
-    int, typer.Option(help="Coarse-to-fine levels, each twice the size of the one before.", min=1, max=5)
-]
+Levels = Annotated[int, typer.Option(help="Coarse-to-fine levels (1 to 5), each twice the size of the one before.")]
 # Not an Enum: besides auto, cpu and cuda it takes cuda:N, which no fixed list of choices can name.
 DeviceOption = Annotated[
     str, typer.Option(help="Where the networks run: auto, cpu, cuda or cuda:N.", rich_help_panel=SPEED_PANEL)
-]
-ArchOption = Annotated[
-    Arch,
-    typer.Option(
-        help="auto: a style's lite network (NAME-lite, ~3x faster) when rendering on CPU and one is installed, "
-        "else the full one; full; lite.",
-        rich_help_panel=SPEED_PANEL,
-    ),
 ]
 CompileOption = Annotated[
     CompileMode,
@@ -154,12 +123,12 @@ PrecisionOption = Annotated[
         rich_help_panel=SPEED_PANEL,
     ),
 ]
-# checked with the rest of RenderOptions (its ranges are defined there, once for the CLI and the library)
 BatchSize = Annotated[int, typer.Option(help="Frames per network call (at least 1).", rich_help_panel=SPEED_PANEL)]
-Preset = Annotated[
-    str,
+PresetOption = Annotated[
+    Preset,
     typer.Option(
-        help="x264 speed preset (ultrafast ... veryslow, placebo): slower ones make smaller files at the same --crf.",
+        "--preset",
+        help="x264 speed preset: slower ones make smaller files at the same --crf.",
         rich_help_panel=SPEED_PANEL,
     ),
 ]
@@ -169,16 +138,16 @@ Workers = Annotated[
         help="Ray actors, each holding the network and decoding and encoding its own segments (a batch's videos "
         "share them). Default: with GPUs, one per 4 CPUs, sharing the GPUs (one actor's x264 cannot keep up "
         "with a GPU); without, one per 2 CPUs.",
-        min=1,
         rich_help_panel=RAY_PANEL,
     ),
 ]
 Address = Annotated[
     str | None,
     typer.Option(
-        envvar="RAY_ADDRESS",
-        help="Ray cluster to run on (ray://head:10001, auto, host:port); else Ray starts embedded on this machine.",
+        help="Ray cluster to run on (ray://head:10001, auto, host:port); default $RAY_ADDRESS, else a Ray of its "
+        "own on this machine where that helps.",
         rich_help_panel=RAY_PANEL,
+        show_default=False,
     ),
 ]
 Stabilize = Annotated[
@@ -187,10 +156,104 @@ Stabilize = Annotated[
         "--stabilize",
         help="Temporal stabilisation: each frame is blended with the previous output carried along the input's "
         "optical flow, where visible; this is the previous output's weight (0 turns it off). At 0.4 it cut the "
-        "warping error by about two thirds for a few percent of speed and style (bench/flicker.py).",
-        min=0.0,
-        max=0.95,
+        "warping error by about two thirds for a few percent of speed and style (bench/flicker.py). 0 to 0.95.",
         rich_help_panel=SPEED_PANEL,
     ),
 ]
 Overwrite = Annotated[bool, typer.Option(help="Replace the output file if it exists.")]
+MaxSide = Annotated[
+    int | None,
+    typer.Option(
+        help="Stylise at most this many pixels on the longer side, then scale back to the source size (faster, "
+        "coarser brush strokes); at least 16.",
+        rich_help_panel=SPEED_PANEL,
+    ),
+]
+Crf = Annotated[
+    int | None,
+    typer.Option(
+        help="Quality, 0 to 63: lower is better and bigger (x264 default 16, VP9 32).", rich_help_panel=SPEED_PANEL
+    ),
+]
+KeyframeEvery = Annotated[
+    int,
+    typer.Option(
+        help="At most this many frames between optimised keyframes (shot changes add more).", rich_help_panel=NST_PANEL
+    ),
+]
+Iterations = Annotated[
+    int,
+    typer.Option(
+        help="Optimisation steps (a video: for a shot's first keyframe; later keyframes start from the previous "
+        "one and take half).",
+        rich_help_panel=NST_PANEL,
+    ),
+]
+NstLevels = Annotated[int, typer.Option("--levels", help=Levels.__metadata__[0].help, rich_help_panel=NST_PANEL)]
+NstOptimizer = Annotated[
+    Optimizer, typer.Option("--optimizer", help="lbfgs (fewer iterations) or adam.", rich_help_panel=NST_PANEL)
+]
+NstContentWeight = Annotated[
+    float,
+    typer.Option(
+        "--content-weight", help="Weight of keeping the photo's content (relu4_2).", rich_help_panel=NST_PANEL
+    ),
+]
+NstStyleWeight = Annotated[
+    float, typer.Option("--style-weight", help=StyleWeight.__metadata__[0].help, rich_help_panel=NST_PANEL)
+]
+NstTvWeight = Annotated[
+    float, typer.Option("--tv-weight", help="Weight of smoothness (total variation).", rich_help_panel=NST_PANEL)
+]
+NstVggWeights = Annotated[
+    Path | None,
+    typer.Option(
+        "--vgg-weights", envvar=VGG_WEIGHTS_ENV, help=VggWeights.__metadata__[0].help, rich_help_panel=NST_PANEL
+    ),
+]
+
+
+def render_options(
+    device: str,
+    batch_size: int,
+    max_side: int | None,
+    crf: int | None,
+    preset: str,
+    stabilize: float,
+    compile: str,
+    precision: str,
+) -> RenderOptions:
+    """The speed and quality options `render` and `batch` share, as the library takes them (and checks)."""
+    options = RenderOptions(device, batch_size, max_side, crf=crf, preset=preset, compile=compile, precision=precision)
+    return options.with_stabilize(stabilize)
+
+
+def nst_options(
+    base: NSTOptions,
+    iterations: int,
+    levels: int,
+    optimizer: str,
+    content_weight: float,
+    style_weight: float,
+    tv_weight: float,
+    vgg_weights: Path | None,
+    keyframe_every: int | None = None,
+) -> NSTOptions:
+    """`base` (the library's defaults for the job) with the NST options given, checked."""
+    nst = replace(
+        base,
+        iterations=iterations,
+        levels=levels,
+        optimizer=optimizer,
+        content_weight=content_weight,
+        style_weight=style_weight,
+        tv_weight=tv_weight,
+        vgg_weights=vgg_weights,
+        keyframe_every=base.keyframe_every if keyframe_every is None else keyframe_every,
+    )
+    nst.check()
+    return nst
+
+
+#: --stabilize's default: the library's (0 where the library's default is no stabilisation)
+STABILIZE_DEFAULT = R.stabilize.strength if R.stabilize else 0.0

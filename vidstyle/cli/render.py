@@ -3,84 +3,57 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vidstyle import media, storage
-from vidstyle.cli.app import app, err, frames_bar, handled, note
+from vidstyle.cli.app import app, err, frames_bar, handled
 from vidstyle.cli.options import (
-    NST_PANEL,
     RAY_PANEL,
-    SPEED_PANEL,
+    STABILIZE_DEFAULT,
     Address,
-    Arch,
-    ArchOption,
     BatchSize,
     Blend,
-    CompileMode,
+    C,
     CompileOption,
-    ContentWeight,
+    Crf,
     DeviceOption,
-    Levels,
-    Method,
+    Iterations,
+    KeyframeEvery,
+    MaxSide,
     MethodOption,
-    Optimizer,
-    OptimizerOption,
+    NstContentWeight,
+    NstLevels,
+    NstOptimizer,
+    NstStyleWeight,
+    NstTvWeight,
+    NstVggWeights,
     Overwrite,
-    Precision,
     PrecisionOption,
     PreserveColor,
-    Preset,
+    PresetOption,
+    R,
     Stabilize,
     Strength,
     Style,
     StyleImage,
-    StyleWeight,
-    TvWeight,
-    VggWeights,
     Workers,
+    nst_options,
+    render_options,
 )
-from vidstyle.errors import VidstyleError
-from vidstyle.pipeline.choice import StyleChoice
-from vidstyle.pipeline.executors import ShardOptions
-from vidstyle.pipeline.jobs import VideoNST, render_video
-from vidstyle.pipeline.segments import RenderOptions, RenderReport
-from vidstyle.temporal.stabilizer import StabilizeOptions
+from vidstyle.options import VIDEO_NST as V
+from vidstyle.options import ShardOptions, StyleChoice
 
-R, V = RenderOptions, VideoNST()  # the defaults, defined once in the library
-N = V.nst
-
-
-def render_options(
-    device: str,
-    batch_size: int,
-    max_side: int | None,
-    crf: int | None,
-    preset: str,
-    stabilize: float,
-    compile: CompileMode,
-    precision: Precision,
-) -> RenderOptions:
-    """The speed and quality options `render` and `batch` share, as the library takes them."""
-    return RenderOptions(
-        device=device,
-        batch_size=batch_size,
-        max_side=max_side,
-        crf=crf,
-        preset=preset,
-        stabilize=StabilizeOptions(strength=stabilize) if stabilize > 0 else None,
-        compile=compile.value,
-        precision=precision.value,
-    )
+if TYPE_CHECKING:
+    from vidstyle.pipeline.segments import RenderReport
 
 
 @app.command()
 def render(
     source: Annotated[
-        str, typer.Argument(help="Input video (anything FFmpeg reads): a path, or a URL (s3://... with vidstyle[s3]).")
+        str,
+        typer.Argument(help="Input video (anything FFmpeg reads): a path, or a URL (s3://... with vidstyle\\[s3])."),
     ],
     output: Annotated[
         str,
@@ -94,31 +67,17 @@ def render(
     style: Style = None,
     style_image: StyleImage = None,
     blend: Blend = None,
-    method: MethodOption = Method.fast,
-    strength: Strength = 1.0,
-    preserve_color: PreserveColor = False,
-    max_side: Annotated[
-        int | None,
-        typer.Option(
-            help="Stylise at most this many pixels on the longer side, then scale back to the source size (faster, "
-            "coarser brush strokes); at least 16.",
-            rich_help_panel=SPEED_PANEL,
-        ),
-    ] = None,
-    device: DeviceOption = "auto",
+    method: MethodOption = C.method,
+    strength: Strength = C.strength,
+    preserve_color: PreserveColor = C.preserve_color,
+    max_side: MaxSide = R.max_side,
+    device: DeviceOption = R.device,
     batch_size: BatchSize = R.batch_size,
-    arch: ArchOption = Arch.auto,
-    compile: CompileOption = CompileMode(R.compile),
-    precision: PrecisionOption = Precision(R.precision),
-    crf: Annotated[
-        int | None,
-        typer.Option(
-            help="Quality, 0 to 63: lower is better and bigger (x264 default 16, VP9 32).",
-            rich_help_panel=SPEED_PANEL,
-        ),
-    ] = None,
-    preset: Preset = R.preset,
-    stabilize: Stabilize = StabilizeOptions.strength,
+    compile: CompileOption = R.compile,
+    precision: PrecisionOption = R.precision,
+    crf: Crf = R.crf,
+    preset: PresetOption = R.preset,
+    stabilize: Stabilize = STABILIZE_DEFAULT,
     overwrite: Overwrite = False,
     workers: Workers = None,
     address: Address = None,
@@ -127,34 +86,19 @@ def render(
         typer.Option(
             "--no-ray",
             help="One process, no Ray: for debugging, and the reference the sharded path matches frame for frame. "
-            "A clip of one segment (under ~20 s) runs in one process anyway, unless --workers or --address asks "
-            "for Ray.",
+            "Without --workers or --address, Ray starts only where its pool would hold more than one actor "
+            "and the clip has more than one segment (over ~15 s).",
             rich_help_panel=RAY_PANEL,
         ),
     ] = False,
-    keyframe_every: Annotated[
-        int,
-        typer.Option(
-            help="At most this many frames between optimised keyframes (shot changes add more).",
-            min=1,
-            rich_help_panel=NST_PANEL,
-        ),
-    ] = V.keyframe_every,
-    iterations: Annotated[
-        int,
-        typer.Option(
-            help="Optimisation steps for a shot's first keyframe; later keyframes start from the previous one and "
-            "take half.",
-            min=2,
-            rich_help_panel=NST_PANEL,
-        ),
-    ] = N.iterations,
-    levels: Levels = N.levels,
-    optimizer: OptimizerOption = Optimizer(N.optimizer),
-    content_weight: ContentWeight = N.content_weight,
-    style_weight: StyleWeight = N.style_weight,
-    tv_weight: TvWeight = N.tv_weight,
-    vgg_weights: VggWeights = None,
+    keyframe_every: KeyframeEvery = V.keyframe_every,
+    iterations: Iterations = V.iterations,
+    levels: NstLevels = V.levels,
+    optimizer: NstOptimizer = V.optimizer,
+    content_weight: NstContentWeight = V.content_weight,
+    style_weight: NstStyleWeight = V.style_weight,
+    tv_weight: NstTvWeight = V.tv_weight,
+    vgg_weights: NstVggWeights = None,
 ) -> None:
     """Stylise every frame of a video; audio, frame rate and timestamps are kept.
 
@@ -168,20 +112,17 @@ def render(
     and renamed only when complete. A damaged input is stylised as far as it decodes, with a warning that
     says how many frames were lost.
     """
-    nst_options = replace(
-        N,
-        iterations=iterations,
-        levels=levels,
-        optimizer=optimizer.value,
-        content_weight=content_weight,
-        style_weight=style_weight,
-        tv_weight=tv_weight,
-    )
-    nst = VideoNST(nst_options, keyframe_every, vgg_weights)
-    choice = StyleChoice(style, style_image, blend, method.value, strength, preserve_color)
     with handled("interrupted; no output was written."), contextlib.ExitStack() as stack:
-        # checked by RenderOptions itself (the library's words and ranges), so inside the error wrapper
+        # every option checked by the library's dataclasses (their words and ranges) before any work
         options = render_options(device, batch_size, max_side, crf, preset, stabilize, compile, precision)
+        nst = nst_options(
+            V, iterations, levels, optimizer, content_weight, style_weight, tv_weight, vgg_weights, keyframe_every
+        )
+        choice = StyleChoice(style, style_image, blend, method, strength, preserve_color)
+        shard = ShardOptions(workers, address)
+        from vidstyle import storage
+        from vidstyle.pipeline.api import render_video
+
         bar, task = None, None
 
         def started(video, segments) -> None:  # the bar appears once the input is known to be good
@@ -201,19 +142,20 @@ def render(
             output,
             choice,
             options,
-            arch=arch.value,
             nst=nst,
-            shard=ShardOptions(workers=workers, address=address),
+            shard=shard,
             no_ray=no_ray,
             progress=advance,
             on_start=started,
-            note=note,
             overwrite=overwrite,
         )
     summarise(report, output)
 
 
 def summarise(report: RenderReport, output: str) -> None:
+    from vidstyle import media
+    from vidstyle.errors import VidstyleError
+
     with contextlib.suppress(VidstyleError):  # the source was read a moment ago; a note is never an error
         if left := media.not_kept(report.source):
             err.print(f"note: not kept: the source's {left} (vidstyle writes the video and its audio only).")

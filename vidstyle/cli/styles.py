@@ -10,8 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 from vidstyle.cli.app import handled, styles_app
-from vidstyle.files import human_size
-from vidstyle.models.styles import StyleInfo, describe_style, import_style, installed_styles, user_dir
 
 
 @styles_app.callback()
@@ -19,6 +17,9 @@ def styles_list(ctx: typer.Context) -> None:
     """List installed styles: name, painting, artist, network file and size."""
     if ctx.invoked_subcommand:
         return
+    from vidstyle.files import human_size
+    from vidstyle.models.styles import installed_styles, user_dir
+
     styles = installed_styles()
     if not styles:
         typer.echo(f"No styles installed. Import one with `vidstyle styles import`; user styles live in {user_dir()}.")
@@ -38,6 +39,8 @@ def styles_list(ctx: typer.Context) -> None:
 def styles_show(name: Annotated[str, typer.Argument(help="A style name or .vstyle file.")]) -> None:
     """Everything a style file says about itself: painting, licence, network size, and how it was trained."""
     with handled("interrupted."):
+        from vidstyle.models.styles import describe_style
+
         facts = describe_style(name)
     for key, value in facts.items():
         typer.echo(f"{key + ':':16} {value}")
@@ -63,6 +66,8 @@ def styles_import(
 ) -> None:
     """Convert a TensorFlow fast-style-transfer network into a vidstyle style."""
     with handled("interrupted; nothing was written."):
+        from vidstyle.models.styles import StyleInfo, import_style
+
         info = StyleInfo(name=name, painting=painting, artist=artist, licence=licence)
         target = import_style(folder, info, output, overwrite)
     typer.echo(f"imported {name!r} -> {target}")

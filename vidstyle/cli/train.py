@@ -7,7 +7,6 @@ import contextlib
 import shlex
 import sys
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,24 +15,9 @@ from rich.progress import MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from vidstyle.cli.app import app, handled, progress_bar
 from vidstyle.cli.options import ContentWeight, DeviceOption, StyleWeight, TvWeight, VggWeights
-from vidstyle.models.styles import ARCH_BASE
-from vidstyle.train.code import CodeTrainOptions
-from vidstyle.train.jobs import Credits, train_code_style, train_style
-from vidstyle.train.network import TrainOptions
+from vidstyle.options import ARCH_BASE, Arch, CodeTrainOptions, ContentLayer, Credits, TrainOptions
 
 T, C = TrainOptions, CodeTrainOptions  # the defaults, defined once in the library
-
-
-class NetworkArch(str, Enum):
-    full = "full"
-    lite = "lite"
-
-
-class ContentLayer(str, Enum):
-    relu1_2 = "relu1_2"
-    relu2_2 = "relu2_2"
-    relu3_3 = "relu3_3"
-    relu4_3 = "relu4_3"
 
 
 def command_line() -> str:
@@ -85,17 +69,17 @@ def train(
             help="VGG layer of the content loss: relu2_2 (Johnson's) keeps pixels close; relu3_3 or relu4_3 keep "
             "shapes and free the texture."
         ),
-    ] = ContentLayer(T.content_layer),
+    ] = T.content_layer,
     style_size: Annotated[
         int, typer.Option(help="The painting's longer side for its Gram matrices: larger gives finer strokes.", min=32)
     ] = T.style_size,
     arch: Annotated[
-        NetworkArch,
+        Arch,
         typer.Option(
             help="full: Johnson's network (32 channels first); lite: half the channels, about 3x faster on CPU. Name "
             "a lite style NAME-lite and render picks it on CPU."
         ),
-    ] = NetworkArch.full,
+    ] = Arch.full,
     base: Annotated[
         int | None,
         typer.Option(help="First-layer width, overriding --arch (tests train tiny networks).", min=2, hidden=True),
@@ -121,7 +105,7 @@ def train(
         int | None,
         typer.Option(
             help="Train on this many Ray Train workers (one GPU each when the cluster has GPUs), averaging their "
-            "gradients; needs vidstyle[train].",
+            "gradients; needs vidstyle\\[train].",
             min=1,
         ),
     ] = None,
@@ -149,11 +133,11 @@ def train(
         photo_size=photo_size,
         lr=lr,
         content_weight=content_weight,
-        content_layer=content_layer.value,
+        content_layer=content_layer,
         style_weight=style_weight,
         tv_weight=tv_weight,
         style_size=style_size,
-        base=base or ARCH_BASE[arch.value],
+        base=base or ARCH_BASE[arch],
         checkpoint_every=checkpoint_every,
         preview_every=checkpoint_every,
         seed=seed,
@@ -171,6 +155,8 @@ def train(
             bar.update(task, completed=losses.step, losses=text)
             if losses.step % checkpoint_every == 0 or losses.step == steps:
                 bar.console.print(f"step {losses.step:>6}: {text}  total {losses.total:.3f}", highlight=False)
+
+        from vidstyle.train.jobs import train_style
 
         train_style(
             style_image,
@@ -257,6 +243,8 @@ def train_code(
 
     credits = Credits(name, painting, artist, licence, command_line())
     with handled("interrupted; run again with --resume to go on from the last checkpoint."):
+        from vidstyle.train.jobs import train_code_style
+
         train_code_style(
             style_image,
             photos,

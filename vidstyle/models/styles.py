@@ -26,8 +26,6 @@ SUFFIX = ".vstyle"
 BUILTIN_DIR = Path(__file__).parent / "builtin_styles"
 #: Network widths by name. The lite network has half the channels (a quarter of the work); a style's lite
 #: network is the style named NAME-lite.
-ARCH_BASE = {"full": 32, "lite": 16}
-ARCHS = ("auto", *ARCH_BASE)
 LITE_SUFFIX = "-lite"
 
 
@@ -170,30 +168,6 @@ def resolve_style(name_or_path: str) -> StyleInfo:
     paintings = [n for n in sorted(styles) if not (n.endswith(LITE_SUFFIX) and n.removesuffix(LITE_SUFFIX) in styles)]
     known = ", ".join(paintings) or "none installed - see `vidstyle styles import --help`"
     raise VidstyleError(f"unknown style {name_or_path!r}; known styles: {known}.")
-
-
-def resolve_network(name_or_path: str, arch: str, on_cpu: bool) -> tuple[StyleInfo, bool]:
-    """The network to render a style with, and whether it is a lite network standing in for the one named.
-    For a style name: `full` the named one, `lite` its NAME-lite network, `auto` the lite one when rendering
-    on CPU and one is installed (about 3x faster there, within 1.2x of the full network's losses), else the
-    named one. A .vstyle file is used as it is."""
-    if arch not in ARCHS:
-        raise VidstyleError(f"--arch must be one of {', '.join(ARCHS)}, not {arch!r}.")
-    style = resolve_style(name_or_path)
-    if arch == "full" or style.kind != "network" or style.name.endswith(LITE_SUFFIX) or (arch == "auto" and not on_cpu):
-        return style, False
-    styles = installed_styles()  # read once more only when a lite network may be wanted
-    if styles.get(name_or_path) != style:
-        return style, False  # a file, not a registry name
-    lite = styles.get(name_or_path + LITE_SUFFIX)
-    if lite is not None:
-        return lite, True
-    if arch == "lite":
-        raise VidstyleError(
-            f"style {style.name!r} has no lite network: train one with `vidstyle train --arch lite "
-            f"--name {style.name}{LITE_SUFFIX} ...`, or pass --arch full."
-        )
-    return style, False
 
 
 # --- import of TensorFlow fast-style-transfer networks (deeplearn.js export) -------------------------------

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from vidstyle.errors import VidstyleError
+from vidstyle.options import VGG_WEIGHTS_ENV
 
 # torchvision's `cfgs["D"]` and `cfgs["E"]`: channels per 3x3 conv, "M" a 2x2 max-pool
 CONFIGS = {
@@ -25,7 +26,7 @@ CHECKPOINTS = {
     "vgg19": "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
     "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
 }
-ENV = "VIDSTYLE_VGG_WEIGHTS"
+ENV = VGG_WEIGHTS_ENV
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 

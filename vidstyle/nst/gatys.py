@@ -9,17 +9,13 @@ from 300x200 to 1200x800).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
-from vidstyle.checks import finite_number
-from vidstyle.errors import VidstyleError
 from vidstyle.models.vgg import VGGFeatures
 from vidstyle.nst.losses import (
     GATYS,
-    LayerSet,
     Terms,
     content_loss,
     resize_long_side,
@@ -27,37 +23,8 @@ from vidstyle.nst.losses import (
     style_targets,
     tv_loss,
 )
+from vidstyle.options import NSTOptions
 from vidstyle.pixels import LUMA
-
-
-@dataclass
-class NSTOptions:
-    size: int = 384  # longer side of the result, in pixels
-    iterations: int = 300  # in all, split evenly over the levels
-    levels: int = 2  # coarse-to-fine: each level doubles the previous one's size, ending at `size`
-    optimizer: str = "lbfgs"  # or "adam"
-    lr: float = 0.02  # Adam's step, in [0, 1] pixel units
-    content_weight: float = 1.0
-    style_weight: float = 10.0
-    tv_weight: float = 10.0
-    init: str = "content"  # or "noise"
-    preserve_color: bool = False  # keep the photo's colours, take only the painting's luminance texture
-    seed: int = 0
-    layers: LayerSet = field(default_factory=lambda: GATYS)
-
-    def check(self) -> None:
-        if self.optimizer not in ("lbfgs", "adam"):
-            raise VidstyleError(f"unknown optimizer {self.optimizer!r}; use lbfgs or adam.")
-        if self.init not in ("content", "noise"):
-            raise VidstyleError(f"unknown init {self.init!r}; use content or noise.")
-        finite_number(self.lr, "--lr", 0.0, above=True)
-        for weight in ("content_weight", "style_weight", "tv_weight"):
-            finite_number(getattr(self, weight), "--" + weight.replace("_", "-"), 0.0)
-        if self.iterations < self.levels:
-            raise VidstyleError(f"--iterations must be at least the number of levels ({self.levels}).")
-        if self.size >> (self.levels - 1) < 32:
-            raise VidstyleError(f"{self.levels} levels from {self.size} px go below 32 px; use fewer levels.")
-
 
 #: Called after each iteration with its losses and a function that returns the current image (1x3xHxW).
 StepCallback = Callable[[Terms, Callable[[], torch.Tensor]], None]
@@ -88,7 +55,7 @@ def optimise(
     the result. L-BFGS works on unclamped pixels (clamping would corrupt its curvature history); the
     result is clamped at the end.
     """
-    layers = options.layers
+    layers = GATYS
     with torch.no_grad():
         target_content = vgg(content)[layers.content]
     grams = style_targets(vgg, resize_long_side(style, max(content.shape[-2:])), layers)
@@ -142,7 +109,7 @@ def transfer(
 
         def finished(current: Callable[[], torch.Tensor]) -> torch.Tensor:
             image = F.interpolate(current(), size=full.shape[-2:], mode="bilinear", align_corners=False)
-            return keep_colours(image, full) if options.preserve_color else image
+            return keep_colors(image, full) if options.preserve_color else image
 
         def on_step(losses: Terms, current: Callable[[], torch.Tensor]) -> None:
             report(losses, lambda: finished(current))
@@ -165,7 +132,7 @@ def transfer(
         image = optimise(vgg, target, style, image, steps, options, on_step, done + 1)
         done += steps
     if options.preserve_color:
-        image = keep_colours(image, full)
+        image = keep_colors(image, full)
     return image
 
 
@@ -183,7 +150,7 @@ def _rgb(ycc: torch.Tensor) -> torch.Tensor:
     return torch.stack([r, g, b], 1).clamp(0, 1)
 
 
-def keep_colours(stylised: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+def keep_colors(stylised: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     """Luminance transfer (Gatys et al. 2017, "Preserving colour"): the result's Y with the photo's CbCr."""
     ycc = _ycbcr(content)
     ycc[:, 0] = _ycbcr(stylised)[:, 0]

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from vidstyle.models.vgg import VGGFeatures
 from vidstyle.pixels import fit_long_side
+from vidstyle.vgg_layers import GATYS, JOHNSON, LayerSet  # noqa: F401  (the losses' layers, named in vgg_layers.py)
 
 
 @dataclass
@@ -31,22 +32,6 @@ class Terms:
     @property
     def total(self) -> float:
         return self.content + self.style + self.tv
-
-
-@dataclass(frozen=True)
-class LayerSet:
-    content: str
-    style: tuple[str, ...]
-
-    @property
-    def all(self) -> list[str]:
-        return sorted({self.content, *self.style})
-
-
-#: Gatys et al.'s choice (conv5_1 left out: the shared VGG16 stops at relu4_3), for optimising images.
-GATYS = LayerSet(content="relu4_2", style=("relu1_1", "relu2_1", "relu3_1", "relu4_1"))
-#: Johnson et al.'s choice, for training and evaluating style networks.
-JOHNSON = LayerSet(content="relu2_2", style=("relu1_2", "relu2_2", "relu3_3", "relu4_3"))
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:

@@ -33,9 +33,9 @@ import numpy as np
 from vidstyle import storage
 from vidstyle.errors import VidstyleError
 from vidstyle.files import remove_dead_temporaries, space_checked, temporary_beside, write_atomic
+from vidstyle.options import NSTOptions, RenderOptions, ShardOptions, StyleChoice
 from vidstyle.pipeline.driver import Ended, drive
-from vidstyle.pipeline.executors import Executor, ShardOptions, executor_for
-from vidstyle.pipeline.segments import RenderOptions
+from vidstyle.pipeline.executors import Executor, executor_for
 from vidstyle.pipeline.stylizers import Recipe
 from vidstyle.pipeline.units import Plan, VideoTask
 
@@ -476,26 +476,24 @@ class Recipes:
     the error that makes it unusable (an unknown style fails only its own items). The same rule as `render`
     (`choice.make_recipe`): a painting is fast unless `method` is nst; a style code's `strength` below 1
     moves it towards each video's own code, so such items get a recipe per video (`Item.key`), which reads
-    8 frames of the video here. `nst_recipe(painting)` builds the recipe of `method` nst (`jobs.VideoNST`,
+    8 frames of the video here. `nst` configures the keyframes of `method` nst (`options.VIDEO_NST`,
     the defaults `render` uses too)."""
 
     def __init__(
         self,
-        arch: str = "full",
-        on_cpu: bool = False,
         method: str = "fast",
         strength: float = 1.0,
         preserve_color: bool = False,
-        nst_recipe: Callable[[np.ndarray], Recipe] | None = None,
+        nst: NSTOptions | None = None,
     ):
-        self.arch, self.on_cpu, self.method, self.nst_recipe = arch, on_cpu, method, nst_recipe
+        self.method, self.nst = method, nst
         self.strength, self.preserve_color = strength, preserve_color
         self.made: dict[str, tuple[Recipe, str] | str] = {}
 
     def __call__(self, item: Item) -> tuple[Recipe, str] | str:
         from dataclasses import replace as replaced
 
-        from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, make_recipe
+        from vidstyle.pipeline.choice import CONTENT_FRAMES, make_recipe
         from vidstyle.pipeline.preview import sample
         from vidstyle.pipeline.stylizers import CodeRecipe, ImageRecipe
 
@@ -507,22 +505,17 @@ class Recipes:
             choice = StyleChoice(blend=item.style) if item.blend else StyleChoice(item.style)
         choice = replaced(choice, strength=self.strength, preserve_color=self.preserve_color)
         try:
-            recipe, _ = make_recipe(
-                choice,
-                lambda: sample(item.source, CONTENT_FRAMES, "even")[2],
-                self.arch,
-                self.on_cpu,
-                self.nst_recipe,
-            )
+            recipe = make_recipe(choice, lambda: sample(item.source, CONTENT_FRAMES, "even")[2], self.nst)
         except VidstyleError as exc:
             self.made[item.key] = str(exc)
             return str(exc)
         if isinstance(recipe, CodeRecipe):
             digest = hashlib.sha256(recipe.code.tobytes()).hexdigest() + f" at {recipe.side}"
         elif isinstance(recipe, ImageRecipe):
-            digest = digest_file(item.style) + repr((recipe.nst, recipe.keyframes))
+            digest = digest_file(item.style) + repr(replaced(recipe.nst, vgg_weights=None))
         else:
             digest = digest_file(recipe.style.path)
+        digest += repr(recipe.finish)
         if isinstance(recipe, CodeRecipe) and self.strength < 1.0:
             item.key = f"{item.style}|{item.source}"  # the code depends on this video: not kept beyond it
             return recipe, digest

@@ -14,62 +14,23 @@ fast by default: the arbitrary-style network; `--method nst`: Gatys optimisation
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from vidstyle.checks import decimal, finite_number
 from vidstyle.errors import VidstyleError
 from vidstyle.media.images import read_rgb
 from vidstyle.models import arbitrary
-from vidstyle.models.styles import load_code, resolve_network, resolve_style
-from vidstyle.pipeline.stylizers import CodeRecipe, Finish, Recipe, as_recipe
+from vidstyle.models.styles import load_code, resolve_style
+from vidstyle.options import Method, NSTOptions, StyleChoice, blend_shares, parse_blend
+from vidstyle.pipeline.stylizers import CodeRecipe, Finish, ImageRecipe, Recipe, as_recipe
 
-METHODS = ("fast", "nst")
 #: A painting smaller than this on its shorter side carries too little texture to take a style from.
 MIN_PAINTING_SIDE = 32
 #: How many frames, spread over the video, give the content's own style code (for `strength` < 1).
 CONTENT_FRAMES = 8
-
-
-@dataclass
-class StyleChoice:
-    style: str | None = None  # an installed style name, or a .vstyle file
-    style_image: Path | None = None  # a painting
-    blend: str | None = None  # "NAME_OR_PAINTING=WEIGHT,..."
-    method: str = "fast"  # for style_image: fast (feed-forward) or nst (Gatys keyframes)
-    strength: float = 1.0
-    preserve_color: bool = False
-
-    def check(self) -> None:
-        for name, kinds in (("style", (str,)), ("style_image", (str, Path)), ("blend", (str,))):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, kinds):
-                raise TypeError(
-                    f"StyleChoice.{name} must be a {' or '.join(k.__name__ for k in kinds)}, not "
-                    f"{type(value).__name__}."
-                )
-        if isinstance(self.strength, bool) or not isinstance(self.strength, (int, float)):
-            raise TypeError(f"StyleChoice.strength must be a number, not {type(self.strength).__name__}.")
-        given = [x for x in (self.style, self.style_image, self.blend) if x is not None]
-        if len(given) != 1:
-            raise VidstyleError(
-                "give exactly one of --style NAME, --style-image PAINTING or --blend 'NAME=WEIGHT,PAINTING=WEIGHT'."
-            )
-        if self.method not in METHODS:
-            raise VidstyleError(f"--method must be one of {', '.join(METHODS)}, not {self.method!r}.")
-        check_strength(self.strength)
-        if self.method == "nst" and self.style_image is None:
-            raise VidstyleError("--method nst optimises a painting: give --style-image with it.")
-
-    @property
-    def label(self) -> str:
-        """Short name for file names and summaries."""
-        if self.blend is not None:
-            return "blend"
-        return Path(self.style_image).stem if self.style_image is not None else Path(str(self.style)).stem
 
 
 def checked(choice: object, name: str = "choice") -> StyleChoice:
@@ -80,41 +41,6 @@ def checked(choice: object, name: str = "choice") -> StyleChoice:
         raise TypeError(f"{name} must be a StyleChoice{hint}, not {type(choice).__name__}.")
     choice.check()
     return choice
-
-
-def check_strength(strength: float) -> None:
-    finite_number(strength, "--strength", 0.0, 1.0)
-
-
-def parse_blend(text: str) -> list[tuple[str, float]]:
-    """'muse=0.7,wave.jpg=0.3' -> [(muse, 0.7), (wave.jpg, 0.3)]; weights finite, >= 0 and not all 0."""
-    if not isinstance(text, str):
-        raise VidstyleError(f"--blend takes 'NAME=WEIGHT,...' as text, not {text!r}.")
-    parts = []
-    for item in (p.strip() for p in text.split(",")):
-        name, sep, weight = item.rpartition("=")
-        if not sep or not name.strip():
-            raise VidstyleError(f"--blend takes NAME=WEIGHT pairs separated by commas, not {item!r}.")
-        w = decimal(weight, f"--blend: the weight of {name.strip()!r}")
-        if w < 0:
-            raise VidstyleError(
-                f"--blend: weight {weight.strip()} of {name.strip()!r} is negative; weights mix, they do not subtract."
-            )
-        parts.append((name.strip(), w))
-    blend_shares([w for _, w in parts])
-    return parts
-
-
-def blend_shares(weights: list[float]) -> list[float]:
-    """Weights as shares summing to 1, computed so no sum can overflow (each divided by the largest first)."""
-    for w in weights:
-        finite_number(w, "--blend: each weight", 0.0)
-    largest = max(weights, default=0.0)
-    if largest <= 0:
-        raise VidstyleError("--blend: the weights must add up to a positive number.")
-    scaled = [w / largest for w in weights]
-    total = sum(scaled)
-    return [w / total for w in scaled]
 
 
 def read_painting(path: Path) -> np.ndarray:
@@ -156,28 +82,23 @@ def _code_of(name: str, net: arbitrary.ArbitraryNet) -> np.ndarray:
     return load_code(style)
 
 
-def make_recipe(
-    choice: StyleChoice,
-    content: Callable[[], list[np.ndarray]],
-    arch: str = "auto",
-    on_cpu: bool = True,
-    nst_recipe: Callable[[np.ndarray], Recipe] | None = None,
-    note: Callable[[str], None] | None = None,
-) -> tuple[Recipe, Finish]:
-    """The recipe and finish for a choice. `content()` gives frames of the video (or the photo) and is
-    called only when a code's strength needs them; `nst_recipe(painting)` builds the Gatys recipe."""
+def make_recipe(choice: StyleChoice, content: Callable[[], list[np.ndarray]], nst: NSTOptions | None = None) -> Recipe:
+    """The recipe for a choice, carrying its finish (strength, colours). `content()` gives frames of the
+    video (or the photo) and is called only when a code's strength needs them; `nst` configures the
+    optimisation of `method` nst (a video's keyframes; pictures and previews optimise on their own)."""
     checked(choice)
-    if choice.method == "nst":
-        if nst_recipe is None:
+    if choice.method == Method.nst:
+        if nst is None:
             raise VidstyleError("--method nst is not available here.")
         # NST keeps colours inside its optimisation (NSTOptions.preserve_color)
-        return nst_recipe(read_painting(Path(choice.style_image))), Finish(choice.strength, False)
+        options = replace(nst, preserve_color=choice.preserve_color)
+        recipe: Recipe = ImageRecipe.of(read_painting(Path(str(choice.style_image))), options)
+        return replace(recipe, finish=Finish(choice.strength, False))
+    finish = Finish(choice.strength, choice.preserve_color)
     if choice.style is not None:
-        style, lite = resolve_network(choice.style, arch, on_cpu)
-        if lite and note:
-            note(f"using {style.name}, the lite network of {choice.style} (--arch full for the full one)")
+        style = resolve_style(choice.style)
         if style.kind != "code":
-            return as_recipe(style), Finish(choice.strength, choice.preserve_color)
+            return replace(as_recipe(style), finish=finish)
         codes, label, side = [(load_code(style), 1.0)], style.name, None
     else:
         net = arbitrary.shipped()
@@ -185,8 +106,8 @@ def make_recipe(
         if choice.style_image is not None:
             codes, label = [(painting_code(net, read_painting(Path(choice.style_image))), 1.0)], choice.label
         else:
-            members = parse_blend(choice.blend)
-            codes, label = [(_code_of(n, net), w) for n, w in members], choice.blend
+            members = parse_blend(str(choice.blend))
+            codes, label = [(_code_of(n, net), w) for n, w in members], str(choice.blend)
             if not any(_is_painting(n) for n, _ in members):
                 side = None
     shares = blend_shares([w for _, w in codes])
@@ -194,4 +115,4 @@ def make_recipe(
     if choice.strength < 1.0:
         own = content_code(arbitrary.shipped(), content())
         code = choice.strength * code + (1.0 - choice.strength) * own
-    return CodeRecipe.of(code, label, side), Finish(choice.strength, choice.preserve_color)
+    return replace(CodeRecipe.of(code, label, side), finish=finish)

@@ -15,7 +15,6 @@ there, so on a cluster the bytes go from worker to worker and the driver holds o
 from __future__ import annotations
 
 import errno
-import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,18 +27,12 @@ from vidstyle.allocator import keep_freed_memory
 from vidstyle.frames import FrameFilter
 from vidstyle.models.acceleration import should_compile
 from vidstyle.models.devices import resolve_device
-from vidstyle.pipeline.segments import RenderOptions
+from vidstyle.options import RenderOptions, ShardOptions
 from vidstyle.pipeline.stylizers import Recipe, make_transform
 from vidstyle.pipeline.units import join_video, paint_segment, plan_video, scratch_for
 
 #: A segment is tried at most this many times (on different actors) before its video fails.
 ATTEMPTS = 2
-
-
-@dataclass
-class ShardOptions:
-    workers: int | None = None  # None: see cluster.shape (one per 4 CPUs sharing GPUs, else one per 2 CPUs)
-    address: str | None = None  # None: RAY_ADDRESS if set, else an embedded Ray on this machine
 
 
 @dataclass
@@ -100,7 +93,6 @@ def build_filter(recipe: Recipe, device: torch.device, options: RenderOptions) -
         options.stabilize,
         options.compile == "on",
         options.precision,
-        options.finish,
     )
 
 
@@ -195,14 +187,28 @@ class InProcess:
         self.filters.clear()
 
 
+def actors_here(device: str) -> int:
+    """How many actors a Ray of our own would put on this machine (`cluster.shape`, as `RayPool` sizes its
+    pool), counting CPUs as Ray does (the cgroup's and the process's affinity)."""
+    import ray._private.utils as ray_utils
+
+    from vidstyle.cluster import shape
+
+    gpus = torch.cuda.device_count() if device == "auto" or device.startswith("cuda") else 0
+    return shape({"CPU": ray_utils.get_num_cpus(), "GPU": gpus}, None, device, share_gpus=True)[0]
+
+
 def executor_for(
     options: RenderOptions, shard: ShardOptions | None, units: int, gflop: float, always_ray: bool = False
 ) -> Executor:
-    """Ray only where it helps: a cluster (an address, or RAY_ADDRESS), workers asked for, or more than one
-    segment to share out, or `always_ray`. Otherwise, and always with `shard` None, this process: a clip of
-    one segment gains nothing from a pool of one actor and would pay Ray's start-up (9-14 s,
-    bench/pipeline_speed.py) for it, and does not even import Ray (0.3 s). `units`: segments to paint."""
-    wanted = shard is not None and (shard.address or os.environ.get("RAY_ADDRESS") or shard.workers or units > 1)
+    """Ray only where it helps: a cluster named (`shard.address`, RAY_ADDRESS already resolved into it),
+    workers asked for, or more than one segment to share out among more than one actor on this machine; or
+    `always_ray`. Otherwise, and always with `shard` None, this process: a pool of one actor runs the
+    segments one after another, as this process would, after Ray's start-up (9-14 s on 2 cores,
+    bench/pipeline_speed.py), and the job does not even import Ray. `units`: segments to paint."""
+    wanted = shard is not None and bool(
+        shard.address or shard.workers or (units > 1 and actors_here(options.device) > 1)
+    )
     if always_ray or wanted:
         from vidstyle.pipeline.ray_pool import RayPool
 

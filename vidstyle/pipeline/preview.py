@@ -12,7 +12,7 @@ import html
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -21,15 +21,18 @@ import torch
 from PIL import Image
 
 from vidstyle import media
-from vidstyle.errors import VidstyleError, check_whole
+from vidstyle.checks import whole_number
+from vidstyle.errors import VidstyleError
 from vidstyle.files import refuse_existing, space_checked, write_atomic
 from vidstyle.media.images import check_writable, to_tensor, to_uint8, write_rgb
 from vidstyle.media.sheets import contact_sheet
 from vidstyle.models.devices import resolve_device
 from vidstyle.models.vgg import VGGFeatures, perceptual_vgg
-from vidstyle.nst.gatys import NSTOptions, transfer
-from vidstyle.pipeline.choice import CONTENT_FRAMES, StyleChoice, checked, make_recipe, read_painting
-from vidstyle.pipeline.stylizers import Finish, Recipe, make_transform
+from vidstyle.nst.gatys import transfer
+from vidstyle.nst.losses import GATYS
+from vidstyle.options import PREVIEW_AT, PREVIEW_FRAMES, PREVIEW_NST, PREVIEW_THUMB, At, NSTOptions, StyleChoice
+from vidstyle.pipeline.choice import CONTENT_FRAMES, checked, make_recipe, read_painting
+from vidstyle.pipeline.stylizers import Recipe, make_transform
 
 
 @dataclass
@@ -55,16 +58,16 @@ def pick(info: media.VideoInfo, count: int, at: str = "even") -> list[int]:
     return sorted(set(picks))
 
 
-def stylise_recipe(
-    frames: list[np.ndarray], recipe: Recipe, finish: Finish, device: torch.device, max_side: int | None
+def stylize_recipe(
+    frames: list[np.ndarray], recipe: Recipe, device: torch.device, max_side: int | None
 ) -> list[np.ndarray]:
     """The same frame filter `render` runs (without the stabiliser, which needs neighbouring frames), so
     the sheet shows what a render would give."""
-    run = make_transform(recipe, device, 4, max_side, None, finish=finish)
+    run = make_transform(recipe, device, 4, max_side, None)
     return [image for _, _, image in run((i, 0, frame) for i, frame in enumerate(frames))]
 
 
-def stylise_painting(
+def stylize_painting(
     frames: list[np.ndarray], painting: np.ndarray, vgg: VGGFeatures, options: NSTOptions, device: torch.device
 ) -> list[np.ndarray]:
     """All frames in one optimisation (a batch): the same cost per pixel, one warm-up."""
@@ -143,21 +146,20 @@ def preview_video(
     output: str | Path,
     choices: list[tuple[str, StyleChoice]],
     *,
-    frames: int = 8,
-    at: str = "even",
-    thumb: int = 320,
+    frames: int = PREVIEW_FRAMES,
+    at: str = PREVIEW_AT,
+    thumb: int = PREVIEW_THUMB,
     max_side: int | None = None,
-    nst_size: int = 256,
-    iterations: int = 100,
+    nst: NSTOptions = PREVIEW_NST,
     with_html: bool = False,
     device: str = "auto",
-    vgg_weights: Path | None = None,
     overwrite: bool = False,
     started: float | None = None,
 ) -> PreviewReport:
     """A contact sheet at `output` (and `with_html`, a page beside it, `OUTPUT.html`): the sampled frames in
     every labelled choice. Every choice paints as `render` would; paintings with method nst are optimised
-    for all sampled frames at once at `nst_size`. Neither file replaces one that exists unless `overwrite`."""
+    for all sampled frames at once (`nst`: 256 px, 100 iterations by default). Neither file replaces one
+    that exists unless `overwrite`."""
     started = started if started is not None else time.perf_counter()
     source, output = Path(source), Path(output)  # str or Path, as render_video takes them
     if not isinstance(choices, (list, tuple)) or not all(
@@ -168,15 +170,14 @@ def preview_video(
         checked(choice, "each choice")
     if not choices:
         raise VidstyleError("give at least one --style, --style-image or --blend to compare.")
-    for option, value, least in (
-        ("--frames", frames, 1),
-        ("--thumb", thumb, 32),
-        ("--nst-size", nst_size, 32),
-        ("--iterations", iterations, 2),
-    ):
-        check_whole(option, value, least, name=option[2:].replace("-", "_"))
+    for option, value, least in (("--frames", frames, 1), ("--thumb", thumb, 32)):
+        whole_number(value, option, least, name=option[2:])
     if max_side is not None:
-        check_whole("--max-side", max_side, 16, name="max_side")
+        whole_number(max_side, "--max-side", 16, name="max_side")
+    At.check(at, "--at")
+    if not isinstance(nst, NSTOptions):
+        raise TypeError(f"nst must be an NSTOptions, not {type(nst).__name__}.")
+    nst.check()
     page = output.with_suffix(".html")
     for target in [output, page] if with_html else [output]:
         refuse_existing(target, overwrite)
@@ -190,13 +191,13 @@ def preview_video(
     runs: list[tuple[str, Callable[[list[np.ndarray]], list[np.ndarray]]]] = []
     for label, choice in choices:
         if choice.method == "nst" and choice.style_image is not None:
-            options = NSTOptions(size=nst_size, iterations=iterations, preserve_color=choice.preserve_color)
-            vgg = vgg or perceptual_vgg(options.layers.all, vgg_weights)
+            options = replace(nst, preserve_color=choice.preserve_color)
+            vgg = vgg or perceptual_vgg(GATYS.all, nst.vgg_weights)
             painting = read_painting(Path(choice.style_image))
-            runs.append((label, partial(stylise_painting, painting=painting, vgg=vgg, options=options, device=dev)))
+            runs.append((label, partial(stylize_painting, painting=painting, vgg=vgg, options=options, device=dev)))
             continue
-        recipe, finish = make_recipe(choice, content, "auto", dev.type == "cpu")
-        runs.append((label, partial(stylise_recipe, recipe=recipe, finish=finish, device=dev, max_side=max_side)))
+        recipe = make_recipe(choice, content)
+        runs.append((label, partial(stylize_recipe, recipe=recipe, device=dev, max_side=max_side)))
     report = preview(source, runs, frames, at, started)
     rows = list(zip(report.rows, report.cells))
     sheet = np.asarray(contact_sheet(rows, [clock(t) for t in report.times], thumb))

@@ -84,19 +84,3 @@ def render(
             raise outcome.exception
         raise VidstyleError(f"{outcome.error}; no output was written.") from outcome.exception
     return outcome.report
-
-
-def render_sharded(
-    source: str | Path,
-    target: str | Path,
-    style: StyleInfo | Recipe,
-    options: RenderOptions,
-    shard: ShardOptions | None = None,
-    progress: Progress | None = None,
-    on_start: OnStart | None = None,
-    *,
-    overwrite: bool = False,
-) -> RenderReport:
-    """One video on a pool of Ray actors, whatever its length (the reference the tests compare the
-    in-process render with)."""
-    return render(source, target, style, options, progress, on_start, shard, overwrite=overwrite, always_ray=True)

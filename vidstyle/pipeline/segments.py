@@ -19,7 +19,7 @@ from typing import BinaryIO
 import numpy as np
 
 from vidstyle import interrupts, media, storage
-from vidstyle.errors import VidstyleError, check_whole
+from vidstyle.errors import VidstyleError
 from vidstyle.files import (
     move_into_place,
     refuse_existing,
@@ -29,73 +29,11 @@ from vidstyle.files import (
     temporary_beside,
 )
 from vidstyle.frames import FrameFilter
-from vidstyle.pipeline.stylizers import Finish, Recipe, frame_gflop
-from vidstyle.temporal.stabilizer import StabilizeOptions
+from vidstyle.options import RenderOptions
+from vidstyle.pipeline.stylizers import Recipe, frame_gflop
 from vidstyle.threads import background, consumed
 
 Progress = Callable[[int], None]
-
-
-@dataclass
-class RenderOptions:
-    """Checked when made (and by `dataclasses.replace`), so the library refuses what the CLI refuses, in the
-    same words; the CLI takes its ranges from `RANGES`."""
-
-    device: str = "auto"
-    batch_size: int = 4
-    max_side: int | None = None
-    segment_seconds: float = 10.0
-    crf: int | None = None  # None: media.X264_CRF (VP9: 32)
-    preset: str = media.X264_PRESET
-    stabilize: StabilizeOptions | None = None  # None: every frame on its own
-    compile: str = "auto"  # torch.compile the network: on, off, or auto (when the job is big enough to pay)
-    precision: str = "auto"  # the network's: fp32, fp16, bf16, or auto (`acceleration.network_dtype`)
-    finish: Finish = field(default_factory=Finish)  # strength of a trained network or NST; keeping colours
-
-    # class constants, not fields (no annotation): whole-number options as (option, least, most or None)
-    RANGES = {
-        "batch_size": ("--batch-size", 1, None),
-        "max_side": ("--max-side", 16, None),
-        "crf": ("--crf", 0, 63),
-    }
-    PRESETS = (  # x264's speed presets, fastest first
-        "ultrafast",
-        "superfast",
-        "veryfast",
-        "faster",
-        "fast",
-        "medium",
-        "slow",
-        "slower",
-        "veryslow",
-        "placebo",
-    )
-
-    def __post_init__(self) -> None:
-        self.check()
-
-    def check(self) -> None:
-        """TypeError for a value of the wrong kind (naming the field), VidstyleError for one out of range
-        (naming the option, as the CLI does)."""
-        for name, (option, least, most) in self.RANGES.items():
-            value = getattr(self, name)
-            if value is None and name != "batch_size":
-                continue
-            check_whole(option, value, least, most, name=f"RenderOptions.{name}")
-        seconds = self.segment_seconds
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-            raise TypeError(f"RenderOptions.segment_seconds must be a number, not {type(seconds).__name__}.")
-        if not 0 < seconds < float("inf"):  # NaN too
-            raise VidstyleError(f"segment_seconds must be a finite number of seconds above 0, not {seconds}.")
-        for name in ("device", "preset", "compile", "precision"):
-            if not isinstance(getattr(self, name), str):
-                raise TypeError(f"RenderOptions.{name} must be a str, not {type(getattr(self, name)).__name__}.")
-        if self.preset not in self.PRESETS:
-            raise VidstyleError(f"--preset must be one of {', '.join(self.PRESETS)}, not {self.preset!r}.")
-        for name, kind in (("stabilize", StabilizeOptions), ("finish", Finish)):
-            value = getattr(self, name)
-            if not isinstance(value, kind) and not (value is None and name == "stabilize"):
-                raise TypeError(f"RenderOptions.{name} must be a {kind.__name__}, not {type(value).__name__}.")
 
 
 @dataclass
@@ -144,7 +82,9 @@ def encode_settings(target: Path, options: RenderOptions) -> tuple[str, str, med
 
 
 def plan_segments(info: media.VideoInfo, seconds: float, lead_frames: int = 0) -> list[Segment]:
-    """Cut the timeline at keyframes into pieces of at least `seconds`, so each piece decodes on its own.
+    """Cut the timeline at keyframes into pieces of at least `seconds`, so each piece decodes on its own. A
+    tail shorter than half a piece joins the piece before it: on its own it is a unit of work with the start-up
+    costs of a whole one (a 10.5 s clip was two segments, the second half a second long).
 
     With `lead_frames`, each piece also runs the `lead_frames` frames before it (not written), so a
     temporal filter reaches its steady state before the first frame it writes."""
@@ -155,6 +95,9 @@ def plan_segments(info: media.VideoInfo, seconds: float, lead_frames: int = 0) -
         if key - last >= min_ticks and key > info.pts[0]:
             cuts.append(key)
             last = key
+    end = int(np.max(info.pts)) + int(info.last_duration or 0)
+    if cuts and end - cuts[-1] < min_ticks / 2:
+        cuts.pop()
     bounds = [None, *cuts, None]
     segments = []
     for i, (start, end) in enumerate(zip(bounds, bounds[1:])):
@@ -323,6 +266,8 @@ def check_paths(source: str | Path, target: str | Path, options: RenderOptions, 
     output being the input, an existing output without `overwrite`, a container vidstyle cannot write."""
     if not storage.is_url(source) and Path(source).is_dir():
         raise VidstyleError(f"{source} is a directory, not a video file.")
+    if not storage.is_url(source) and not Path(source).exists():
+        raise VidstyleError(f"{source}: no such file.")
     if storage.is_url(target):
         if str(target).endswith("/"):
             raise VidstyleError(f"{target} is a folder; give a file name such as {target}out.mp4.")

@@ -3,35 +3,23 @@ optimisation (`method` nst) with its losses reported and its progress saved as i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from vidstyle.errors import check_whole
+from vidstyle.checks import whole_number
 from vidstyle.files import refuse_existing, space_checked
 from vidstyle.media.images import check_writable, read_rgb, to_tensor, to_uint8, write_rgb
 from vidstyle.models.devices import resolve_device
 from vidstyle.models.vgg import perceptual_vgg
-from vidstyle.nst.gatys import NSTOptions, StepCallback, transfer
-from vidstyle.pipeline.choice import StyleChoice, checked, make_recipe, read_painting
+from vidstyle.nst.gatys import StepCallback, transfer
+from vidstyle.nst.losses import GATYS
+from vidstyle.options import NSTOptions, StyleChoice
+from vidstyle.pipeline.choice import checked, make_recipe, read_painting
 from vidstyle.pipeline.stylizers import Finish, stylize_still
 from vidstyle.pixels import check_rgb, resize_rgb
-
-
-@dataclass
-class ImageNST:
-    """Gatys et al.'s optimisation of one image (`image --method nst`): NSTOptions' own defaults."""
-
-    nst: NSTOptions = field(default_factory=NSTOptions)
-    vgg_weights: Path | None = None
-
-    def options(self, size: int, preserve_color: bool) -> NSTOptions:
-        options = replace(self.nst, size=size, preserve_color=preserve_color)
-        options.check()
-        return options
 
 
 def stylize_image(
@@ -41,33 +29,34 @@ def stylize_image(
     size: int | None = None,
     max_side: int | None = None,
     device: str = "auto",
-    nst: ImageNST | None = None,
+    nst: NSTOptions | None = None,
     on_step: StepCallback | None = None,
-    note: Callable[[str], None] | None = None,
 ) -> np.ndarray:
     """The photo (a file or uint8 RGB) painted as `choice` says, as uint8 RGB.
 
-    `size`: the result's long side (default: the photo's own; `nst.nst.size`, 384, with nst). `max_side`: paint at
+    `size`: the result's long side (default: the photo's own; `nst.size`, 384, with nst). `max_side`: paint at
     most this large and scale back (default: a painting's code paints at 480 px, as `render` does). With
     nst, `on_step(losses, current)` is called after every iteration. A photo, options or a choice of the
     wrong kind is a TypeError or ValueError naming it; one the CLI would refuse, its one line (VidstyleError)."""
     checked(choice)
     if size is not None:
-        check_whole("--size", size, 32, name="size")
+        whole_number(size, "--size", 32, name="size")
     if max_side is not None:
-        check_whole("--max-side", max_side, 16, name="max_side")
-    if nst is not None and not isinstance(nst, ImageNST):
-        raise TypeError(f"nst must be an ImageNST, not {type(nst).__name__}.")
+        whole_number(max_side, "--max-side", 16, name="max_side")
+    if nst is not None and not isinstance(nst, NSTOptions):
+        raise TypeError(f"nst must be an NSTOptions, not {type(nst).__name__}.")
+    nst = nst or NSTOptions()
+    nst.check()
     if isinstance(photo, (str, Path)):
         image = check_rgb(read_rgb(photo), str(photo))
     else:
         image = check_rgb(photo, "photo")
     dev = resolve_device(device)
     if choice.method == "nst":
-        nst = nst or ImageNST()
-        options = nst.options(size or nst.nst.size, choice.preserve_color)
+        options = replace(nst, size=size or nst.size, preserve_color=choice.preserve_color)
+        options.check()
         painting = to_tensor(read_painting(Path(str(choice.style_image))), dev)
-        vgg = perceptual_vgg(options.layers.all, nst.vgg_weights).to(dev)
+        vgg = perceptual_vgg(GATYS.all, nst.vgg_weights).to(dev)
         result = to_uint8(transfer(vgg, to_tensor(image, dev), painting, options, on_step))
         if choice.strength < 1.0:  # NST has no style code: strength mixes the result with the photo
             source = cv2.resize(image, result.shape[1::-1], interpolation=cv2.INTER_AREA)
@@ -75,8 +64,7 @@ def stylize_image(
         return result
     if size:
         image = resize_rgb(image, size, enlarge=True)
-    recipe, finish = make_recipe(choice, lambda: [image], on_cpu=dev.type == "cpu", note=note)
-    return stylize_still(recipe, finish, image, dev, max_side)
+    return stylize_still(make_recipe(choice, lambda: [image]), image, dev, max_side)
 
 
 def stylize_image_file(
@@ -94,7 +82,7 @@ def stylize_image_file(
     output = Path(output)
     refuse_existing(output, overwrite)
     check_writable(output)
-    last = (settings.get("nst") or ImageNST()).nst.iterations
+    last = (settings.get("nst") or NSTOptions()).iterations
 
     def step(losses, current) -> None:
         if checkpoint_every and losses.step % checkpoint_every == 0 and losses.step != last:

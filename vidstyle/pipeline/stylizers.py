@@ -13,7 +13,6 @@ import functools
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -26,10 +25,37 @@ from vidstyle.models.acceleration import Stylize, fast_stylizer, gflop_per_frame
 from vidstyle.models.styles import StyleInfo, load_code, load_network
 from vidstyle.models.transformer import work_size
 from vidstyle.models.vgg import find_weights, load_state, load_vgg
-from vidstyle.nst.gatys import NSTOptions, keep_colours
+from vidstyle.nst.gatys import keep_colors
+from vidstyle.nst.losses import GATYS
+from vidstyle.options import VIDEO_NST, NSTOptions, StabilizeOptions
 from vidstyle.pipeline.keyframes import KeyframeOptions, KeyframeStylizer
-from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
+from vidstyle.temporal.stabilizer import stabilized
 from vidstyle.threads import batched
+
+
+@dataclass
+class Finish:
+    """What is done to each stylised frame against its source frame, for every kind of style.
+
+    `strength` < 1: a style code's strength is applied to the code itself (`choice.make_recipe`); a trained
+    network or NST has no code, so there it is the share of the stylised frame in a mix with the source
+    frame. `keep_color`: the stylised frame's luminance with the source frame's colours (Gatys et al.
+    2017, "Preserving colour"). Every recipe carries its own (`make_recipe` sets it from the StyleChoice)."""
+
+    strength: float = 1.0
+    keep_color: bool = False
+
+    def mix(self, recipe: Recipe) -> float:
+        return 1.0 if isinstance(recipe, CodeRecipe) else self.strength
+
+    def apply(self, source: np.ndarray, out: np.ndarray, mix: float = 1.0) -> np.ndarray:
+        if mix < 1.0:
+            out = cv2.addWeighted(out, mix, source, 1.0 - mix, 0.0)
+        if self.keep_color:
+            pair = torch.from_numpy(np.stack([out, source])).permute(0, 3, 1, 2).float() / 255
+            kept = keep_colors(pair[:1], pair[1:])
+            out = (kept[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+        return out
 
 
 @dataclass
@@ -38,6 +64,7 @@ class NetworkRecipe:
 
     style: StyleInfo
     data: bytes
+    finish: Finish = field(default_factory=Finish)
 
     @classmethod
     def of(cls, style: StyleInfo) -> NetworkRecipe:
@@ -67,6 +94,7 @@ class CodeRecipe:
     #: the long side to paint at when --max-side is not given (None: the frame's own size); see
     #: `arbitrary.PAINTING_SIDE` for why a painting's code has one and a tuned built-in's has none
     side: int | None = None
+    finish: Finish = field(default_factory=Finish)
 
     @classmethod
     def of(cls, code: np.ndarray, label: str, side: int | None = None) -> CodeRecipe:
@@ -131,16 +159,21 @@ class ImageRecipe:
 
     style_rgb: np.ndarray
     vgg_state: bytes
-    nst: NSTOptions = field(default_factory=NSTOptions)
-    keyframes: KeyframeOptions = field(default_factory=KeyframeOptions)
+    nst: NSTOptions = VIDEO_NST
+    finish: Finish = field(default_factory=Finish)
 
     @classmethod
-    def of(
-        cls, style_rgb: np.ndarray, vgg_weights: str | Path | None, nst: NSTOptions, keyframes: KeyframeOptions
-    ) -> ImageRecipe:
-        path = find_weights(vgg_weights)
+    def of(cls, style_rgb: np.ndarray, nst: NSTOptions) -> ImageRecipe:
+        nst.check()
+        path = find_weights(nst.vgg_weights)
         load_state(path)  # fail here, in the driver, with a clear message, not in every worker
-        return cls(style_rgb, path.read_bytes(), nst, keyframes)
+        return cls(style_rgb, path.read_bytes(), nst)
+
+    @property
+    def keyframes(self) -> KeyframeOptions:
+        """A shot's first keyframe takes `nst.iterations`; later ones start from the previous, warped, and
+        take half."""
+        return KeyframeOptions(every=self.nst.keyframe_every, warm_iterations=self.nst.iterations // 2)
 
     def build(
         self,
@@ -154,7 +187,7 @@ class ImageRecipe:
         do not apply (the optimisation stays fp32)."""
         state = torch.load(io.BytesIO(self.vgg_state), map_location="cpu", weights_only=True)
         nst = replace(self.nst, size=max_side) if max_side else self.nst
-        return KeyframeStylizer(load_vgg(nst.layers.all, state), self.style_rgb, nst, self.keyframes, device)
+        return KeyframeStylizer(load_vgg(GATYS.all, state), self.style_rgb, nst, self.keyframes, device)
 
 
 Recipe = NetworkRecipe | CodeRecipe | ImageRecipe
@@ -163,32 +196,7 @@ Recipe = NetworkRecipe | CodeRecipe | ImageRecipe
 MIN_SIDE = 8
 
 
-@dataclass
-class Finish:
-    """What is done to each stylised frame against its source frame, for every kind of style.
-
-    `strength` < 1: a style code's strength is applied to the code itself (`choice.make_recipe`); a trained
-    network or NST has no code, so there it is the share of the stylised frame in a mix with the source
-    frame. `keep_colour`: the stylised frame's luminance with the source frame's colours (Gatys et al.
-    2017, "Preserving colour")."""
-
-    strength: float = 1.0
-    keep_colour: bool = False
-
-    def mix(self, recipe: Recipe) -> float:
-        return 1.0 if isinstance(recipe, CodeRecipe) else self.strength
-
-    def apply(self, source: np.ndarray, out: np.ndarray, mix: float = 1.0) -> np.ndarray:
-        if mix < 1.0:
-            out = cv2.addWeighted(out, mix, source, 1.0 - mix, 0.0)
-        if self.keep_colour:
-            pair = torch.from_numpy(np.stack([out, source])).permute(0, 3, 1, 2).float() / 255
-            kept = keep_colours(pair[:1], pair[1:])
-            out = (kept[0].permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
-        return out
-
-
-def finished(transform: FrameFilter, finish: Finish, mix: float) -> FrameFilter:
+def with_finish(transform: FrameFilter, finish: Finish, mix: float) -> FrameFilter:
     """Wrap a frame filter so that each output frame is finished against its own source frame."""
     from collections import deque
 
@@ -206,9 +214,7 @@ def finished(transform: FrameFilter, finish: Finish, mix: float) -> FrameFilter:
     return Filter(run, transform.report)
 
 
-def stylize_still(
-    recipe: Recipe, finish: Finish, image: np.ndarray, device: torch.device, max_side: int | None = None
-) -> np.ndarray:
+def stylize_still(recipe: Recipe, image: np.ndarray, device: torch.device, max_side: int | None = None) -> np.ndarray:
     """One picture through the same frame filter a render runs (for `vidstyle image` and previews)."""
     h, w = image.shape[:2]
     side = recipe.paint_side(max_side) if isinstance(recipe, CodeRecipe) else max_side
@@ -219,7 +225,7 @@ def stylize_still(
             f"a {w}x{h} picture{painted} is too small to paint: the networks need at least {MIN_SIDE} pixels "
             "on each side."
         )
-    run = make_transform(recipe, device, 1, max_side, None, finish=finish)
+    run = make_transform(recipe, device, 1, max_side, None)
     return next(iter(run(iter([(0, 0, image)]))))[2]
 
 
@@ -231,12 +237,12 @@ def make_transform(
     stabilize: StabilizeOptions | None,
     compile: bool = False,
     precision: str = "auto",
-    finish: Finish | None = None,
 ) -> FrameFilter:
-    """What a worker runs: the recipe's filter, finished (strength, colours) and stabilised when asked."""
+    """What a worker runs: the recipe's filter, with its finish (strength, colours), stabilised when asked."""
     transform = recipe.build(device, batch_size, max_side, compile, precision)
-    if finish is not None and (finish.mix(recipe) < 1.0 or finish.keep_colour):
-        transform = finished(transform, finish, finish.mix(recipe))
+    finish = recipe.finish
+    if finish.mix(recipe) < 1.0 or finish.keep_color:
+        transform = with_finish(transform, finish, finish.mix(recipe))
     return stabilized(transform, stabilize) if stabilize else transform
 
 

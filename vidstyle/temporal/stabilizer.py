@@ -4,30 +4,15 @@ along the *input's* optical flow, wherever the pixel was visible (`flicker.py` m
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from vidstyle.checks import finite_number
 from vidstyle.frames import Filter, FrameFilter
+from vidstyle.options import StabilizeOptions
 from vidstyle.pixels import resize_rgb
 from vidstyle.temporal import flow
 from vidstyle.threads import background
-
-
-@dataclass
-class StabilizeOptions:
-    strength: float = 0.4  # weight of the previous output, warped, where it is visible (the CLI's default)
-    side: int = 384  # flow is computed at most this large (flow is smooth; the warp is full size)
-    lead: int = 8  # frames before a segment that only prime the state, so segment seams do not jump
-    # DIS preset (flow.PRESETS). On cup.mp4 with muse (warping error over 60 pairs; per-frame 0.0244) "medium"
-    # left 0.0083, "fast" 0.0094 and "ultrafast" 0.0119; "fast" costs a third of "medium"'s CPU, which on a
-    # 2-core machine is about a tenth of a render's.
-    flow: str = "fast"
-
-    def __post_init__(self) -> None:
-        finite_number(self.strength, "--stabilize", 0.0, 0.95)
 
 
 def motion(frames, options: StabilizeOptions):

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from vidstyle.allocator import keep_freed_memory
-from vidstyle.checks import MAX_SEED, check_finite, diverged, finite_number, whole_number
+from vidstyle.checks import check_finite, diverged
 from vidstyle.errors import VidstyleError
 from vidstyle.files import write_atomic
 from vidstyle.media.images import read_rgb
@@ -43,33 +43,9 @@ from vidstyle.nst.losses import (
     style_targets,
     tv_loss,
 )
+from vidstyle.options import CodeTrainOptions
 
 CKPT_FORMAT = "vidstyle-code-checkpoint/1"
-
-
-@dataclass
-class CodeTrainOptions:
-    steps: int = 100  # the built-ins' recipe (pipelines/train_builtin.sh), measured by bench/style_quality.py
-    batch_size: int = 2
-    crop: int = 192
-    photo_side: int = 480
-    lr: float = 0.05
-    content_weight: float = 1.0
-    style_weight: float = 20.0
-    tv_weight: float = 10.0
-    laplacian_weight: float = 0.0
-    checkpoint_every: int = 25
-    seed: int = 0
-
-    def check(self) -> None:
-        """What a run needs of its options: finite non-negative weights, a positive learning rate, sizes and
-        counts of at least one, a seed numpy and torch take."""
-        finite_number(self.lr, "--lr", 0.0, above=True)
-        for weight in ("content_weight", "style_weight", "tv_weight", "laplacian_weight"):
-            finite_number(getattr(self, weight), "--" + weight.replace("_", "-"), 0.0)
-        for count in ("steps", "batch_size", "crop", "photo_side", "checkpoint_every"):
-            whole_number(getattr(self, count), "--" + count.replace("_", "-"), 1)
-        whole_number(self.seed, "--seed", 0, MAX_SEED)
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from vidstyle.checks import check_name
@@ -15,7 +14,6 @@ from vidstyle.media.images import list_photos, read_rgb
 from vidstyle.models import arbitrary
 from vidstyle.models.devices import resolve_device
 from vidstyle.models.styles import (
-    ARCH_BASE,
     StyleInfo,
     load_code,
     load_network,
@@ -25,21 +23,10 @@ from vidstyle.models.styles import (
 )
 from vidstyle.models.vgg import find_weights, load_state, perceptual_vgg
 from vidstyle.nst.losses import JOHNSON, Terms
+from vidstyle.options import Credits
 from vidstyle.pipeline.choice import painting_code, read_painting
 from vidstyle.train.code import CodeStep, CodeTrainOptions, train_code
 from vidstyle.train.network import TrainOptions, train
-
-
-@dataclass
-class Credits:
-    """What `vidstyle styles` shows of a style: its name, the painting, the painter, the weights' licence,
-    and the command that made it (`made_by`: the CLI passes its own command line)."""
-
-    name: str
-    painting: str = ""
-    artist: str = ""
-    licence: str = ""
-    made_by: str = ""
 
 
 def _check_output(output: Path, overwrite: bool, resume: bool) -> None:
@@ -78,7 +65,10 @@ def train_style(
     photo_list = list_photos(photos, exclude or [])
     start = load_network(resolve_style(init)).state_dict() if init else None
     if workers or address:
+        from vidstyle.options import ShardOptions
         from vidstyle.train.distributed import train_on_ray
+
+        address = ShardOptions(address=address).resolved().address  # RAY_ADDRESS, read once here
 
         state = load_state(find_weights(vgg_weights))
         net, where = train_on_ray(
@@ -136,10 +126,3 @@ def train_code_style(
         "arbitrary-style network)",
     )
     return save_code_style(info, code, output)
-
-
-def check_arch(arch: str) -> int:
-    """The network width of `--arch`."""
-    if arch not in ARCH_BASE:
-        raise VidstyleError(f"--arch must be one of {', '.join(ARCH_BASE)}, not {arch!r}.")
-    return ARCH_BASE[arch]

@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from vidstyle.allocator import keep_freed_memory
-from vidstyle.checks import MAX_SEED, check_finite, diverged, finite_number, whole_number
+from vidstyle.checks import check_finite, diverged
 from vidstyle.errors import VidstyleError
 from vidstyle.files import write_atomic
 from vidstyle.media.images import read_rgb, to_tensor
@@ -41,39 +41,7 @@ from vidstyle.nst.losses import (
     style_targets,
     tv_loss,
 )
-
-
-@dataclass
-class TrainOptions:
-    steps: int = 2000
-    batch_size: int = 4  # crops per step, over all workers
-    crop: int = 256  # side of the square random crops
-    photo_size: int = 0  # scale photos so their shorter side is this before cropping (0: as they are)
-    lr: float = 1e-3
-    content_weight: float = 1.0
-    content_layer: str = JOHNSON.content  # a deeper layer (relu3_3, relu4_3) keeps shapes, not pixels
-    style_weight: float = 5.0
-    tv_weight: float = 1.0
-    style_size: int = 512  # the painting's longer side for its Gram matrices (sets the brush-stroke scale)
-    base: int = 32  # network width (32 = Johnson's; 16 = the lighter network)
-    residual_blocks: int = 5
-    checkpoint_every: int = 200
-    preview_every: int = 200
-    seed: int = 0
-
-    def check(self) -> None:
-        """What a run needs of its options: finite non-negative weights, a positive learning rate, sizes and
-        counts of at least one, a seed numpy and torch take, a content layer VGG computes."""
-        finite_number(self.lr, "--lr", 0.0, above=True)
-        for weight in ("content_weight", "style_weight", "tv_weight"):
-            finite_number(getattr(self, weight), "--" + weight.replace("_", "-"), 0.0)
-        for count in ("steps", "batch_size", "crop", "style_size", "base", "checkpoint_every", "preview_every"):
-            whole_number(getattr(self, count), "--" + count.replace("_", "-"), 1)
-        whole_number(self.photo_size, "--photo-size", 0)
-        whole_number(self.residual_blocks, "residual_blocks", 0)
-        whole_number(self.seed, "--seed", 0, MAX_SEED)
-        if self.content_layer not in JOHNSON.all:
-            raise VidstyleError(f"--content-layer must be one of {', '.join(JOHNSON.all)}.")
+from vidstyle.options import TrainOptions
 
 
 @dataclass(frozen=True)

@@ -74,13 +74,18 @@ def decode_span(
     shown_to = None if presented is None else presented[1] * time_base
     with open_source(source) as container:
         stream = video_stream(container, source)
+        assert stream.time_base is not None  # FFmpeg gives every demuxed stream one (1/90000 by default)
         shift = Fraction(container.metadata.get(SPAN_SHIFT, 0) if container.format.name == PART_FORMAT else 0)
         if lo is not None:
             container.seek(int((lo + shift) / stream.time_base), stream=stream, backward=True, any_frame=False)
         last = None
         for frame in _presentation_order(decoded_frames(container, stream)):
+            assert frame.pts is not None  # _presentation_order skips frames without one
             t = frame.pts * stream.time_base - shift
-            if (lo is not None and t < lo) or (shown_from is not None and not shown_from <= t <= shown_to):
+            # shown_to is None exactly when shown_from is (both come from `presented`)
+            if (lo is not None and t < lo) or (
+                shown_from is not None and shown_to is not None and not shown_from <= t <= shown_to
+            ):
                 continue
             if hi is not None and t >= hi:
                 break
@@ -155,6 +160,7 @@ def copy_span(source: Source, start: int | None, end: int | None, time_base: Fra
                 if shift is None:  # DTS never decrease, and no pts precedes its dts: the first DTS is the least
                     shift = _span_shift(packet)
                     if shift:
+                        assert stream.time_base is not None  # FFmpeg gives every demuxed stream one
                         out.metadata[SPAN_SHIFT] = str(shift * stream.time_base)
                 if shift:
                     packet.pts = None if packet.pts is None else packet.pts + shift

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import av
 import av.error
@@ -98,7 +98,10 @@ class PartWriter:
         self.target = target
         self.colour = colour or Colour()
         self.container = av.open(target, "w", format=PART_FORMAT, options={"avoid_negative_ts": "disabled"})
-        self.stream = self.container.add_stream(settings.codec, options=settings.options())
+        # settings.codec is a video encoder (libx264, libvpx-vp9); the stub types a plain str's stream as any kind
+        self.stream = cast(
+            "av.video.stream.VideoStream", self.container.add_stream(settings.codec, options=settings.options())
+        )
         self.stream.width, self.stream.height = size
         self.stream.pix_fmt = settings.pix_fmt
         self.stream.time_base = time_base
@@ -110,11 +113,13 @@ class PartWriter:
 
     def _mux(self, packets: list[av.Packet]) -> None:
         for packet in packets:
+            assert packet.pts is not None and packet.dts is not None  # an encoder's packets carry both
             self.timestamps.append((packet.pts, packet.dts))
             self.container.mux(packet)
 
     def write(self, pts: int, duration: int, rgb: np.ndarray) -> None:
         frame = av.VideoFrame.from_ndarray(rgb[: self.height, : self.width], format="rgb24")
+        assert self.stream.pix_fmt is not None  # set in __init__
         frame = self.colour.from_rgb(frame, self.stream.pix_fmt)
         frame.pts, frame.time_base = pts, self.time_base
         if duration:
@@ -125,7 +130,8 @@ class PartWriter:
         self._mux(self.stream.encode(None))
         self.container.close()
         data = self.target.getvalue() if isinstance(self.target, io.BytesIO) else self.target
-        return Part(data, np.asarray(self.timestamps, dtype=np.int64).reshape(-1, 2), self.time_base)
+        # a target that is not a BytesIO is a path (render_segment passes one or the other)
+        return Part(cast(str | bytes, data), np.asarray(self.timestamps, dtype=np.int64).reshape(-1, 2), self.time_base)
 
 
 def fsync_file(path: Path) -> None:

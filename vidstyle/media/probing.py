@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import av
 import av.error
@@ -121,7 +121,7 @@ def open_source(source: Source) -> Iterator[av.container.InputContainer]:
         yield container
 
 
-def _open_container(source: str | BinaryIO, name: object) -> av.container.InputContainer:
+def _open_container(source: str | IO[bytes], name: object) -> av.container.InputContainer:
     try:
         return av.open(source, "r")
     except (av.error.InvalidDataError, av.error.EOFError):
@@ -221,6 +221,7 @@ def probe(path: str | Path) -> VideoInfo:
         check_size(width, height, f"{path}: the video")  # not OpenCV's message from the optical flow
         pts_array = np.unique(np.asarray(index.pts, dtype=np.int64))
         tb = stream.time_base
+        assert tb is not None  # FFmpeg gives every demuxed stream one (1/90000 by default); the stub allows None
         last_duration = _last_duration(pts_array, index.durations, stream)
         duration = float((int(pts_array[-1]) - int(pts_array[0]) + last_duration) * tb)
         return VideoInfo(
@@ -294,6 +295,7 @@ def packet_times(path: Source) -> tuple[list[Fraction], Fraction]:
     with open_source(path) as container:
         stream = video_stream(container, path)
         tb = stream.time_base
+        assert tb is not None  # FFmpeg gives every demuxed stream one
         return sorted(p.pts * tb for p in container.demux(stream) if p.size and p.pts is not None), tb
 
 

@@ -127,10 +127,10 @@ def make_clip(path: str | Path, spec: ClipSpec | None = None) -> Path:
             fmt = "fltp"
             for start in range(0, n, 1024):
                 chunk = np.ascontiguousarray(samples[:, start : start + 1024])
-                frame = av.AudioFrame.from_ndarray(chunk, format=fmt, layout="stereo")
-                frame.sample_rate, frame.pts = 48000, start
-                frame.time_base = Fraction(1, 48000)
-                out.mux(audio.encode(frame))
+                aframe = av.AudioFrame.from_ndarray(chunk, format=fmt, layout="stereo")
+                aframe.sample_rate, aframe.pts = 48000, start
+                aframe.time_base = Fraction(1, 48000)
+                out.mux(audio.encode(aframe))
             out.mux(audio.encode(None))
     return path
 

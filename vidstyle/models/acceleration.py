@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -126,14 +127,15 @@ def fast_stylizer(
     compiling fails (no C++ compiler on the machine, an unsupported build) the first call warns once and the
     eager network carries on, with the same output.
     """
-    net = net.to(device=device, dtype=dtype, memory_format=memory_format).eval()
+    # Module.to takes memory_format (its docs say so), but torch's overloads for it omit the keyword
+    net = net.to(device=device, dtype=dtype, memory_format=memory_format).eval()  # type: ignore[call-overload]
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     eager = functools.partial(step, net, work_size=work_size)
     if not compile:
         return eager
     compiled = torch.compile(eager, dynamic=False)
-    state = {"first": True, "run": compiled}
+    state: dict[str, Any] = {"first": True, "run": compiled}
 
     def run(frames: torch.Tensor) -> torch.Tensor:
         if not state["first"]:

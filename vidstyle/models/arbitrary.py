@@ -21,6 +21,7 @@ import functools
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -268,16 +269,22 @@ class StyleTransfer(nn.Module):
         gammas, betas = code.split(CODE_SIZE // 2, dim=1)
         norms = iter(zip(gammas.split(NORM_CHANNELS, dim=1), betas.split(NORM_CHANNELS, dim=1)))
         first, down, down2 = self.contract  # batch norm folded into their weights
+        # nn.ModuleList types its items as plain Modules. Asserts, not typing.cast: older torch releases' Dynamo
+        # skips the typing module, so a cast in this compiled code would break its graph
+        assert isinstance(first, nn.Conv2d) and isinstance(down, nn.Conv2d)
         frame = F.pixel_unshuffle(F.pad(x, (4, 4, 4, 4), mode="reflect"), 2)
         x = F.conv2d(frame, _s2d_kernel(first, 5, -2), _s2d_bias(first)).relu_()
         # the stride-2 3x3 conv reads rows 2i-1 (block i-1, odd), 2i and 2i+1 (block i): two taps, and
         # the padded block above supplies only its odd row, x[-1] = x[1], which replication gives
         x = F.conv2d(F.pad(x, (1, 0, 1, 0), mode="replicate"), _s2d_kernel(down, 2, -1), _s2d_bias(down)).relu_()
         x = down2(x).relu_()
-        for conv1, conv2 in self.residual:
+        for block in self.residual:
+            assert isinstance(block, nn.ModuleList)
+            conv1, conv2 = block
             h = conditional_norm(conv1(x), *next(norms)).relu_()
             x = x + conditional_norm(conv2(h), *next(norms))
         up1, up2, last = self.expand
+        assert isinstance(up1, nn.Conv2d) and isinstance(up2, nn.Conv2d) and isinstance(last, nn.Conv2d)
         x = conditional_norm(upsample_conv(x, up1), *next(norms)).relu_()
         x = s2d_conditional_norm(upsample_conv(x, up2, shuffle=False), *next(norms)).relu_()
         x = F.conv2d(s2d_reflect_pad(x, 2), _s2d_kernel(last, 5, -2), _s2d_bias(last))
@@ -335,7 +342,9 @@ def stylize(
     h, w = frames.shape[1:3]
     dtype = net.project.weight.dtype
     # the frame in the network's layout (`memory_format`): a permuted NHWC frame is channels-last already
-    layout = torch.contiguous_format if net.contract[0].weight.is_contiguous() else torch.channels_last
+    first = net.contract[0]
+    assert isinstance(first, nn.Conv2d)  # typed a plain Module; an assert, not a cast (compiled: see forward)
+    layout = torch.contiguous_format if first.weight.is_contiguous() else torch.channels_last
     x = resized(frames.permute(0, 3, 1, 2), work_size).to(dtype, memory_format=layout).div_(255)
     wh, ww = x.shape[-2:]
     ph, pw = -wh % STRIDE_MULTIPLE, -ww % STRIDE_MULTIPLE
@@ -354,14 +363,16 @@ def gflop_per_frame(height: int, width: int) -> float:
     `tests/test_arbitrary.py` checks it against PyTorch's own count."""
     h, w = height + -height % STRIDE_MULTIPLE, width + -width % STRIDE_MULTIPLE
     net = StyleTransfer()
-    first, down, down2 = net.contract
-    up1, up2, last = net.expand
+    # nn.ModuleList types its items as plain Modules; these are ReflectConvs (StyleTransfer.__init__)
+    first, down, down2 = cast("tuple[ReflectConv, ReflectConv, ReflectConv]", net.contract)
+    up1, up2, last = cast("tuple[ReflectConv, ReflectConv, ReflectConv]", net.expand)
+    residual = cast("list[list[ReflectConv]]", net.residual)
     # (side of the grid it runs on as a fraction of the frame's, output and input channels there, taps a side)
     layers = [
         (2, 4 * first.out_channels, 4 * first.in_channels, 5),  # 9x9 on the space-to-depth frame
         (2, down.out_channels, 4 * down.in_channels, 2),  # stride 2 from the space-to-depth frame
         (4, down2.out_channels, down2.in_channels, 3),
-        *((4, c.out_channels, c.in_channels, 3) for pair in net.residual for c in pair),
+        *((4, c.out_channels, c.in_channels, 3) for pair in residual for c in pair),
         (4, 4 * up1.out_channels, up1.in_channels, 3),  # upsampling: four phase convs on the small frame
         (2, 4 * up2.out_channels, up2.in_channels, 3),
         (2, 4 * last.out_channels, 4 * last.in_channels, 5),

@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -94,7 +95,8 @@ def _tf_names(net: ArbitraryNet) -> dict[str, torch.nn.Module]:
     t = net.transfer
     for i, conv in enumerate(t.contract):
         names[f"transformer/contract/conv{i + 1}"] = conv
-    for i, (conv1, conv2) in enumerate(t.residual):
+    # nn.ModuleList types its items as plain Modules; each residual block is a ModuleList of two convs
+    for i, (conv1, conv2) in enumerate(cast("list[list[torch.nn.Module]]", t.residual)):
         names[f"transformer/residual/residual{i + 1}/conv1"] = conv1
         names[f"transformer/residual/residual{i + 1}/conv2"] = conv2
     for i, conv in enumerate(t.expand):
@@ -114,10 +116,12 @@ def convert(folder: Path) -> ArbitraryNet:
     with torch.no_grad():
         for tf_name, module in _tf_names(net).items():
             weight, bias = layers.pop(tf_name)
+            # _tf_names maps convs and the bottleneck Linear, all with a bias (typed Module: no weight for mypy)
+            assert isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)) and module.bias is not None
             module.weight.copy_(torch.from_numpy(weight).reshape(module.weight.shape))
             module.bias.copy_(torch.from_numpy(bias) if bias is not None else torch.zeros_like(module.bias))
         # gamma is StyleNorm/Conv_1 (it multiplies the normalised activations in the graph), beta StyleNorm/Conv
-        rows = {"gamma": [], "beta": []}
+        rows: dict[str, list[tuple[np.ndarray, np.ndarray | None]]] = {"gamma": [], "beta": []}
         for scope, channels in zip(norm_scopes(), NORM_CHANNELS):
             for kind, suffix in (("gamma", "Conv_1"), ("beta", "Conv")):
                 weight, bias = layers.pop(f"style_params/{scope}/StyleNorm/{suffix}")

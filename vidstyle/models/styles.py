@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import platformdirs
@@ -19,7 +20,7 @@ import torch
 from vidstyle.checks import check_finite, check_name
 from vidstyle.errors import VidstyleError
 from vidstyle.files import refuse_existing, write_atomic
-from vidstyle.models.transformer import TransformerNet
+from vidstyle.models.transformer import ConvLayer, ResidualBlock, TransformerNet, UpLayer
 
 FORMAT = "vidstyle-style/1"
 SUFFIX = ".vstyle"
@@ -87,6 +88,7 @@ def load_code(info: StyleInfo, data: bytes | None = None) -> np.ndarray:
     """A code style's code (`arbitrary.CODE_SIZE` floats)."""
     from vidstyle.models.arbitrary import CODE_SIZE
 
+    assert info.path is not None  # a style to load comes from a file (read_info)
     code = _read(info.path, data)["state_dict"].get("code")
     if info.kind != "code" or not isinstance(code, torch.Tensor) or tuple(code.shape) != (CODE_SIZE,):
         raise VidstyleError(f"{info.path}: not a style code for the arbitrary-style network.")
@@ -117,7 +119,7 @@ def read_info(path: Path) -> StyleInfo:
         if isinstance(meta, dict)
         else ["meta"]
     )
-    if wrong or "name" not in meta:
+    if wrong or not isinstance(meta, dict) or "name" not in meta:  # (not a dict: wrong is ["meta"])
         raise VidstyleError(f"{path}: the style's metadata is damaged ({', '.join(map(str, wrong)) or 'name'}).")
     info = StyleInfo(**{**meta, "path": path})
     if info.kind not in ("network", "code") or info.base < 1 or info.residual_blocks < 0:
@@ -129,6 +131,7 @@ def load_network(info: StyleInfo, data: bytes | None = None) -> TransformerNet:
     """The style's network, from its file, or from the file's bytes (a worker on another node)."""
     if info.kind != "network":
         raise VidstyleError(f"{info.path}: style {info.name!r} is a style code, not a network of its own.")
+    assert info.path is not None  # a style to load comes from a file (read_info)
     blob = _read(info.path, data)
     net = TransformerNet(base=info.base, residual_blocks=info.residual_blocks)
     if not all(isinstance(v, torch.Tensor) for v in blob["state_dict"].values()):
@@ -173,9 +176,10 @@ def resolve_style(name_or_path: str) -> StyleInfo:
 # --- import of TensorFlow fast-style-transfer networks (deeplearn.js export) -------------------------------
 
 
-def _tf_layers(net: TransformerNet) -> list[torch.nn.Module]:
+def _tf_layers(net: TransformerNet) -> list[ConvLayer | UpLayer]:
     """The network's conv layers in TensorFlow creation order (the order of Variable, Variable_1, ...)."""
-    res = [layer for block in net.res for layer in (block.conv1, block.conv2)]
+    # nn.Sequential types its items as plain Modules; net.res holds ResidualBlocks
+    res = [layer for block in cast("list[ResidualBlock]", net.res) for layer in (block.conv1, block.conv2)]
     return [net.conv1, net.conv2, net.conv3, *res, net.up1, net.up2, net.conv_out]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import nn
@@ -17,7 +18,7 @@ from vidstyle.errors import VidstyleError
 from vidstyle.options import VGG_WEIGHTS_ENV
 
 # torchvision's `cfgs["D"]` and `cfgs["E"]`: channels per 3x3 conv, "M" a 2x2 max-pool
-CONFIGS = {
+CONFIGS: dict[str, list[int | Literal["M"]]] = {
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
     "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
 }
@@ -50,6 +51,9 @@ class VGGFeatures(nn.Module):
     ImageNet normalisation happens inside, so callers never repeat it. Parameters are frozen: the losses
     optimise images or a style network, never VGG.
     """
+
+    mean: torch.Tensor  # buffers, registered in __init__
+    std: torch.Tensor
 
     def __init__(self, arch: str, layers: list[str]):
         super().__init__()

@@ -9,6 +9,7 @@ from 300x200 to 1200x800).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -78,7 +79,8 @@ def optimise(
         return total
 
     for i in range(iterations):
-        optimizer.step(closure)
+        # torch types a closure as returning a float; LBFGS takes the loss tensor (it calls float() on it)
+        optimizer.step(cast("Callable[[], float]", closure))
         if options.optimizer == "adam":
             with torch.no_grad():
                 image.clamp_(0, 1)
@@ -131,6 +133,7 @@ def transfer(
             image = F.interpolate(image, size=target.shape[-2:], mode="bilinear", align_corners=False)
         image = optimise(vgg, target, style, image, steps, options, on_step, done + 1)
         done += steps
+    assert image is not None  # check() fails below one level (its size shift), so the loop ran
     if options.preserve_color:
         image = keep_colors(image, full)
     return image

@@ -31,7 +31,8 @@ def flow(a: np.ndarray, b: np.ndarray, preset: str = "medium") -> np.ndarray:
     The flicker metric keeps "medium", the preset its published numbers were measured with; a fresh
     instance per call keeps it thread-safe.
     """
-    return cv2.DISOpticalFlow.create(PRESETS[preset]).calc(a, b, None)
+    # OpenCV allocates the output when `flow` is None, but its stub demands an array
+    return cv2.DISOpticalFlow.create(PRESETS[preset]).calc(a, b, None)  # type: ignore[call-overload]
 
 
 @functools.lru_cache(maxsize=8)

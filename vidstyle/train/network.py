@@ -236,8 +236,9 @@ def train(
     net = net.to(device)
     fast = device.type == "cuda"
     if fast:
-        net = net.to(memory_format=torch.channels_last)
-        vgg = vgg.to(memory_format=torch.channels_last)
+        # Module.to takes memory_format (its docs say so), but torch's overloads for it omit the keyword
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        vgg = vgg.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     vgg = vgg.to(device)
     model = wrap(net)
     optimizer = torch.optim.Adam(model.parameters(), lr=options.lr)
@@ -290,7 +291,8 @@ def write_preview(net: TransformerNet, photos: list[Path], path: Path, device: t
     with torch.inference_mode():
         for photo in photos:
             rgb = read_rgb(photo)
-            out = stylize(net, torch.from_numpy(rgb.copy())[None].to(device), work_size(*rgb.shape[:2], side))
+            height, width = rgb.shape[:2]  # (a starred shape[:2] is of unknown length to mypy)
+            out = stylize(net, torch.from_numpy(rgb.copy())[None].to(device), work_size(height, width, side))
             tiles.append(out[0].cpu().numpy())
     net.train(was_training)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -120,3 +120,28 @@ def test_the_library_paints_a_video_and_a_photo_without_the_cli(clips, tiny_styl
     painted = vidstyle.stylize_image(photo, vidstyle.StyleChoice(style=str(tiny_style.path)), device="cpu")
     assert painted.shape == photo.shape and painted.dtype == np.uint8
     assert np.abs(painted.astype(int) - photo).mean() > 5  # the network changed the picture
+
+
+def test_importing_the_cli_loads_no_torch_pyav_opencv_or_ray():
+    """`vidstyle --help` took 2.8 s: the CLI imported torch (for one constant), PyAV and OpenCV at the top."""
+    code = "import sys, vidstyle.cli; print(sorted(m for m in ('torch', 'av', 'cv2', 'ray') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_the_library_and_the_cli_render_the_same_frames_with_their_defaults(clips, tiny_style, tmp_path):
+    """Before, `render_video` was not stabilised (RenderOptions().stabilize was None) and the CLI was, at 0.4:
+    the same words gave two videos. Both now take the defaults of `vidstyle.options`."""
+    from .helpers import frames_rgb, vidstyle_here
+
+    library, cli = tmp_path / "library.mp4", tmp_path / "cli.mp4"
+    # a program of its own, as the CLI is (the test process runs torch with other thread settings)
+    code = "import sys, vidstyle; vidstyle.render_video(sys.argv[1], sys.argv[2], vidstyle.StyleChoice(style=sys.argv[3]))"
+    script = [sys.executable, "-c", code, str(clips["plain"]), str(library), str(tiny_style.path)]
+    subprocess.run(script, capture_output=True, text=True, check=True)
+    result = vidstyle_here("render", clips["plain"], "--style", tiny_style.path, "-o", cli)
+    assert result.returncode == 0, result.stderr
+    a, b = frames_rgb(library), frames_rgb(cli)
+    assert len(a) == len(b) == len(frames_rgb(clips["plain"]))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert vidstyle.RenderOptions().stabilize is not None  # the default users notice most, on both doors

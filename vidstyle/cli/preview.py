@@ -15,6 +15,7 @@ from vidstyle.cli.options import (
     C,
     DeviceOption,
     Iterations,
+    Method,
     MethodOption,
     NstVggWeights,
     Overwrite,
@@ -39,7 +40,7 @@ def preview(
     blend: Annotated[
         list[str] | None, typer.Option(help="A blend to compare, 'muse=0.7,wave.jpg=0.3' (repeat for more).")
     ] = None,
-    method: MethodOption = C.method,
+    method: MethodOption = Method(C.method),
     strength: Strength = C.strength,
     preserve_color: PreserveColor = C.preserve_color,
     frames: Annotated[int, typer.Option("--frames", "-n", help="How many frames to sample.")] = PREVIEW_FRAMES,
@@ -49,7 +50,7 @@ def preview(
             help="even: the middles of equal stretches of the video; keyframes: keyframes spread the same way (one "
             "decoded frame each; encoders put them at shot changes)."
         ),
-    ] = PREVIEW_AT,
+    ] = At(PREVIEW_AT),
     thumb: Annotated[int, typer.Option(help="Thumbnail width on the sheet, in pixels (at least 32).")] = PREVIEW_THUMB,
     max_side: Annotated[
         int | None,

@@ -69,7 +69,7 @@ def train(
             help="VGG layer of the content loss: relu2_2 (Johnson's) keeps pixels close; relu3_3 or relu4_3 keep "
             "shapes and free the texture."
         ),
-    ] = T.content_layer,
+    ] = ContentLayer(T.content_layer),
     style_size: Annotated[
         int, typer.Option(help="The painting's longer side for its Gram matrices: larger gives finer strokes.", min=32)
     ] = T.style_size,

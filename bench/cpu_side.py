@@ -25,7 +25,7 @@ from pipeline_speed import SHARED_CLIP, SIZES, scaled_clip
 
 from vidstyle import media
 from vidstyle.frames import Filter, Frame
-from vidstyle.pipeline.segments import RenderOptions, encode_settings, plan_segments, render_segment
+from vidstyle.pipeline.segments import RenderOptions, encode_settings, plan_segments, segment_to_part
 from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
 
 
@@ -43,7 +43,7 @@ def measure(clip: Path, preset: str, stabilize: bool) -> tuple[float, float]:
     segment = plan_segments(info, 1e9)[0]
     transform = stabilized(identity, StabilizeOptions()) if stabilize else identity
     wall, cpu = time.perf_counter(), time.process_time()
-    part = render_segment(clip, segment, transform, info, settings, io.BytesIO())
+    part = segment_to_part(clip, segment, transform, info, settings, io.BytesIO())
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     assert len(part.timestamps) == info.frames, (len(part.timestamps), info.frames)
     return wall / info.frames, cpu / info.frames

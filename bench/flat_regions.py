@@ -53,7 +53,7 @@ from vidstyle.nst.losses import JOHNSON, resize_long_side, style_targets
 from vidstyle.temporal.evaluate import structure
 
 REGIONS = ("whole", "flat", "textured", "dark")
-Stylise = Callable[[np.ndarray], np.ndarray]
+Stylize = Callable[[np.ndarray], np.ndarray]
 
 
 def current_frames(assets: Path) -> list[tuple[str, np.ndarray]]:
@@ -128,7 +128,7 @@ def scene_noise(rgb: np.ndarray, sigma: float) -> np.ndarray:
     return g.normal(0, sigma, rgb.shape[:2])[..., None].astype(np.float32)
 
 
-def code_candidate(net: arbitrary.StyleTransfer, code: np.ndarray, how: str) -> Stylise:
+def code_candidate(net: arbitrary.StyleTransfer, code: np.ndarray, how: str) -> Stylize:
     c = torch.from_numpy(code)[None]
 
     def run(frame: np.ndarray) -> np.ndarray:
@@ -179,7 +179,7 @@ def main() -> None:
             with torch.inference_mode():
                 return stylize(ref_net, torch.from_numpy(np.ascontiguousarray(frame))[None])[0].numpy()
 
-        found: dict[str, Stylise] = {"reference": reference}
+        found: dict[str, Stylize] = {"reference": reference}
         found |= {("ours" if h == "plain" else f"ours-{h}"): code_candidate(net, code, h) for h in hows}
         painting = to_tensor(read_rgb(args.assets / "styles" / painting_file))
         table: dict = {c: {r: [] for r in REGIONS} | {"structure": []} for c in found}

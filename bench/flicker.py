@@ -33,7 +33,7 @@ from vidstyle.models.styles import resolve_style
 from vidstyle.models.vgg import find_weights, load_state, load_vgg
 from vidstyle.nst.losses import JOHNSON, style_loss, style_targets
 from vidstyle.pipeline.choice import StyleChoice, make_recipe
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.temporal.evaluate import evaluate
 from vidstyle.temporal.flicker import frames_small
@@ -70,7 +70,7 @@ def style_drift(vgg, reference: Path, candidate: Path, frames: int = 8, side: in
 
 def timed_render(source: Path, target: Path, style, options: RenderOptions) -> float:
     started = time.perf_counter()
-    render(source, target, style, options)
+    render_recipe(source, target, style, options)
     return time.perf_counter() - started
 
 

@@ -79,9 +79,9 @@ def _bilateral(rgb: np.ndarray, passes: int, sigma_color: float) -> np.ndarray:
     return out
 
 
-def _quantise(rgb: np.ndarray, colours: int) -> np.ndarray:
+def _quantise(rgb: np.ndarray, colors: int) -> np.ndarray:
     """Median-cut palette (PIL, deterministic), no dithering: flat areas of one colour."""
-    img = Image.fromarray(rgb).quantize(colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    img = Image.fromarray(rgb).quantize(colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     return np.asarray(img.convert("RGB"))
 
 
@@ -93,10 +93,10 @@ def flat(rgb: np.ndarray) -> np.ndarray:
 def cartoon(rgb: np.ndarray) -> np.ndarray:
     """A cartoon: bilateral flattening, 8 colours, dark ink lines from an adaptive threshold of the flattened grey."""
     smoothed = _bilateral(rgb, 4, 50)
-    colours = _quantise(smoothed, 8)
+    colors = _quantise(smoothed, 8)
     grey = cv2.medianBlur(cv2.cvtColor(smoothed, cv2.COLOR_RGB2GRAY), 7)
     ink = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 15, 10)
-    return np.where(ink[..., None] > 0, colours, (colours * 0.15).astype(np.uint8))
+    return np.where(ink[..., None] > 0, colors, (colors * 0.15).astype(np.uint8))
 
 
 def smooth(rgb: np.ndarray) -> np.ndarray:

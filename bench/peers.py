@@ -32,7 +32,7 @@ from pipeline_speed import SHARED_CLIP, SIZES, scaled_clip
 
 from vidstyle.models.styles import load_network, resolve_style
 from vidstyle.pipeline.executors import ShardOptions
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions
 
 
@@ -86,14 +86,20 @@ def main() -> None:
         options = RenderOptions()
         timed(
             "vidstyle render",
-            lambda: render(clip, out, style, options, shard=ShardOptions(), always_ray=True, overwrite=True).frames_out,
+            lambda: (
+                render_recipe(
+                    clip, out, style, options, shard=ShardOptions(), always_ray=True, overwrite=True
+                ).frames_out
+            ),
         )
         lite = resolve_style(args.style + "-lite") if args.lite else None
         if lite:
             timed(
                 "vidstyle render --arch lite",
                 lambda: (
-                    render(clip, out, lite, options, shard=ShardOptions(), always_ray=True, overwrite=True).frames_out
+                    render_recipe(
+                        clip, out, lite, options, shard=ShardOptions(), always_ray=True, overwrite=True
+                    ).frames_out
                 ),
             )
         timed("PIL per-frame loop", lambda: pil_loop(clip, out, style))

@@ -32,7 +32,7 @@ from vidstyle import media
 from vidstyle.models.devices import resolve_device
 from vidstyle.models.styles import resolve_style
 from vidstyle.pipeline.executors import ShardOptions
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions, job_gflop, prepare
 from vidstyle.pipeline.stylizers import NetworkRecipe, make_transform
 
@@ -136,9 +136,9 @@ def main() -> None:
             gflop = job_gflop(prepare(clip, out, options, overwrite=True), recipe, None) / frames[size]
             for driver in args.drivers:
                 run = (
-                    partial(render, overwrite=True)
+                    partial(render_recipe, overwrite=True)
                     if driver == "no-ray"
-                    else lambda *a: render(
+                    else lambda *a: render_recipe(
                         *a[:4], shard=ShardOptions(), progress=a[4] if a[4:] else None, overwrite=True, always_ray=True
                     )
                 )

@@ -23,7 +23,7 @@ from vidstyle import media
 from vidstyle.models.styles import load_network, resolve_style
 from vidstyle.models.transformer import stylize, work_size
 from vidstyle.pipeline.executors import ShardOptions
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions
 
 
@@ -83,7 +83,7 @@ def main() -> None:
             for i in range(0, len(frames), args.batch_size):
                 stylize(net, torch.from_numpy(frames[i : i + args.batch_size]), size)
             model = len(frames) / (time.perf_counter() - t)
-        report = render(args.clip, out, style, options, overwrite=True)
+        report = render_recipe(args.clip, out, style, options, overwrite=True)
         rows.append(("no Ray", model, report.fps))
 
         ray.init(num_cpus=cpus, include_dashboard=False)
@@ -97,7 +97,7 @@ def main() -> None:
             model = n * len(frames) / (time.perf_counter() - t)
             for a in actors:
                 ray.kill(a)
-            report = render(
+            report = render_recipe(
                 args.clip, out, style, options, shard=ShardOptions(workers=n), always_ray=True, overwrite=True
             )
             rows.append((f"{n} worker{'s' if n > 1 else ''}", model, report.fps))

@@ -67,7 +67,7 @@ VIDEOS = ("cup.mp4", "fox.mp4", "vtest.avi")
 ORDER = ("reference", "peer", "ours", "image")
 VGG = "vgg16-imagenet-features-to-relu4_3.pth"
 DISTANCE_BAR, STRUCTURE_BAR = 1.25, 0.9
-Stylise = Callable[[np.ndarray], np.ndarray]
+Stylize = Callable[[np.ndarray], np.ndarray]
 
 
 def long_side(rgb: np.ndarray, side: int) -> np.ndarray:
@@ -76,13 +76,13 @@ def long_side(rgb: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
 
 
-def vidstyle_candidate(choice: StyleChoice, max_side: int | None) -> Stylise:
+def vidstyle_candidate(choice: StyleChoice, max_side: int | None) -> Stylize:
     """The frame filter `vidstyle render --max-side` builds for `choice` on CPU, one frame at a time."""
     recipe = make_recipe(choice, content=list)
     return functools.partial(stylize_still, recipe, device=torch.device("cpu"), max_side=max_side)
 
 
-def candidates(name: str, args: argparse.Namespace, peer: object | None) -> dict[str, Stylise]:
+def candidates(name: str, args: argparse.Namespace, peer: object | None) -> dict[str, Stylize]:
     folder, painting_file = PAIRS[name]
     painting = args.assets / "styles" / painting_file
     net = import_deeplearnjs(args.assets / "reference-styles" / folder, StyleInfo(name=folder))
@@ -91,7 +91,7 @@ def candidates(name: str, args: argparse.Namespace, peer: object | None) -> dict
         with torch.inference_mode():
             return stylize(net, torch.from_numpy(np.ascontiguousarray(frame))[None])[0].numpy()
 
-    found: dict[str, Stylise] = {"reference": reference}
+    found: dict[str, Stylize] = {"reference": reference}
     if peer is not None:
         from PIL import Image
 
@@ -102,7 +102,7 @@ def candidates(name: str, args: argparse.Namespace, peer: object | None) -> dict
     return found
 
 
-def score(found: dict[str, Stylise], vgg, painting, sources: list[np.ndarray]) -> tuple[dict, dict]:
+def score(found: dict[str, Stylize], vgg, painting, sources: list[np.ndarray]) -> tuple[dict, dict]:
     """Per candidate: mean style distance, mean structure, ms per frame; and the stylised frames."""
     outs, ms = {}, {}
     for cand, run in found.items():

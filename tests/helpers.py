@@ -230,6 +230,6 @@ def tiny_network(seed: int = 0) -> TransformerNet:
 def on_ray(source, target, style, options, shard, **kwargs):
     """`render` on a pool of Ray actors whatever the video's length: the sharded path the tests compare with
     the in-process one (`render` itself picks Ray only where it helps)."""
-    from vidstyle.pipeline.render import render
+    from vidstyle.pipeline.render import render_recipe
 
-    return render(source, target, style, options, shard=shard, always_ray=True, **kwargs)
+    return render_recipe(source, target, style, options, shard=shard, always_ray=True, **kwargs)

@@ -21,7 +21,7 @@ from vidstyle.models.acceleration import (
     should_compile,
 )
 from vidstyle.models.transformer import stylize
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.pipeline.stylizers import CodeRecipe, frame_gflop
 
@@ -151,8 +151,8 @@ def test_half_precision_paints_what_fp32_paints_with_the_shipped_network(dtype, 
 )
 def test_a_faster_network_keeps_every_frame_the_audio_and_the_pictures(plain, fast, most, clips, tiny_style, tmp_path):
     before, after = tmp_path / "plain.mp4", tmp_path / "fast.mp4"
-    render(clips["plain"], before, tiny_style, RenderOptions(segment_seconds=0.5, **plain))
-    report = render(clips["plain"], after, tiny_style, RenderOptions(segment_seconds=0.5, **fast))
+    render_recipe(clips["plain"], before, tiny_style, RenderOptions(segment_seconds=0.5, **plain))
+    report = render_recipe(clips["plain"], after, tiny_style, RenderOptions(segment_seconds=0.5, **fast))
     assert report.frames_out == 50 and frame_times(after) == frame_times(clips["plain"])
     assert audio_packets(after) == audio_packets(clips["plain"])
     a, b = (np.stack(frames_rgb(p)).astype(int) for p in (before, after))

@@ -136,7 +136,9 @@ def test_the_library_and_the_cli_render_the_same_frames_with_their_defaults(clip
 
     library, cli = tmp_path / "library.mp4", tmp_path / "cli.mp4"
     # a program of its own, as the CLI is (the test process runs torch with other thread settings)
-    code = "import sys, vidstyle; vidstyle.render_video(sys.argv[1], sys.argv[2], vidstyle.StyleChoice(style=sys.argv[3]))"
+    code = (
+        "import sys, vidstyle; vidstyle.render_video(sys.argv[1], sys.argv[2], vidstyle.StyleChoice(style=sys.argv[3]))"
+    )
     script = [sys.executable, "-c", code, str(clips["plain"]), str(library), str(tiny_style.path)]
     subprocess.run(script, capture_output=True, text=True, check=True)
     result = vidstyle_here("render", clips["plain"], "--style", tiny_style.path, "-o", cli)

@@ -142,7 +142,7 @@ def test_unwritable_or_unsupported_output(clips, tiny_style, tmp_path, target, f
     one_line_error(result, fragment)
 
 
-def test_truncated_input_is_stylised_as_far_as_it_decodes_with_a_warning(tiny_style, tmp_path):
+def test_truncated_input_is_stylized_as_far_as_it_decodes_with_a_warning(tiny_style, tmp_path):
     clip = make_clip(tmp_path / "whole.mkv", ClipSpec(seconds=2))
     data = clip.read_bytes()
     broken = tmp_path / "broken.mkv"

@@ -17,7 +17,7 @@ import pytest
 
 from vidstyle.cli import NOT_BEGUN
 from vidstyle.cluster import free_port
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.temporal.stabilizer import StabilizeOptions
 
@@ -110,7 +110,7 @@ def test_cli_runs_the_same_job_on_a_ray_cluster_given_by_address(clips, tiny_sty
         assert result.returncode == 0, result.stderr
         assert "50/50 frames" in result.stdout
         single = tmp_path / "single.mp4"  # the CLI stabilises by default
-        render(clips["plain"], single, tiny_style, RenderOptions(stabilize=StabilizeOptions(), crf=0))
+        render_recipe(clips["plain"], single, tiny_style, RenderOptions(stabilize=StabilizeOptions(), crf=0))
         assert same_pictures(out, single)
         # the `ray job submit` entry point, as the job's driver runs it (RAY_ADDRESS set by Ray)
         env = {**PLAIN, "RAY_ADDRESS": address}
@@ -303,5 +303,5 @@ def test_a_batch_across_two_worker_nodes_survives_losing_one(tiny_style, tmp_pat
         source, made = videos / f"clip{i}.mp4", out / f"clip{i}.tiny.mp4"
         assert frame_times(made) == frame_times(source) and audio_packets(made) == audio_packets(source)
     single = tmp_path / "single.mp4"  # the frames handed to x264 are the same on every executor
-    render(videos / "clip5.mp4", single, tiny_style, RenderOptions(stabilize=StabilizeOptions(), crf=0))
+    render_recipe(videos / "clip5.mp4", single, tiny_style, RenderOptions(stabilize=StabilizeOptions(), crf=0))
     assert same_pictures(out / "clip5.tiny.mp4", single)

@@ -15,7 +15,7 @@ import pytest
 from vidstyle import media
 from vidstyle.errors import VidstyleError
 from vidstyle.media.synth import ClipSpec, make_clip
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions, remove_stale_temporaries, staged_output
 
 from .helpers import frame_times, leftovers, one_line_error, vidstyle
@@ -97,12 +97,14 @@ def test_a_file_that_appears_while_rendering_is_kept_unless_overwrite(clips, tin
         out.write_bytes(b"the other render's video")
 
     with pytest.raises(VidstyleError, match="appeared while this render ran.*--overwrite"):
-        render(clips["plain"], out, tiny_style, RenderOptions(), on_start=another_render_finishes_first)
+        render_recipe(clips["plain"], out, tiny_style, RenderOptions(), on_start=another_render_finishes_first)
     assert out.read_bytes() == b"the other render's video"
     assert leftovers(tmp_path) == []
 
     out.unlink()
-    render(clips["plain"], out, tiny_style, RenderOptions(), on_start=another_render_finishes_first, overwrite=True)
+    render_recipe(
+        clips["plain"], out, tiny_style, RenderOptions(), on_start=another_render_finishes_first, overwrite=True
+    )
     assert len(frame_times(out)) == 50 and leftovers(tmp_path) == []
 
 

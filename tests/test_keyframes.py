@@ -12,7 +12,7 @@ from vidstyle.nst.gatys import NSTOptions
 from vidstyle.nst.losses import GATYS
 from vidstyle.pipeline.executors import ShardOptions
 from vidstyle.pipeline.keyframes import KeyframeOptions, KeyframeStylizer, histogram_distance
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.pipeline.stylizers import ImageRecipe
 from vidstyle.temporal import flow
@@ -99,7 +99,7 @@ def recipe():
 def test_style_image_render_keeps_every_frame_time_and_the_audio(tmp_path, recipe):
     source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.2))
     out = tmp_path / "out.mp4"
-    report = render(source, out, recipe, RenderOptions(segment_seconds=0.4))
+    report = render_recipe(source, out, recipe, RenderOptions(segment_seconds=0.4))
     assert frame_times(out) == frame_times(source) and report.frames_out == 30
     assert audio_packets(out) == audio_packets(source)
     assert report.segments >= 2 and len(report.keyframes) >= 6  # each segment starts and ends on a keyframe
@@ -110,7 +110,7 @@ def test_style_image_render_keeps_every_frame_time_and_the_audio(tmp_path, recip
 def test_style_image_render_is_the_same_through_ray(tmp_path, recipe, embedded_ray):
     source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.2))
     single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
-    expected = render(source, single, recipe, RenderOptions(segment_seconds=0.4))
+    expected = render_recipe(source, single, recipe, RenderOptions(segment_seconds=0.4))
     report = on_ray(source, sharded, recipe, RenderOptions(segment_seconds=0.4), ShardOptions(workers=2))
     assert frame_times(sharded) == frame_times(source)
     assert [t for t, _ in report.keyframes] == [t for t, _ in expected.keyframes]

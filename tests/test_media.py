@@ -15,7 +15,7 @@ from vidstyle import media
 from vidstyle.media.synth import ClipSpec, make_clip
 from vidstyle.models.styles import load_network
 from vidstyle.models.transformer import stylize
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions, plan_segments
 
 from .helpers import (
@@ -31,7 +31,7 @@ from .helpers import (
 
 
 def run(source, target, style, **kw):
-    return render(source, target, style, RenderOptions(segment_seconds=0.3, **kw))
+    return render_recipe(source, target, style, RenderOptions(segment_seconds=0.3, **kw))
 
 
 def direct(style, rgb: np.ndarray) -> np.ndarray:
@@ -203,17 +203,17 @@ def test_audio_tracks_keep_their_language_title_and_dispositions(tiny_style, tmp
 def _identity_render(source, target):
     """The render pipeline with an identity filter in place of the network: decode, encode, join, check."""
     from vidstyle.frames import Filter
-    from vidstyle.pipeline.segments import finish, prepare, render_segment, staged_output
+    from vidstyle.pipeline.segments import join_parts, prepare, segment_to_part, staged_output
 
     job = prepare(source, target, RenderOptions(segment_seconds=0.3))
     with staged_output(target) as (tmp, scratch):
         parts = [
-            render_segment(
+            segment_to_part(
                 source, s, Filter(lambda frames: frames), job.info, job.settings, str(scratch / f"part-{s.index}.nut")
             )
             for s in job.segments
         ]
-        return finish(job, tmp, parts)
+        return join_parts(job, tmp, parts)
 
 
 def _bt709_patch(path, frame_index: int) -> tuple[tuple[int, int, int, int], np.ndarray]:
@@ -234,17 +234,17 @@ def _bt709_patch(path, frame_index: int) -> tuple[tuple[int, int, int, int], np.
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".webm"])  # VP9 holds only matrix and range: the container the rest
-def test_a_bt709_clip_keeps_its_colour_tags_and_its_colours(tmp_path, suffix):
+def test_a_bt709_clip_keeps_its_color_tags_and_its_colors(tmp_path, suffix):
     """A BT.709 input came out untagged and encoded with BT.601: (48,96,192) played as about (43,98,197)."""
     patch = (48, 96, 192)
     source = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=0.4, bt709=True, patch=patch, audio=None))
-    tags, colour = _bt709_patch(source, 5)
-    assert tags == (1, 1, 1, 1) and np.abs(colour - patch).max() < 1.5  # the input is what it claims
+    tags, color = _bt709_patch(source, 5)
+    assert tags == (1, 1, 1, 1) and np.abs(color - patch).max() < 1.5  # the input is what it claims
     out = tmp_path / f"out{suffix}"
     _identity_render(source, out)
-    tags, colour = _bt709_patch(out, 5)
+    tags, color = _bt709_patch(out, 5)
     assert tags == (1, 1, 1, 1)
-    assert np.abs(colour - patch).max() < 2
+    assert np.abs(color - patch).max() < 2
 
 
 def test_an_untagged_clip_comes_out_tagged_with_the_matrix_it_was_read_with(tmp_path):

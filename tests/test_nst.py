@@ -127,7 +127,7 @@ def test_noise_init_is_reproducible_with_a_seed():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
-def test_colour_preservation_keeps_the_photos_chroma_and_the_results_luminance():
+def test_color_preservation_keeps_the_photos_chroma_and_the_results_luminance():
     photo_, styled = photo(), painting(64)[..., :64, :96].expand(1, 3, 64, 64)
     styled = torch.nn.functional.interpolate(styled, size=(64, 96))
     kept = keep_colors(styled, photo_)

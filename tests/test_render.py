@@ -11,7 +11,7 @@ from vidstyle import media
 from vidstyle.media.synth import scene
 from vidstyle.models.styles import load_network
 from vidstyle.models.transformer import stylize
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions, plan_segments
 
 from .helpers import audio_packets, frame_times, frames_rgb, stream_info
@@ -19,7 +19,7 @@ from .helpers import audio_packets, frame_times, frames_rgb, stream_info
 
 def run(source, target, style, **kw):
     """Unstabilised unless asked (the library's default stabilises): these compare frames with the network's."""
-    return render(source, target, style, RenderOptions(segment_seconds=0.5, **{"stabilize": None, **kw}))
+    return render_recipe(source, target, style, RenderOptions(segment_seconds=0.5, **{"stabilize": None, **kw}))
 
 
 def direct(style, rgb: np.ndarray, **kw) -> np.ndarray:
@@ -117,7 +117,7 @@ def test_container_follows_extension_and_audio_is_transcoded_only_when_it_must(
     assert all(abs(a - b) <= tolerance for a, b in zip(frame_times(out), source_times, strict=True))
 
 
-def test_max_side_stylises_small_and_returns_full_size(clips, tiny_style, tmp_path):
+def test_max_side_stylizes_small_and_returns_full_size(clips, tiny_style, tmp_path):
     out = tmp_path / "out.mp4"
     run(clips["plain"], out, tiny_style, max_side=80)
     info = stream_info(out)

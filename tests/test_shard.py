@@ -10,7 +10,7 @@ from vidstyle.cluster import shape
 from vidstyle.errors import VidstyleError
 from vidstyle.media.synth import ClipSpec, make_clip
 from vidstyle.pipeline.executors import ShardOptions
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions
 
 from .helpers import audio_packets, frame_times, on_ray, same_pictures
@@ -29,7 +29,7 @@ OPTIONS = dict(segment_seconds=0.5, crf=0)
 @pytest.mark.parametrize("clip", ["plain", "vfr", "rotated"])
 def test_sharded_render_gives_the_single_process_frames(clips, tiny_style, tmp_path, embedded_ray, clip):
     single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
-    render(clips[clip], single, tiny_style, RenderOptions(**OPTIONS))
+    render_recipe(clips[clip], single, tiny_style, RenderOptions(**OPTIONS))
     report = on_ray(clips[clip], sharded, tiny_style, RenderOptions(**OPTIONS), ShardOptions(workers=2))
     assert report.segments >= 3
     assert same_pictures(sharded, single)
@@ -42,7 +42,7 @@ def test_sharded_render_gives_the_single_process_frames(clips, tiny_style, tmp_p
 def test_worker_killed_mid_segment_is_retried_and_output_stays_exact(tiny_style, tmp_path, embedded_ray):
     clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=6, width=320, height=240, gop=25))
     single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
-    render(clip, single, tiny_style, RenderOptions(segment_seconds=1.0, crf=0))
+    render_recipe(clip, single, tiny_style, RenderOptions(segment_seconds=1.0, crf=0))
     killed: list[str] = []
 
     def kill_one_busy_worker(_: int) -> None:
@@ -94,7 +94,7 @@ def test_stabilised_sharded_render_gives_the_single_process_frames(clips, tiny_s
 
     options = RenderOptions(**OPTIONS, stabilize=StabilizeOptions(strength=0.6, lead=6))
     single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
-    render(clips["plain"], single, tiny_style, options)
+    render_recipe(clips["plain"], single, tiny_style, options)
     report = on_ray(clips["plain"], sharded, tiny_style, options, ShardOptions(workers=2))
     assert report.segments >= 3 and report.frames_out == 50
     assert same_pictures(sharded, single)

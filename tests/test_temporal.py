@@ -89,14 +89,14 @@ def test_cli_evaluate_prints_json_and_a_render_flickers_more_than_its_input(tiny
     from PIL import Image
 
     from vidstyle.media.synth import ClipSpec, make_clip
-    from vidstyle.pipeline.render import render
+    from vidstyle.pipeline.render import render_recipe
     from vidstyle.pipeline.segments import RenderOptions
 
     from .helpers import STRIPES, random_vgg_state, vidstyle
 
     clip = make_clip(tmp_path / "in.mp4", ClipSpec(seconds=1.0))
     out = tmp_path / "out.mp4"
-    render(clip, out, tiny_style, RenderOptions())
+    render_recipe(clip, out, tiny_style, RenderOptions())
     vgg, painting = tmp_path / "vgg.pth", tmp_path / "p.png"
     torch.save(random_vgg_state(upto="relu4_3"), vgg)
     Image.fromarray(STRIPES).save(painting)

@@ -16,7 +16,7 @@ import numpy as np
 
 from vidstyle.errors import VidstyleError
 from vidstyle.media.encoding import PART_FORMAT
-from vidstyle.media.probing import Colour, Source, decoded_frames, open_source, video_stream
+from vidstyle.media.probing import Color, Source, decoded_frames, open_source, video_stream
 
 #: Decoded frames held to put them in presentation order. A plain decode of some real streams emits frames a
 #: few places out of pts order (0, 101000, 67000, 134000, 34000, ... seen on an H.264 MP4 whose decoder was
@@ -42,7 +42,7 @@ def _presentation_order(frames: Iterator[av.VideoFrame], window: int = REORDER_W
 
 
 def _upright(frame: av.VideoFrame, rotation: int) -> np.ndarray:
-    rgb = Colour.of(frame).to_rgb(frame)
+    rgb = Color.of(frame).to_rgb(frame)
     return np.ascontiguousarray(np.rot90(rgb, rotation // 90)) if rotation else rgb
 
 

@@ -15,7 +15,7 @@ import av
 import av.error
 import numpy as np
 
-from vidstyle.media.probing import Colour
+from vidstyle.media.probing import Color
 
 #: Output extension -> (muxer, video encoder, audio codec to transcode to when the source's cannot be copied)
 CONTAINERS = {
@@ -93,10 +93,10 @@ class PartWriter:
         size: tuple[int, int],
         time_base: Fraction,
         settings: EncodeSettings,
-        colour: Colour | None = None,
+        color: Color | None = None,
     ):
         self.target = target
-        self.colour = colour or Colour()
+        self.color = color or Color()
         self.container = av.open(target, "w", format=PART_FORMAT, options={"avoid_negative_ts": "disabled"})
         # settings.codec is a video encoder (libx264, libvpx-vp9); the stub types a plain str's stream as any kind
         self.stream = cast(
@@ -106,7 +106,7 @@ class PartWriter:
         self.stream.pix_fmt = settings.pix_fmt
         self.stream.time_base = time_base
         self.stream.codec_context.time_base = time_base
-        self.colour.tag(self.stream.codec_context)
+        self.color.tag(self.stream.codec_context)
         self.time_base = time_base
         self.width, self.height = size
         self.timestamps: list[tuple[int, int]] = []
@@ -120,7 +120,7 @@ class PartWriter:
     def write(self, pts: int, duration: int, rgb: np.ndarray) -> None:
         frame = av.VideoFrame.from_ndarray(rgb[: self.height, : self.width], format="rgb24")
         assert self.stream.pix_fmt is not None  # set in __init__
-        frame = self.colour.from_rgb(frame, self.stream.pix_fmt)
+        frame = self.color.from_rgb(frame, self.stream.pix_fmt)
         frame.pts, frame.time_base = pts, self.time_base
         if duration:
             frame.duration = duration

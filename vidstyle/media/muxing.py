@@ -17,7 +17,7 @@ import numpy as np
 
 from vidstyle.errors import VidstyleError
 from vidstyle.media.encoding import Part
-from vidstyle.media.probing import Colour, Source, open_source, video_stream
+from vidstyle.media.probing import Color, Source, open_source, video_stream
 
 
 @dataclass
@@ -146,7 +146,7 @@ def mux(
     audio_codec: str,
     comment: str | None = None,
     last_duration: int = 0,
-    colour: Colour | None = None,
+    color: Color | None = None,
 ) -> MuxReport:
     """Join video parts (stream copy) and the source's audio (copied, else transcoded once) into `target`.
 
@@ -160,8 +160,8 @@ def mux(
                 out.metadata["comment"] = comment
             video = out.add_stream_from_template(first.streams.video[0])
             _keep_identity(video_stream(src, source), video)
-            if colour:  # the container's own colour tags (MP4 colr, Matroska Colour): VP9 has no room for all four
-                colour.tag(video.codec_context)
+            if color:  # the container's own colour tags (MP4 colr, Matroska Colour): VP9 has no room for all four
+                color.tag(video.codec_context)
             streams = []
             transcoded = []
             for index, codec in audio_in:

@@ -39,7 +39,7 @@ def _specified(value: int) -> int:
 
 
 @dataclass(frozen=True)
-class Colour:
+class Color:
     """How a video's YUV samples map to RGB. Decoding and encoding use the same matrix and range, and the
     output is tagged with them, so a player shows the output's colours as it showed the input's: a BT.709
     clip was decoded with BT.709 but encoded with BT.601, untagged, and (48,96,192) played as (43,98,197).
@@ -54,7 +54,7 @@ class Colour:
     range: int = MPEG_RANGE  # AVColorRange: 1 limited (16-235), 2 full
 
     @classmethod
-    def of(cls, frame: av.VideoFrame) -> Colour:
+    def of(cls, frame: av.VideoFrame) -> Color:
         """The frame's tags, with players' guesses for the ones it lacks."""
         hd = frame.width >= 1280 or frame.height > 576
         matrix = frame.colorspace if frame.colorspace in _SWS_MATRIX else (BT709 if hd else SMPTE170M)
@@ -94,7 +94,7 @@ class VideoInfo:
     audio: list[str] = field(default_factory=list)  # codec of each audio stream
     audio_packets: list[int] = field(default_factory=list)
     damage: str | None = None  # why reading stopped early, or a shortfall against the declared frame count
-    colour: Colour = field(default_factory=Colour)  # as the first frame says (or players would guess)
+    color: Color = field(default_factory=Color)  # as the first frame says (or players would guess)
 
     @property
     def frames(self) -> int:
@@ -240,7 +240,7 @@ def probe(path: str | Path) -> VideoInfo:
             audio=[s.codec_context.name for s in audio],
             audio_packets=list(index.audio_packets.values()),
             damage=index.damage or _shortfall(stream, index, duration, last_duration),
-            colour=Colour.of(first),
+            color=Color.of(first),
         )
 
 

@@ -153,8 +153,8 @@ def _rgb(ycc: torch.Tensor) -> torch.Tensor:
     return torch.stack([r, g, b], 1).clamp(0, 1)
 
 
-def keep_colors(stylised: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+def keep_colors(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     """Luminance transfer (Gatys et al. 2017, "Preserving colour"): the result's Y with the photo's CbCr."""
     ycc = _ycbcr(content)
-    ycc[:, 0] = _ycbcr(stylised)[:, 0]
+    ycc[:, 0] = _ycbcr(stylized)[:, 0]
     return _rgb(ycc)

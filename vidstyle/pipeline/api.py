@@ -22,7 +22,7 @@ from vidstyle.options import VIDEO_NST, Method, NSTOptions, RenderOptions, Shard
 from vidstyle.pipeline import batch as batches
 from vidstyle.pipeline.choice import CONTENT_FRAMES, checked, make_recipe, parse_blend
 from vidstyle.pipeline.preview import sample
-from vidstyle.pipeline.render import render
+from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import Progress, RenderReport, Segment, check_paths
 
 
@@ -66,7 +66,9 @@ def render_video(
         return sample(source, CONTENT_FRAMES, "even")[2]
 
     recipe = make_recipe(choice, content, nst)
-    return render(source, output, recipe, options, progress, on_start, None if no_ray else shard, overwrite=overwrite)
+    return render_recipe(
+        source, output, recipe, options, progress, on_start, None if no_ray else shard, overwrite=overwrite
+    )
 
 
 @dataclass

@@ -32,7 +32,7 @@ from vidstyle.pipeline.units import Plan, VideoTask, plan_video
 OnStart = Callable[[Plan, list[Segment]], None]
 
 
-def render(
+def render_recipe(
     source: str | Path,
     target: str | Path,
     style: StyleInfo | Recipe,

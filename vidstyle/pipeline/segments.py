@@ -117,7 +117,7 @@ def shown_for(info: media.VideoInfo, pts: int) -> int:
     return int(info.pts[i]) - pts if i < len(info.pts) else info.last_duration
 
 
-def render_segment(
+def segment_to_part(
     source: media.Source,
     segment: Segment,
     transform: FrameFilter,
@@ -133,7 +133,7 @@ def render_segment(
     transform optimised, with their cost.
     """
     started = time.perf_counter()
-    writer = media.PartWriter(part, info.out_size, info.time_base, settings, info.colour)
+    writer = media.PartWriter(part, info.out_size, info.time_base, settings, info.color)
     transform.report.clear()
     presented = int(info.pts[0]), int(info.pts[-1])
     dropped: list[int] = []
@@ -310,7 +310,7 @@ def prepare(source: str | Path, target: str | Path, options: RenderOptions, over
     )
 
 
-def finish(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = None) -> RenderReport:
+def join_parts(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = None) -> RenderReport:
     """Join the parts with the audio, check the result, and describe it (the rename is the caller's)."""
     source, info = job.source, job.info
     dropped = sum(p.dropped for p in parts)
@@ -318,7 +318,7 @@ def finish(job: Job, tmp: Path, parts: list[media.Part], comment: str | None = N
     written = np.concatenate([p.frames for p in parts]) if parts else np.empty(0, np.int64)
     if len(written) == 0:
         raise VidstyleError(f"{source}: no frame could be decoded.")
-    muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec, comment, info.last_duration, info.colour)
+    muxed = media.mux(parts, source, tmp, job.fmt, job.audio_codec, comment, info.last_duration, info.color)
     check_output(tmp, written, info.time_base, job.fmt)
     out = media.probe(tmp)
     warnings = []

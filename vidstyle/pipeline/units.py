@@ -27,10 +27,10 @@ from vidstyle.pipeline.segments import (
     RenderReport,
     Segment,
     commit,
-    finish,
+    join_parts,
     prepare,
     remove_stale_temporaries,
-    render_segment,
+    segment_to_part,
 )
 from vidstyle.version import __version__
 
@@ -127,7 +127,7 @@ def paint_segment(
 ) -> media.Part:
     """One segment read from the source (a local file, or byte ranges of an object), painted and encoded
     into `part` (a file, or a BytesIO whose bytes travel back through Ray's object store)."""
-    return render_segment(job.source, segment, transform, job.info, job.settings, part, progress)
+    return segment_to_part(job.source, segment, transform, job.info, job.settings, part, progress)
 
 
 def join_video(job: Job, parts: list[media.Part], comment: str | None) -> RenderReport:
@@ -138,7 +138,7 @@ def join_video(job: Job, parts: list[media.Part], comment: str | None) -> Render
         os.close(fd)
         tmp = Path(name)
         try:
-            report = finish(job, tmp, parts, comment)
+            report = join_parts(job, tmp, parts, comment)
             try:
                 storage.upload(tmp, job.target, job.overwrite, {"vidstyle-fingerprint": comment or ""})
             except FileExistsError:
@@ -154,7 +154,7 @@ def join_video(job: Job, parts: list[media.Part], comment: str | None) -> Render
     remove_stale_temporaries(target)
     tmp = temporary_beside(folder, f"{target.stem}.tmp-", target.suffix)
     try:
-        report = finish(job, tmp, parts, comment)
+        report = join_parts(job, tmp, parts, comment)
         commit(tmp, None, target, job.overwrite)
         return report
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -17,7 +17,7 @@ class _Failure:
         self.exc = exc
 
 
-def background(items: Iterable[T], maxsize: int) -> Iterator[T]:
+def background(items: Iterable[T], maxsize: int) -> Generator[T, None, None]:
     """Iterate `items` in a thread, at most `maxsize` ahead of the consumer; errors surface in the consumer.
 
     Closing the returned generator (or an exception in the consumer) stops the thread promptly.

@@ -514,6 +514,7 @@ class Recipes:
         elif isinstance(recipe, ImageRecipe):
             digest = digest_file(item.style) + repr(replaced(recipe.nst, vgg_weights=None))
         else:
+            assert recipe.style.path is not None  # a network's style comes from a file (read_info)
             digest = digest_file(recipe.style.path)
         digest += repr(recipe.finish)
         if isinstance(recipe, CodeRecipe) and self.strength < 1.0:

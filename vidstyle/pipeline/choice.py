@@ -112,6 +112,7 @@ def make_recipe(choice: StyleChoice, content: Callable[[], list[np.ndarray]], ns
                 side = None
     shares = blend_shares([w for _, w in codes])
     code = sum(c * share for (c, _), share in zip(codes, shares, strict=True))
+    assert isinstance(code, np.ndarray)  # not sum()'s start, 0: there is a code (blend_shares refuses none)
     if choice.strength < 1.0:
         own = content_code(arbitrary.shipped(), content())
         code = choice.strength * code + (1.0 - choice.strength) * own

@@ -131,6 +131,7 @@ class KeyframeStylizer:
                     yield self._emit(frame, key.styled)
                     held, grays, previous = [], [], key
             if held:
+                assert previous is not None  # frames are held only after a keyframe (a cut empties them)
                 key = self._key(index, held[-1], previous)
                 yield from self._span(previous, held[:-1], grays[:-1], key)
                 yield self._emit(held[-1], key.styled)

@@ -28,7 +28,7 @@ from vidstyle.files import (
     space_checked,
     temporary_beside,
 )
-from vidstyle.frames import FrameFilter
+from vidstyle.frames import Frame, FrameFilter
 from vidstyle.options import RenderOptions
 from vidstyle.pipeline.stylizers import Recipe, frame_gflop
 from vidstyle.threads import background, consumed
@@ -95,6 +95,7 @@ def plan_segments(info: media.VideoInfo, seconds: float, lead_frames: int = 0) -
         if key - last >= min_ticks and key > info.pts[0]:
             cuts.append(key)
             last = key
+    end: int | None  # the timeline's end here; in the loop below a segment's (None: to the very end)
     end = int(np.max(info.pts)) + int(info.last_duration or 0)
     if cuts and end - cuts[-1] < min_ticks / 2:
         cuts.pop()
@@ -140,8 +141,12 @@ def segment_to_part(
     frames = background(
         media.decode_span(source, segment.first, segment.end, info.rotation, info.time_base, presented, dropped), 8
     )
+
+    def encode(frame: Frame) -> None:  # (a lambda would leave consumed's item type unknown to mypy)
+        writer.write(*frame)
+
     try:
-        with consumed(lambda frame: writer.write(*frame), 8) as write:
+        with consumed(encode, 8) as write:
             for pts, _, image in transform(frames):
                 if segment.start is not None and pts < segment.start:
                     continue  # a lead frame: it primed the filter, the previous segment writes it

@@ -68,6 +68,7 @@ class NetworkRecipe:
 
     @classmethod
     def of(cls, style: StyleInfo) -> NetworkRecipe:
+        assert style.path is not None  # a style to load comes from a file (read_info)
         return cls(style, style.path.read_bytes())
 
     def build(
@@ -141,7 +142,8 @@ def batched_filter(
         with torch.inference_mode():
             for batch in batched(frames, batch_size):
                 rgb = torch.from_numpy(np.stack([f[2] for f in batch])).to(device)
-                size = tuple(rgb.shape[1:3])
+                height, width = rgb.shape[1:3]  # (tuple() of a shape slice has no fixed length for mypy)
+                size = height, width
                 if size not in stylizers:
                     stylizers[size] = fast_stylizer(
                         net, device, work_size(*size, max_side), compile, dtype, memory_format=memory_format, **extra

@@ -5,7 +5,7 @@
 
 A GPU runs the network at hundreds of frames per second; what is left on the CPU is decoding, colour
 conversion both ways, x264 (4 threads, fixed so that parts match byte for byte) and the stabiliser's optical
-flow. This runs the render's own `render_segment` (decode thread, encoder thread) on a scaled clip with an
+flow. This runs the render's own `segment_to_part` (decode thread, encoder thread) on a scaled clip with an
 identity frame filter, and with the stabiliser's filter around it, and measures the process's CPU time per
 frame (all threads) beside the wall time. CPU time per frame is what does not depend on this machine's two
 cores: a GPU at F frames per second needs about F x (CPU s/frame) cores, spread over enough actors

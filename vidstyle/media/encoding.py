@@ -130,7 +130,7 @@ class PartWriter:
         self._mux(self.stream.encode(None))
         self.container.close()
         data = self.target.getvalue() if isinstance(self.target, io.BytesIO) else self.target
-        # a target that is not a BytesIO is a path (render_segment passes one or the other)
+        # a target that is not a BytesIO is a path (segment_to_part passes one or the other)
         return Part(cast(str | bytes, data), np.asarray(self.timestamps, dtype=np.int64).reshape(-1, 2), self.time_base)
 
 

@@ -71,7 +71,7 @@ class KeyframeStylizer:
     ):
         self.vgg, self.nst, self.options, self.device = vgg.to(device), nst, options, device
         self.style = to_tensor(style, device)
-        self.report = FilterReport()  # the keyframes optimised, (pts, seconds); `render_segment` reads it
+        self.report = FilterReport()  # the keyframes optimised, (pts, seconds); `segment_to_part` reads it
 
     def _key(self, index: int, frame: Frame, previous: Key | None) -> Key:
         started = time.perf_counter()

@@ -1,7 +1,7 @@
 """The segment runner: a video checked and planned into segments, one segment decoded -> stylised ->
 encoded into a part, the parts joined with the audio and checked, the output staged and committed.
 
-Both executors (`executors.py`: in this process, or on Ray actors) run `render_segment` on the same plan,
+Both executors (`executors.py`: in this process, or on Ray actors) run `segment_to_part` on the same plan,
 so they hand x264 the same frames.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -30,8 +31,9 @@ from vidstyle.cli.options import (
     Strength,
     Style,
     StyleImage,
+    nst_options,
 )
-from vidstyle.options import NSTOptions, StyleChoice
+from vidstyle.options import StyleChoice
 
 
 @app.command()
@@ -101,18 +103,16 @@ def image(
             typer.echo(line)
 
     with handled("interrupted; checkpoints already written are kept."):
-        nst = NSTOptions(
-            iterations=iterations,
-            levels=levels,
-            optimizer=optimizer,
-            content_weight=content_weight,
-            style_weight=style_weight,
-            tv_weight=tv_weight,
-            init=init,
-            seed=seed,
-            vgg_weights=vgg_weights,
+        nst = nst_options(
+            replace(N, init=init, seed=seed),
+            iterations,
+            levels,
+            optimizer,
+            content_weight,
+            style_weight,
+            tv_weight,
+            vgg_weights,
         )
-        nst.check()
         choice = StyleChoice(style, style_image, blend, method, strength, preserve_color)
         from vidstyle.pipeline.still import checkpoint_path, stylize_image_file
 

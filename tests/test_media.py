@@ -31,7 +31,8 @@ from .helpers import (
 
 
 def run(source, target, style, **kw):
-    return render_recipe(source, target, style, RenderOptions(segment_seconds=0.3, **kw))
+    """Unstabilised unless asked (the library's default stabilises): some compare frames with the network's."""
+    return render_recipe(source, target, style, RenderOptions(segment_seconds=0.3, **{"stabilize": None, **kw}))
 
 
 def direct(style, rgb: np.ndarray) -> np.ndarray:

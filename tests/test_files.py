@@ -1,7 +1,6 @@
 """Output files: temporaries of killed runs are cleaned, a live run's never; a file that appears meanwhile is
 kept; a full disk is one line. Temporaries here are made by real processes through `render.stage`."""
 
-import shutil
 import signal
 import subprocess
 import sys
@@ -121,17 +120,8 @@ def test_a_full_disk_is_one_line_naming_the_folder_and_the_space_needed(tmp_path
     assert "\n" not in message and not target.exists() and leftovers(tmp_path) == []
 
 
-def _can_mount_a_small_tmpfs() -> bool:
-    if not shutil.which("unshare"):
-        return False
-    probe = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=40k none /tmp"], capture_output=True, check=False
-    )  # in a namespace of its own: /tmp is untouched
-    return probe.returncode == 0
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _can_mount_a_small_tmpfs(), reason="needs unprivileged user and mount namespaces")
+@pytest.mark.usefixtures("private_tmpfs")
 @pytest.mark.parametrize("command", ["render --no-ray", "render --workers=1", "batch --workers=1"])
 def test_a_render_into_a_full_filesystem_says_so_in_one_line(tiny_style, tmp_path, command):
     """The whole command on a real 40 kB filesystem (a private mount, gone with the namespace)."""

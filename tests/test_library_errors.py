@@ -11,7 +11,6 @@ from vidstyle import RenderOptions, StyleChoice, VidstyleError, preview_video, s
 from vidstyle.media.synth import ClipSpec, make_clip
 
 from .helpers import one_line_error, vidstyle_here
-from .test_files import _can_mount_a_small_tmpfs
 
 MUSE = StyleChoice(style="muse")
 
@@ -93,7 +92,7 @@ def test_a_video_too_small_to_paint_is_one_line(tiny_style, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _can_mount_a_small_tmpfs(), reason="needs unprivileged user and mount namespaces")
+@pytest.mark.usefixtures("private_tmpfs")
 @pytest.mark.parametrize("command", ["image", "preview"])
 def test_image_and_preview_onto_a_full_disk_say_so_in_one_line(clips, tiny_style, tmp_path, command):
     """They ended in a traceback (OSError: No space left on device); render and batch said it in one line."""

@@ -22,7 +22,7 @@ from vidstyle.pipeline.render import render
 from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.temporal.stabilizer import StabilizeOptions
 
-from .helpers import own_session, run_in_session, same_pictures, wait_until
+from .helpers import own_session, run_in_session, same_pictures, session_processes, wait_until
 
 RAY = [sys.executable, "-c", "from ray.scripts.scripts import main; main()"]
 # Ray's token auth reads ~/.ray/auth_token, which a developer's machine may hold from another cluster; the
@@ -91,16 +91,6 @@ def listening_ports(pids: list[int]) -> set[int]:
     return ports
 
 
-def session_processes(session: int) -> list[int]:
-    """The processes of `session` (a command started in a session of its own)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        with contextlib.suppress(OSError):
-            if entry.name.isdigit() and os.getsid(int(entry.name)) == session:
-                found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.slow
 def test_cli_runs_the_same_job_on_a_ray_cluster_given_by_address(clips, tiny_style, tmp_path):
     """A real Ray head, reached through --address, as an operator would; crf 0 (lossless) so the frames can
@@ -162,26 +152,29 @@ def processes_mentioning(text: str) -> list[int]:
 
 
 def run_cli(args: list, env: dict[str, str], timeout: float, signal_after: float | None = None):
-    """(return code, stderr, seconds) of `python -m vidstyle ARGS`; with `signal_after`, SIGTERM then."""
+    """(return code, stderr, seconds, outlived) of `python -m vidstyle ARGS` in a session of its own; with
+    `signal_after`, SIGTERM then. `outlived`: the processes of its session still running 5 s after it ended
+    (their titles), seen before `own_session` kills them all."""
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vidstyle", *map(str, args)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
+    with own_session(
+        [sys.executable, "-m", "vidstyle", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
         if signal_after is not None:
             time.sleep(signal_after)
             proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=timeout)
-        return proc.returncode, stderr, time.monotonic() - started
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        seconds = time.monotonic() - started
+        deadline = time.monotonic() + 5
+        while session_processes(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        outlived = [title(pid) for pid in session_processes(proc.pid)]
+    return proc.returncode, stderr, seconds, outlived
+
+
+def title(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")[-60:]
+    return f"{pid} (gone)"
 
 
 @pytest.mark.parametrize("how", ["--address", "RAY_ADDRESS", "ray://"])
@@ -196,7 +189,7 @@ def test_an_address_where_nothing_listens_is_one_line_within_seconds(clips, tiny
         address = "ray://" + address if how == "ray://" else address
         args += ["--address", address]
     with own_ray_tmpdir() as ray_tmp:
-        code, stderr, seconds = run_cli(args, {**env, "RAY_TMPDIR": str(ray_tmp)}, timeout=90)
+        code, stderr, seconds, _ = run_cli(args, {**env, "RAY_TMPDIR": str(ray_tmp)}, timeout=90)
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert code == 1 and lines == [lines[-1]], stderr
     assert lines[-1].startswith(f"error: no Ray cluster answers at {address} (connection refused)"), stderr
@@ -213,7 +206,7 @@ def test_no_address_starts_a_ray_of_its_own_whatever_ray_current_cluster_names(c
         (ray_tmp / "ray" / "ray_current_cluster").write_text(f"127.0.0.1:{free_port()}")  # nothing there
         env = {key: value for key, value in PLAIN.items() if key != "RAY_ADDRESS"}
         args = ["render", clips["plain"], "--style", tiny_style.path, "-o", tmp_path / "out.mp4", "--workers", "2"]
-        code, stderr, seconds = run_cli(args, {**env, "RAY_TMPDIR": str(ray_tmp)}, timeout=240)
+        code, stderr, seconds, _ = run_cli(args, {**env, "RAY_TMPDIR": str(ray_tmp)}, timeout=240)
     assert code == 0, stderr
     assert "Failed to connect to GCS" not in stderr and (tmp_path / "out.mp4").exists()
 
@@ -228,7 +221,7 @@ def test_sigterm_at_any_moment_of_a_ray_render_is_130_and_leaves_nothing_running
     args = ["render", clips["plain"], "--style", tiny_style.path, "-o", out, "--workers", "2"]
     with own_ray_tmpdir() as ray_tmp:
         env = {**PLAIN, "RAY_TMPDIR": str(ray_tmp)}
-        code, stderr, _ = run_cli(args, env, timeout=120, signal_after=after)
+        code, stderr, _, outlived = run_cli(args, env, timeout=120, signal_after=after)
         deadline = time.monotonic() + 5
         while processes_mentioning(str(ray_tmp)) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -239,6 +232,7 @@ def test_sigterm_at_any_moment_of_a_ray_render_is_130_and_leaves_nothing_running
     assert said and said[-1] in (INTERRUPTED, NOT_BEGUN), stderr
     assert "Traceback" not in stderr and "SIGTERM received" not in stderr, stderr
     assert left == [], f"processes of the run still running: {left}"
+    assert outlived == [], f"processes of its session still running 5 s after it ended: {outlived}"
     assert not out.exists()
 
 

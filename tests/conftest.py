@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 from PIL import Image
 
@@ -13,6 +16,23 @@ from .helpers import tiny_network
 def isolated_home(tmp_path_factory, monkeypatch):
     """Each test gets an empty user style directory."""
     monkeypatch.setenv("VIDSTYLE_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture(scope="session")
+def private_tmpfs() -> None:
+    """Skips the test unless an unprivileged user may mount a small tmpfs in namespaces of its own
+    (`unshare -rm`), as the full-disk tests do. Probed once a session, when the first such test runs (done
+    at import, it started an `unshare` whenever the tests were merely collected)."""
+    if not shutil.which("unshare"):
+        pytest.skip("needs unshare (util-linux)")
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=40k none /tmp"],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )  # in a namespace of its own: /tmp is untouched
+    if probe.returncode != 0:
+        pytest.skip("needs unprivileged user and mount namespaces")
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -143,10 +146,73 @@ def cut_with_edit_list(source: Path, target: Path, seconds: float) -> Path:
 # The command as a user runs it, and what it must leave behind
 
 
+@contextlib.contextmanager
+def own_session(command: Sequence, **popen) -> Iterator[subprocess.Popen]:
+    """`command` (text mode) started in a session of its own, which whatever it starts joins (an embedded
+    Ray's GCS, raylet, agents and workers; a shell's children; Inductor's compile workers). On the way out,
+    whatever happened (an assert that fired, a timeout, pytest interrupted), SIGKILL to that whole session
+    (`kill_session`), then the command reaped and its pipes closed: nothing it started outlives the test.
+    (subprocess.run kills the command alone, and only on a timeout.)"""
+    with subprocess.Popen([str(a) for a in command], text=True, start_new_session=True, **popen) as proc:
+        try:
+            yield proc
+        finally:
+            kill_session(proc.pid)
+            proc.wait()
+
+
+def session_processes(session: int) -> list[int]:
+    """The processes of `session` (a command started in a session of its own) that are alive: not the
+    zombies of killed ones that their new parent has yet to reap."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            state = (entry / "stat").read_text().rpartition(")")[2].split()[0]
+            if os.getsid(int(entry.name)) == session and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def kill_session(session: int) -> None:
+    """SIGKILL to every process of `session`: first the process group its leader heads (the command, and an
+    embedded Ray's GCS, raylet and agents), so that no more are started, then the rest of the session (Ray's
+    raylet puts each worker in a process group of its own: killing the group alone left them painting on
+    for about 2 s, until they found the raylet gone)."""
+    with contextlib.suppress(ProcessLookupError):  # the group is already empty
+        os.killpg(session, signal.SIGKILL)
+    for pid in session_processes(session):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def run_in_session(command: Sequence, timeout: float, check: bool = False, **popen) -> subprocess.CompletedProcess:
+    """subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=check), the command in
+    a session of its own (`own_session`)."""
+    with own_session(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen) as proc:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    if check and proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args, stdout, stderr)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def wait_until(happened: Callable[[], object], proc: subprocess.Popen, what: str, seconds: float) -> None:
+    """Poll until `happened()` (something the test can see: a file, a process) is true. Fails, with the
+    command's stderr, if the command ends first, and after `seconds` (a deadline for a loaded machine, not
+    a measure of time)."""
+    deadline = time.monotonic() + seconds
+    while not happened():
+        if proc.poll() is not None:
+            _, stderr = proc.communicate(timeout=60)
+            raise AssertionError(f"the command ended ({proc.returncode}) before {what}: {(stderr or '')[-3000:]}")
+        assert time.monotonic() < deadline, f"not within {seconds:.0f} s: {what}"
+        time.sleep(0.05)
+
+
 def vidstyle(*args, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "vidstyle", *map(str, args)], capture_output=True, text=True, timeout=300, **kw
-    )
+    """The command in a fresh process of its own session (`run_in_session`: a render's Ray goes with it)."""
+    return run_in_session([sys.executable, "-m", "vidstyle", *args], timeout=300, **kw)
 
 
 def vidstyle_here(*args, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -170,18 +236,24 @@ def one_line_error(result: subprocess.CompletedProcess, fragment: str) -> None:
     assert lines[-1].startswith("error:") and fragment in result.stderr, result.stderr
 
 
-def painting(session: int) -> bool:
-    """Whether a Ray actor of the command started as `session` (its own session) is painting a segment: the
-    moment to interrupt it (its temporaries appear only at the join, at the very end)."""
+def running(session: int, fragment: bytes) -> bool:
+    """Whether a process of `session` (a command started in a session of its own) has `fragment` in its
+    command line (a Ray process's title, or a program's path)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if os.getsid(int(entry.name)) == session and b"StyleWorker.segment" in (entry / "cmdline").read_bytes():
+            if os.getsid(int(entry.name)) == session and fragment in (entry / "cmdline").read_bytes():
                 return True
         except (OSError, ProcessLookupError):
             continue
     return False
+
+
+def painting(session: int) -> bool:
+    """Whether a Ray actor of the command started as `session` (its own session) is painting a segment: the
+    moment to interrupt it (its temporaries appear only at the join, at the very end)."""
+    return running(session, b"StyleWorker.segment")
 
 
 def leftovers(folder: Path) -> list[str]:

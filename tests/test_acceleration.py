@@ -1,7 +1,6 @@
 """The compiled network path: same pictures as eager, chosen only when it pays, and never a dead end."""
 
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -25,7 +24,7 @@ from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.pipeline.stylizers import CodeRecipe, frame_gflop
 
-from .helpers import audio_packets, frame_times, frames_rgb, tiny_network
+from .helpers import audio_packets, frame_times, frames_rgb, run_in_session, tiny_network
 
 
 def test_flops_counted_on_the_meta_device_match_a_real_forward_pass():
@@ -89,9 +88,7 @@ def test_a_machine_that_cannot_compile_falls_back_to_eager_with_a_warning(tmp_pa
         "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "cache"),
         "TORCHINDUCTOR_FX_GRAPH_CACHE": "0",
     }
-    out = subprocess.run(
-        [sys.executable, "-c", FALLBACK], env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    out = run_in_session([sys.executable, "-c", FALLBACK], env=env, timeout=300)  # and Inductor's compile workers
     assert out.returncode == 0, out.stderr[-2000:]
     warned = next(line for line in out.stdout.splitlines() if line.startswith("warned:"))
     assert "running the network uncompiled" in warned

@@ -5,14 +5,22 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from vidstyle.media.synth import ClipSpec, make_clip
 
-from .helpers import frame_times, leftovers, one_line_error, same_pictures, vidstyle, vidstyle_here
+from .helpers import (
+    frame_times,
+    leftovers,
+    one_line_error,
+    own_session,
+    same_pictures,
+    vidstyle,
+    vidstyle_here,
+    wait_until,
+)
 
 
 def make_folder(folder, n=2, seconds=1.0):
@@ -58,31 +66,12 @@ def test_killed_batch_leaves_no_partial_output_and_a_rerun_completes_it(tiny_sty
     for i in range(3):
         make_clip(videos / f"clip{i}.mp4", ClipSpec(seconds=6, width=320, height=240))
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vidstyle",
-            "batch",
-            str(videos),
-            "--style",
-            str(tiny_style.path),
-            "-o",
-            str(out),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    deadline = time.time() + 240
-    while not list(out.glob("*.tiny.mp4")):
-        assert proc.poll() is None and time.time() < deadline, proc.stderr.read().decode()[-2000:]
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGKILL)  # no chance to clean up: the worst case
-    proc.wait(timeout=30)
-    subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)  # and its Ray processes
+    command = [sys.executable, "-m", "vidstyle", "batch", videos, "--style", tiny_style.path, "-o", out]
+    with own_session([*command, "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        wait_until(lambda: list(out.glob("*.tiny.mp4")), proc, "a first output was finished", 240)
+        proc.send_signal(signal.SIGKILL)  # no chance to clean up: the worst case
+        proc.wait(timeout=30)
+    # leaving the session killed its Ray processes too, after the command
     finished = sorted(p.name for p in out.glob("*.tiny.mp4"))
     assert 1 <= len(finished) < 3
 

@@ -1,10 +1,8 @@
 """The command as a user runs it: exit codes, one-line errors, nothing half-written left behind."""
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import av
@@ -13,7 +11,18 @@ import pytest
 
 from vidstyle.media.synth import ClipSpec, make_clip
 
-from .helpers import frame_times, leftovers, one_line_error, painting, vidstyle, vidstyle_here
+from .helpers import (
+    frame_times,
+    leftovers,
+    one_line_error,
+    own_session,
+    painting,
+    run_in_session,
+    running,
+    vidstyle,
+    vidstyle_here,
+    wait_until,
+)
 
 
 def test_render_prints_a_summary_and_writes_the_video(clips, tiny_style, tmp_path):
@@ -159,26 +168,11 @@ def test_truncated_input_is_stylized_as_far_as_it_decodes_with_a_warning(tiny_st
 def test_ctrl_c_leaves_neither_output_nor_temporaries(tiny_style, tmp_path):
     clip = make_clip(tmp_path / "long.mp4", ClipSpec(seconds=20, width=320, height=240))
     out = tmp_path / "out.mp4"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vidstyle", "render", str(clip), "--style", str(tiny_style.path), "-o", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.time() + 120
-        while not painting(proc.pid):  # its workers are painting
-            assert proc.poll() is None and time.time() < deadline, "render ended before it could be interrupted"
-            time.sleep(0.05)
-        time.sleep(1)
-        assert proc.poll() is None, "render ended before it could be interrupted"
+    command = [sys.executable, "-m", "vidstyle", "render", clip, "--style", tiny_style.path, "-o", out]
+    with own_session(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        wait_until(lambda: painting(proc.pid), proc, "its workers were painting (to be interrupted)", 120)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)  # the group this test started, even when an assert fired
-            proc.wait()
     assert proc.returncode == 130, stderr
     assert "interrupted; no output was written" in stderr and "Traceback" not in stderr
     assert not out.exists() and leftovers(tmp_path) == []
@@ -188,42 +182,23 @@ def test_ctrl_c_leaves_neither_output_nor_temporaries(tiny_style, tmp_path):
 @pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT] * 3], ids=["sigterm", "three-ctrl-c"])
 def test_ray_render_stops_once_with_130_on_sigterm_or_repeated_ctrl_c(signals, tiny_style, tmp_path):
     """ray.init replaced the SIGTERM handler (exit 134 with Ray's C++ dump, or 1), and a second and third
-    Ctrl-C broke into the cleanup and Ray's atexit shutdown (a traceback)."""
+    Ctrl-C broke into the cleanup and Ray's atexit shutdown (a traceback). Each signal goes when the command
+    has visibly reached its moment, whatever the machine's speed: the first while Ray's workers paint, the
+    second once the cleanup has begun (no worker paints any more), the third once Ray is shutting down (its
+    raylet is gone); one that finds the command already ended is not sent."""
     clip = make_clip(tmp_path / "long.mp4", ClipSpec(seconds=20, width=320, height=240))
     out = tmp_path / "out.mp4"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vidstyle",
-            "render",
-            str(clip),
-            "--style",
-            str(tiny_style.path),
-            "-o",
-            str(out),
-            "--workers",
-            "1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.time() + 120
-        while not painting(proc.pid):  # Ray is up, its workers are painting
-            assert proc.poll() is None and time.time() < deadline, "render ended before it could be interrupted"
-            time.sleep(0.05)
-        time.sleep(1)
-        for sig in signals:
-            proc.send_signal(sig)
-            time.sleep(0.3)
+    command = [sys.executable, "-m", "vidstyle", "render", clip, "--style", tiny_style.path, "-o", out]
+    with own_session([*command, "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        moments = [
+            ("Ray's workers were painting", lambda: painting(proc.pid)),
+            ("the cleanup began", lambda: proc.poll() is not None or not painting(proc.pid)),
+            ("Ray was shutting down", lambda: proc.poll() is not None or not running(proc.pid, b"/raylet/raylet")),
+        ]
+        for sig, (what, moment) in zip(signals, moments):
+            wait_until(moment, proc, what, 120)
+            proc.send_signal(sig)  # nothing if the command has ended
         _, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)  # the group this test started
-            proc.wait()
     assert proc.returncode == 130, stderr
     assert "interrupted; no output was written" in stderr, stderr
     assert "Traceback" not in stderr and "SIGTERM received" not in stderr, stderr
@@ -232,19 +207,13 @@ def test_ray_render_stops_once_with_130_on_sigterm_or_repeated_ctrl_c(signals, t
 
 def _peak_rss_mb(clip: Path, style: Path, out: Path) -> float:
     code = (
-        "import resource, sys; from pathlib import Path; from vidstyle.pipeline.render import render;"
+        "import resource, sys; from pathlib import Path; from vidstyle.pipeline.render import render_recipe;"
         "from vidstyle.pipeline.segments import RenderOptions;"
         "from vidstyle.models.styles import read_info;"
-        "render(Path(sys.argv[1]), Path(sys.argv[3]), read_info(Path(sys.argv[2])), RenderOptions());"
+        "render_recipe(Path(sys.argv[1]), Path(sys.argv[3]), read_info(Path(sys.argv[2])), RenderOptions());"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(clip), str(style), str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
+    result = run_in_session([sys.executable, "-c", code, clip, style, out], timeout=300, check=True)
     return float(result.stdout.strip())
 
 

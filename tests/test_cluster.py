@@ -1,10 +1,11 @@
 """A real Ray cluster started with `ray start`, as an operator runs one.
 
-The test starts its own head on a free port with its own temp dir, in a process group of its own, and stops
+The test starts its own head on free ports with its own temp dir, in a process group of its own, and stops
 only that group: Ray's stop command would end every Ray on the machine, a user's own jobs included."""
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,122 +17,102 @@ from pathlib import Path
 import pytest
 
 from vidstyle.cli import NOT_BEGUN
-from vidstyle.cluster import free_port
+from vidstyle.cluster import free_port, free_ports
 from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions
 from vidstyle.temporal.stabilizer import StabilizeOptions
 
-from .helpers import same_pictures
+from .helpers import own_session, run_in_session, same_pictures, session_processes, wait_until
 
 RAY = [sys.executable, "-c", "from ray.scripts.scripts import main; main()"]
 # Ray's token auth reads ~/.ray/auth_token, which a developer's machine may hold from another cluster; the
 # test's own throwaway cluster runs without it (a real cluster: RAY_AUTH_MODE=token, Ray's setting)
 PLAIN = {**os.environ, "RAY_AUTH_MODE": "disabled"}
 INTERRUPTED = "error: interrupted; no output was written."
+#: The ports Ray takes unless told otherwise: GCS, dashboard, Ray Client (`ray start` with ray[client]),
+#: dashboard agent. A test's cluster must leave them to the machine's own Ray.
+RAY_DEFAULT_PORTS = {6379, 8265, 10001, 52365}
 
 
 @contextlib.contextmanager
-def own_ray_head() -> Iterator[str]:
-    """`ray start --head --block` in a new session; yields its address; SIGTERM (then SIGKILL) to that
-    session's process group only."""
-    port = free_port()
+def own_ray_head() -> Iterator[tuple[str, int]]:
+    """`ray start --head --block` in a session of its own, with a temp dir of its own and free ports for every
+    port `ray start` would otherwise take at a fixed default: the GCS, the dashboard (not started, its port
+    given all the same), the dashboard agent and, where ray[client] is installed, Ray Client (the others are
+    port 0 to Ray, picked by the kernel). Yields (address, session). On the way out SIGKILL to that session's
+    process group only (SIGTERM never ended it: `ray start` and the GCS were still up after 30 s), then the
+    temp dir it made removed."""
+    from ray._private.utils import get_ray_client_dependency_error
+
+    port, dashboard, agent, client = free_ports(4)
+    options = [f"--port={port}", f"--dashboard-port={dashboard}", f"--dashboard-agent-listen-port={agent}"]
+    if get_ray_client_dependency_error() is None:  # else `ray start` starts no client server, and refuses a port
+        options.append(f"--ray-client-server-port={client}")
     # a short temp dir: Ray's socket paths must fit in 107 characters
     temp = tempfile.mkdtemp(prefix="vs-ray-", dir="/tmp")
-    head = subprocess.Popen(
-        [
-            *RAY,
-            "start",
-            "--head",
-            "--block",
-            f"--port={port}",
-            "--num-cpus=2",
-            "--include-dashboard=false",
-            "--disable-usage-stats",
-            f"--temp-dir={temp}",
-        ],
-        env=PLAIN,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    address = f"127.0.0.1:{port}"
+    command = [*RAY, "start", "--head", "--block", *options, "--num-cpus=2", "--include-dashboard=false"]
+    command += ["--disable-usage-stats", f"--temp-dir={temp}"]
     try:
-        deadline = time.monotonic() + 180
-        while (
-            subprocess.run(
-                [*RAY, "status", f"--address={address}"], env=PLAIN, capture_output=True, timeout=120
-            ).returncode
-            != 0
-        ):
-            assert head.poll() is None, "ray start --head exited"
-            assert time.monotonic() < deadline, "the Ray head did not come up in 180 s"
-            time.sleep(1)
-        yield address
+        with own_session(command, env=PLAIN, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as head:
+            address = f"127.0.0.1:{port}"
+            deadline = time.monotonic() + 180
+            while (
+                subprocess.run(
+                    [*RAY, "status", f"--address={address}"], env=PLAIN, capture_output=True, timeout=120
+                ).returncode
+                != 0
+            ):
+                assert head.poll() is None, "ray start --head exited"
+                assert time.monotonic() < deadline, "the Ray head did not come up in 180 s"
+                time.sleep(1)
+            yield address, head.pid
     finally:
-        for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(head.pid, sig)
-            try:
-                head.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def listening_ports(pids: list[int]) -> set[int]:
+    """The TCP ports that processes `pids` listen on (Linux's /proc: their sockets' inodes, looked up in the
+    kernel's tables)."""
+    inodes = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    link = os.readlink(fd)
+                    if link.startswith("socket:["):
+                        inodes.add(link[len("socket:[") : -1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 @pytest.mark.slow
 def test_cli_runs_the_same_job_on_a_ray_cluster_given_by_address(clips, tiny_style, tmp_path):
     """A real Ray head, reached through --address, as an operator would; crf 0 (lossless) so the frames can
     be compared exactly with the single-process render's (see `same_pictures`)."""
-    with own_ray_head() as address:
+    with own_ray_head() as (address, session):
         out = tmp_path / "out.mp4"
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "vidstyle",
-                "render",
-                str(clips["plain"]),
-                "--style",
-                str(tiny_style.path),
-                "-o",
-                str(out),
-                "--address",
-                address,
-                "--workers",
-                "2",
-                "--crf",
-                "0",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=PLAIN,
-        )
+        command = [sys.executable, "-m", "vidstyle", "render", clips["plain"], "--style", tiny_style.path]
+        command += ["-o", out, "--address", address, "--workers", "2", "--crf", "0"]
+        result = run_in_session(command, timeout=300, env=PLAIN)
         assert result.returncode == 0, result.stderr
         assert "50/50 frames" in result.stdout
+        # the head and its agents, up for a render's time by now, hold none of Ray's default ports
+        held = listening_ports(session_processes(session)) & RAY_DEFAULT_PORTS
+        assert not held, held
         single = tmp_path / "single.mp4"  # the CLI stabilises by default
         render_recipe(clips["plain"], single, tiny_style, RenderOptions(stabilize=StabilizeOptions(), crf=0))
         assert same_pictures(out, single)
         # the `ray job submit` entry point, as the job's driver runs it (RAY_ADDRESS set by Ray)
         env = {**PLAIN, "RAY_ADDRESS": address}
-        batch = subprocess.run(
-            [
-                sys.executable,
-                "pipelines/batch.py",
-                str(clips["plain"].parent),
-                "--style",
-                str(tiny_style.path),
-                "-o",
-                str(tmp_path / "batch"),
-                "--crf",
-                "0",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=env,
-            cwd=Path(__file__).parents[1],
-        )
+        command = [sys.executable, "pipelines/batch.py", clips["plain"].parent, "--style", tiny_style.path]
+        command += ["-o", tmp_path / "batch", "--crf", "0"]
+        batch = run_in_session(command, timeout=300, env=env, cwd=Path(__file__).parents[1])
         assert batch.returncode == 0, batch.stderr
         assert f"{len(clips)} done, 0 skipped, 0 failed" in batch.stdout
         assert same_pictures(tmp_path / "batch" / "plain.tiny.mp4", single)  # only the comment tag differs
@@ -171,26 +152,29 @@ def processes_mentioning(text: str) -> list[int]:
 
 
 def run_cli(args: list, env: dict[str, str], timeout: float, signal_after: float | None = None):
-    """(return code, stderr, seconds) of `python -m vidstyle ARGS`; with `signal_after`, SIGTERM then."""
+    """(return code, stderr, seconds, outlived) of `python -m vidstyle ARGS` in a session of its own; with
+    `signal_after`, SIGTERM then. `outlived`: the processes of its session still running 5 s after it ended
+    (their titles), seen before `own_session` kills them all."""
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vidstyle", *map(str, args)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
+    with own_session(
+        [sys.executable, "-m", "vidstyle", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
         if signal_after is not None:
             time.sleep(signal_after)
             proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=timeout)
-        return proc.returncode, stderr, time.monotonic() - started
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        seconds = time.monotonic() - started
+        deadline = time.monotonic() + 5
+        while session_processes(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        outlived = [title(pid) for pid in session_processes(proc.pid)]
+    return proc.returncode, stderr, seconds, outlived
+
+
+def title(pid: int) -> str:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")[-60:]
+    return f"{pid} (gone)"
 
 
 @pytest.mark.parametrize("how", ["--address", "RAY_ADDRESS", "ray://"])
@@ -205,7 +189,7 @@ def test_an_address_where_nothing_listens_is_one_line_within_seconds(clips, tiny
         address = "ray://" + address if how == "ray://" else address
         args += ["--address", address]
     with own_ray_tmpdir() as ray_tmp:
-        code, stderr, seconds = run_cli(args, {**env, "RAY_TMPDIR": str(ray_tmp)}, timeout=90)
+        code, stderr, seconds, _ = run_cli(args, {**env, "RAY_TMPDIR": str(ray_tmp)}, timeout=90)
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert code == 1 and lines == [lines[-1]], stderr
     assert lines[-1].startswith(f"error: no Ray cluster answers at {address} (connection refused)"), stderr
@@ -222,7 +206,7 @@ def test_no_address_starts_a_ray_of_its_own_whatever_ray_current_cluster_names(c
         (ray_tmp / "ray" / "ray_current_cluster").write_text(f"127.0.0.1:{free_port()}")  # nothing there
         env = {key: value for key, value in PLAIN.items() if key != "RAY_ADDRESS"}
         args = ["render", clips["plain"], "--style", tiny_style.path, "-o", tmp_path / "out.mp4", "--workers", "2"]
-        code, stderr, seconds = run_cli(args, {**env, "RAY_TMPDIR": str(ray_tmp)}, timeout=240)
+        code, stderr, seconds, _ = run_cli(args, {**env, "RAY_TMPDIR": str(ray_tmp)}, timeout=240)
     assert code == 0, stderr
     assert "Failed to connect to GCS" not in stderr and (tmp_path / "out.mp4").exists()
 
@@ -237,7 +221,7 @@ def test_sigterm_at_any_moment_of_a_ray_render_is_130_and_leaves_nothing_running
     args = ["render", clips["plain"], "--style", tiny_style.path, "-o", out, "--workers", "2"]
     with own_ray_tmpdir() as ray_tmp:
         env = {**PLAIN, "RAY_TMPDIR": str(ray_tmp)}
-        code, stderr, _ = run_cli(args, env, timeout=120, signal_after=after)
+        code, stderr, _, outlived = run_cli(args, env, timeout=120, signal_after=after)
         deadline = time.monotonic() + 5
         while processes_mentioning(str(ray_tmp)) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -248,6 +232,7 @@ def test_sigterm_at_any_moment_of_a_ray_render_is_130_and_leaves_nothing_running
     assert said and said[-1] in (INTERRUPTED, NOT_BEGUN), stderr
     assert "Traceback" not in stderr and "SIGTERM received" not in stderr, stderr
     assert left == [], f"processes of the run still running: {left}"
+    assert outlived == [], f"processes of its session still running 5 s after it ended: {outlived}"
     assert not out.exists()
 
 
@@ -257,7 +242,7 @@ def test_a_batch_across_two_worker_nodes_survives_losing_one(tiny_style, tmp_pat
     output must still be complete and exact: the lost node's units run again on the other node, and a video
     whose parts were lost with it starts again from its plan (before: ActorDiedError for the frame counter
     on that node, or a hang on the segment the node held)."""
-    from vidstyle.cluster import local_cluster
+    from vidstyle.cluster import _descendants, local_cluster
     from vidstyle.media.synth import ClipSpec, make_clip
 
     from .helpers import audio_packets, frame_times
@@ -270,31 +255,18 @@ def test_a_batch_across_two_worker_nodes_survives_losing_one(tiny_style, tmp_pat
     out = tmp_path / "out"
     try:
         with local_cluster([1, 1], temp) as (cluster, nodes, address):
-            command = [sys.executable, "-m", "vidstyle", "batch", str(videos), "--style", str(tiny_style.path)]
-            command += ["-o", str(out), "--address", address, "--workers", "2", "--crf", "0"]
-            proc = subprocess.Popen(
-                command,
-                env={**PLAIN, "RAY_TMPDIR": str(temp)},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                start_new_session=True,
-            )
-            try:
-                deadline = time.monotonic() + 400
-                while not list(out.glob("*.tiny.mp4")):
-                    assert proc.poll() is None, proc.communicate()[1][-3000:]
-                    assert time.monotonic() < deadline, "no output within 400 s"
-                    time.sleep(0.2)
+            command = [sys.executable, "-m", "vidstyle", "batch", videos, "--style", tiny_style.path]
+            command += ["-o", out, "--address", address, "--workers", "2", "--crf", "0"]
+            env = {**PLAIN, "RAY_TMPDIR": str(temp)}
+            with own_session(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+                wait_until(lambda: list(out.glob("*.tiny.mp4")), proc, "a first output was finished", 400)
                 first = sorted(p.name for p in out.glob("*.tiny.mp4"))
+                # the cluster (processes below this one, as the command is) holds none of Ray's default ports
+                held = listening_ports(sorted(_descendants())) & RAY_DEFAULT_PORTS
+                assert not held, held
                 cluster.remove_node(nodes[0], allow_graceful=False)  # a node lost mid-batch
                 stdout, stderr = proc.communicate(timeout=600)
-            finally:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
     finally:
-        import shutil
-
         shutil.rmtree(temp, ignore_errors=True)
     assert proc.returncode == 0, stderr[-3000:]
     assert "6 done, 0 skipped, 0 failed" in stdout, stdout

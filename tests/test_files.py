@@ -1,7 +1,6 @@
 """Output files: temporaries of killed runs are cleaned, a live run's never; a file that appears meanwhile is
 kept; a full disk is one line. Temporaries here are made by real processes through `render.stage`."""
 
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from vidstyle.media.synth import ClipSpec, make_clip
 from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions, remove_stale_temporaries, staged_output
 
-from .helpers import frame_times, leftovers, one_line_error, vidstyle
+from .helpers import frame_times, leftovers, one_line_error, run_in_session, vidstyle
 
 STAGER = """
 import sys, time
@@ -39,14 +38,19 @@ class Stager:
 
     def __init__(self, target: Path):
         self.proc = subprocess.Popen([sys.executable, "-c", STAGER, str(target)], stdout=subprocess.PIPE, text=True)
-        self.tmp = Path(self.proc.stdout.readline().strip())
-        self.scratch = Path(self.proc.stdout.readline().strip())
-        assert self.tmp.is_file() and self.scratch.is_dir(), (self.tmp, self.scratch)
+        try:
+            self.tmp = Path(self.proc.stdout.readline().strip())
+            self.scratch = Path(self.proc.stdout.readline().strip())
+            assert self.tmp.is_file() and self.scratch.is_dir(), (self.tmp, self.scratch)
+        except BaseException:  # not yet the fixture's to kill: it would sleep on for 10 minutes
+            self.kill()
+            raise
 
     def kill(self) -> "Stager":
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)  # no chance to clean up
             self.proc.wait()
+        self.proc.stdout.close()
         return self
 
     def intact(self) -> bool:
@@ -123,17 +127,8 @@ def test_a_full_disk_is_one_line_naming_the_folder_and_the_space_needed(tmp_path
     assert "\n" not in message and not target.exists() and leftovers(tmp_path) == []
 
 
-def _can_mount_a_small_tmpfs() -> bool:
-    if not shutil.which("unshare"):
-        return False
-    probe = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=40k none /tmp"], capture_output=True, check=False
-    )  # in a namespace of its own: /tmp is untouched
-    return probe.returncode == 0
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _can_mount_a_small_tmpfs(), reason="needs unprivileged user and mount namespaces")
+@pytest.mark.usefixtures("private_tmpfs")
 @pytest.mark.parametrize("command", ["render --no-ray", "render --workers=1", "batch --workers=1"])
 def test_a_render_into_a_full_filesystem_says_so_in_one_line(tiny_style, tmp_path, command):
     """The whole command on a real 40 kB filesystem (a private mount, gone with the namespace)."""
@@ -162,9 +157,7 @@ def test_a_render_into_a_full_filesystem_says_so_in_one_line(tiny_style, tmp_pat
         )
     )
     script = f"mount -t tmpfs -o size=40k none {small} && {line} ; status=$? ; ls -A {small} ; exit $status"
-    result = subprocess.run(
-        ["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300, check=False
-    )
+    result = run_in_session(["unshare", "-rm", "sh", "-c", script], timeout=300)  # the shell's children too
     one_line_error(result, f"no space left in {small} (")
     assert f"needs about {2 * clip.stat().st_size / 1e3:.0f} kB there" in result.stderr, result.stderr
     assert result.stdout.strip() == ""  # nothing left in the full folder

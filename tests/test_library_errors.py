@@ -1,7 +1,6 @@
 """The library refuses what the CLI refuses, in the same words, before torch, OpenCV or FFmpeg can say it
 in theirs (issue 27: a 2-D photo was torch's RuntimeError, a style's name as the choice an AttributeError)."""
 
-import subprocess
 import sys
 
 import numpy as np
@@ -10,8 +9,7 @@ import pytest
 from vidstyle import RenderOptions, StyleChoice, VidstyleError, preview_video, stylize_image
 from vidstyle.media.synth import ClipSpec, make_clip
 
-from .helpers import one_line_error, vidstyle_here
-from .test_files import _can_mount_a_small_tmpfs
+from .helpers import one_line_error, run_in_session, vidstyle_here
 
 MUSE = StyleChoice(style="muse")
 
@@ -94,7 +92,7 @@ def test_a_video_too_small_to_paint_is_one_line(tiny_style, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _can_mount_a_small_tmpfs(), reason="needs unprivileged user and mount namespaces")
+@pytest.mark.usefixtures("private_tmpfs")
 @pytest.mark.parametrize("command", ["image", "preview"])
 def test_image_and_preview_onto_a_full_disk_say_so_in_one_line(clips, tiny_style, tmp_path, command):
     """They ended in a traceback (OSError: No space left on device); render and batch said it in one line."""
@@ -110,7 +108,7 @@ def test_image_and_preview_onto_a_full_disk_say_so_in_one_line(clips, tiny_style
         f"mount -t tmpfs -o size=64k none {full} && (head -c 1M /dev/zero > {full}/filler ; true) && "
         f"{line} ; status=$? ; rm {full}/filler ; ls -A {full} ; exit $status"
     )
-    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    result = run_in_session(["unshare", "-rm", "sh", "-c", script], timeout=300)  # the shell's children too
     one_line_error(result, f"no space left in {full} (")
     assert result.stdout.strip() == ""  # nothing half-written left in the full folder
 

@@ -1,6 +1,5 @@
 """The Ray driver: same bytes as the single-process path, and faults that a real cluster has."""
 
-import subprocess
 import sys
 
 import pytest
@@ -13,7 +12,7 @@ from vidstyle.pipeline.executors import ShardOptions
 from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions
 
-from .helpers import audio_packets, frame_times, on_ray, same_pictures
+from .helpers import audio_packets, frame_times, on_ray, run_in_session, same_pictures
 
 
 def workers() -> list[str]:
@@ -133,7 +132,7 @@ pool.close()
 def test_ray_places_every_actor_of_a_shared_gpu():
     """Shares of 1/3 GPU: Ray must place all three actors on the one GPU, none left pending. The GPU is
     declared, not real (no CUDA here), so the actors are only started, not given frames."""
-    out = subprocess.run([sys.executable, "-c", SHARED_GPU], capture_output=True, text=True, timeout=300, check=False)
+    out = run_in_session([sys.executable, "-c", SHARED_GPU], timeout=300)  # and the Ray it starts
     assert out.returncode == 0, out.stderr[-2000:]
     assert "ready 3 0.3333 0.0" in out.stdout, out.stdout
 

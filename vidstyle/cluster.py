@@ -188,21 +188,32 @@ def shape(
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` different ports that nothing listens on now (each held until all are picked, so that the kernel
+    cannot hand out one twice)."""
+    with contextlib.ExitStack() as stack:
+        held = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in held:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in held]
 
 
 @contextlib.contextmanager
 def local_cluster(node_cpus: list[int], temp: Path) -> Iterator[tuple[object, list, str]]:
     """A Ray cluster of several nodes on this machine (`ray.cluster_utils.Cluster`), for the multi-node test
     and bench/batch_scale.py: a head with no CPUs (it hosts the driver, as a real head does) and one worker
-    node per entry of `node_cpus`, every port free-picked (no default port of Ray's is bound; no client
-    server, which needs ray[client]), every node on this machine's own address (Ray turns a driver's
-    127.0.0.1 into it, so nodes bound to loopback alone are never reached), everything under `temp` (RAY_TMPDIR points
+    node per entry of `node_cpus`. No port of Ray's fixed defaults is bound: the GCS (6379), the dashboard
+    (8265, not started) and each node's dashboard agent (52365) get free-picked ports, Ray Client (10001)
+    is not started (it needs ray[client]; Ray's `Cluster` starts it only when given a port), and the rest
+    (the agent's gRPC, metrics export, runtime-env agent, object and node managers, workers) are picked by
+    Ray itself, as port 0. Every node is on this machine's own address (Ray turns a driver's 127.0.0.1 into
+    it, so nodes bound to loopback alone are never reached), everything under `temp` (RAY_TMPDIR points
     there meanwhile, so the cluster-address file the head writes is not /tmp/ray's, which other Ray users
-    read). Yields (cluster, worker nodes, address). On the way out it stops exactly these nodes and removes that
-    address file, whatever happened."""
+    read); `temp` is the caller's, to remove. Yields (cluster, worker nodes, address). On the way out it stops
+    exactly these nodes and removes that address file, whatever happened."""
     saved = os.environ.get("RAY_TMPDIR")
     os.environ["RAY_TMPDIR"] = str(temp)
     (temp / "ray").mkdir(parents=True, exist_ok=True)
@@ -210,11 +221,13 @@ def local_cluster(node_cpus: list[int], temp: Path) -> Iterator[tuple[object, li
 
     cluster = Cluster()
     try:
+        gcs, dashboard, agent = free_ports(3)  # the head's; a worker node's just before it starts
         cluster.add_node(
             num_cpus=0,
-            gcs_server_port=free_port(),
+            gcs_server_port=gcs,
             include_dashboard=False,
-            dashboard_agent_listen_port=free_port(),
+            dashboard_port=dashboard,
+            dashboard_agent_listen_port=agent,
             temp_dir=str(temp),
         )
         nodes = [cluster.add_node(num_cpus=cpus, dashboard_agent_listen_port=free_port()) for cpus in node_cpus]

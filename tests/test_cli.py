@@ -169,7 +169,8 @@ def test_ctrl_c_leaves_neither_output_nor_temporaries(tiny_style, tmp_path):
     clip = make_clip(tmp_path / "long.mp4", ClipSpec(seconds=20, width=320, height=240))
     out = tmp_path / "out.mp4"
     command = [sys.executable, "-m", "vidstyle", "render", clip, "--style", tiny_style.path, "-o", out]
-    with own_session(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    # on Ray (a 2-core machine renders this clip in one process without --workers): interrupted mid-segment
+    with own_session([*command, "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         wait_until(lambda: painting(proc.pid), proc, "its workers were painting (to be interrupted)", 120)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)

@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from typing import NoReturn
 
 _requested = threading.Event()
 _installed = False
@@ -70,6 +71,11 @@ def owned() -> bool:
     return _installed
 
 
+def requested() -> bool:
+    """Whether an interrupt has come and not been acted on yet (`consume`)."""
+    return _requested.is_set()
+
+
 def check() -> None:
     """Raise KeyboardInterrupt if an interrupt was requested, even one that was swallowed on its way."""
     if _requested.is_set():
@@ -92,7 +98,7 @@ def library_handlers() -> Iterator[None]:
         reclaim()
 
 
-def exit_program(line: str) -> None:
+def exit_program(line: str) -> NoReturn:
     """End the `vidstyle` program with status 130 after `line`, now, without the interpreter's teardown (in
     which a Ray or torch whose start the signal cut short crashed now and then: -11 after the message).
 

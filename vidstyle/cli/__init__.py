@@ -19,8 +19,12 @@ try:
     unwrap_help(app, styles_app)
 
     interrupts.check()  # one that an imported library caught and dropped
-except KeyboardInterrupt:
-    interrupts.exit_program(NOT_BEGUN)
+except BaseException:
+    # an interrupt while the commands import, or one that broke an import on its way (numpy half-imported
+    # raises ImportError when imported again)
+    if interrupts.requested():
+        interrupts.exit_program(NOT_BEGUN)
+    raise
 
 
 def main() -> None:
@@ -34,6 +38,10 @@ def main() -> None:
         # Typer turns a Ctrl-C or SIGTERM outside a command's error wrapper (while the arguments are parsed,
         # or before the command's work begins) into exit 130 without a word; CI saw it 1 run in 8.
         if exc.code == 130:
+            interrupts.exit_program(NOT_BEGUN)
+        raise
+    except Exception:
+        if interrupts.requested():  # an import the interrupt broke, outside a command's wrapper
             interrupts.exit_program(NOT_BEGUN)
         raise
 

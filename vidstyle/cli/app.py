@@ -87,14 +87,27 @@ def handled(interrupted: str) -> Iterator[None]:
         interrupts.check()  # a signal that came while the command was starting, swallowed on its way
         yield
     except VidstyleError as exc:
-        fail(str(exc))
+        if not interrupts.requested():
+            fail(str(exc))
+        interrupted_anyway(interrupted)
     except KeyboardInterrupt:
-        interrupts.consume()
-        if not PROGRAM:
-            fail(interrupted, code=130)
-        # The command's own cleanup has run (temporaries removed, Ray's workers stopped); the program ends here,
-        # with the status it promised (see `interrupts.exit_program`).
-        interrupts.exit_program(f"error: {interrupted}")
+        interrupted_anyway(interrupted)
+    except Exception:
+        # An interrupt that landed inside a library's import or C code can come out as another error (numpy
+        # half-imported: "ImportError: cannot load module more than once per process"): still an interrupt.
+        if not interrupts.requested():
+            raise
+        interrupted_anyway(interrupted)
+
+
+def interrupted_anyway(interrupted: str) -> NoReturn:
+    """The end of an interrupted command: its line and exit 130."""
+    interrupts.consume()
+    if not PROGRAM:
+        fail(interrupted, code=130)
+    # The command's own cleanup has run (temporaries removed, Ray's workers stopped); the program ends here,
+    # with the status it promised (see `interrupts.exit_program`).
+    interrupts.exit_program(f"error: {interrupted}")
 
 
 def progress_bar(*middle: ProgressColumn, eta: bool = True) -> Progress:

@@ -25,7 +25,7 @@ _API = {
     "StabilizeOptions": "vidstyle.options",
     "NSTOptions": "vidstyle.options",
     "RenderReport": "vidstyle.pipeline.segments",
-    "BatchRequest": "vidstyle.pipeline.api",
+    "BatchRequest": "vidstyle.options",
     "render_video": "vidstyle.pipeline.api",
     "render_batch": "vidstyle.pipeline.api",
     "stylize_image": "vidstyle.pipeline.still",
@@ -77,8 +77,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from vidstyle.errors import VidstyleError
     from vidstyle.models.styles import describe_style, installed_styles
-    from vidstyle.options import NSTOptions, RenderOptions, ShardOptions, StabilizeOptions, StyleChoice
-    from vidstyle.pipeline.api import BatchRequest, render_batch, render_video
+    from vidstyle.options import BatchRequest, NSTOptions, RenderOptions, ShardOptions, StabilizeOptions, StyleChoice
+    from vidstyle.pipeline.api import render_batch, render_video
     from vidstyle.pipeline.preview import preview_video
     from vidstyle.pipeline.segments import RenderReport
     from vidstyle.pipeline.still import stylize_image

@@ -12,6 +12,7 @@ This module imports nothing heavy (no torch, PyAV, OpenCV or Ray): `vidstyle --h
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -187,6 +188,34 @@ def blend_shares(weights: list[float]) -> list[float]:
     scaled = [w / largest for w in weights]
     total = sum(scaled)
     return [w / total for w in scaled]
+
+
+@dataclass
+class BatchRequest:
+    """What to render: every video of a folder (or the rows of a manifest) in every style given. Inputs,
+    manifests and the output folder are local paths or URLs (`storage`: s3:// with vidstyle[s3])."""
+
+    inputs: str | Path  # a folder of videos, or a .csv / .jsonl manifest
+    out_dir: str | Path
+    styles: list[str] = field(default_factory=list)
+    paintings: Sequence[str | Path] = field(default_factory=list)
+    blends: list[str] = field(default_factory=list)
+    method: str = StyleChoice.method
+    strength: float = StyleChoice.strength
+    preserve_color: bool = StyleChoice.preserve_color
+    suffix: str = ".mp4"
+    overwrite: bool = False  # replace files at output paths that are not this batch's own outputs
+
+    def __post_init__(self) -> None:
+        plain_choices(self)
+
+    def check(self) -> None:
+        Method.check(self.method, "--method")
+        finite_number(self.strength, "--strength", 0.0, 1.0)
+        if self.method == Method.nst and (self.styles or self.blends):
+            raise VidstyleError("--method nst optimises paintings: give --style-image, not --style or --blend.")
+        for text in self.blends:
+            parse_blend(text)  # a bad blend given for every video is the command's error, before any work
 
 
 @dataclass

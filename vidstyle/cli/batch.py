@@ -44,7 +44,9 @@ from vidstyle.cli.options import (
     render_options,
 )
 from vidstyle.options import VIDEO_NST as V
-from vidstyle.options import ShardOptions
+from vidstyle.options import BatchRequest, ShardOptions
+
+B = BatchRequest("", "")  # the library's defaults
 
 if TYPE_CHECKING:
     from vidstyle.pipeline.batch import BatchResult, Outcome
@@ -88,7 +90,7 @@ def batch(
     method: MethodOption = Method(C.method),
     strength: Strength = C.strength,
     preserve_color: PreserveColor = C.preserve_color,
-    suffix: Annotated[str, typer.Option(help="Container of the outputs named VIDEO.STYLE.SUFFIX.")] = ".mp4",
+    suffix: Annotated[str, typer.Option(help="Container of the outputs named VIDEO.STYLE.SUFFIX.")] = B.suffix,
     max_side: MaxSide = R.max_side,
     device: DeviceOption = R.device,
     batch_size: BatchSize = R.batch_size,
@@ -134,7 +136,7 @@ def batch(
         )
         shard = ShardOptions(workers, address)
         from vidstyle import storage
-        from vidstyle.pipeline.api import BatchRequest, render_batch
+        from vidstyle.pipeline.api import render_batch
 
         request = BatchRequest(
             inputs,

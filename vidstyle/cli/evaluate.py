@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vidstyle.cli.app import app, handled
-from vidstyle.cli.options import DeviceOption, Overwrite, VggWeights
+from vidstyle.cli.options import DeviceOption, Overwrite, R, VggWeights
 from vidstyle.errors import VidstyleError
 
 
@@ -67,7 +67,7 @@ def evaluate_style(
     size: Annotated[int, typer.Option(help="Photos are scored at this size (longer side).", min=32)] = 256,
     sheet: Annotated[Path | None, typer.Option(help="Also write a contact sheet: photo | each style.")] = None,
     sheet_photos: Annotated[int, typer.Option(help="Photos on the sheet.", min=1)] = 6,
-    device: DeviceOption = "auto",
+    device: DeviceOption = R.device,
     vgg_weights: VggWeights = None,
     overwrite: Overwrite = False,
 ) -> None:

@@ -14,7 +14,7 @@ import typer
 from rich.progress import MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from vidstyle.cli.app import app, handled, progress_bar
-from vidstyle.cli.options import ContentWeight, DeviceOption, StyleWeight, TvWeight, VggWeights
+from vidstyle.cli.options import ContentWeight, DeviceOption, R, StyleWeight, TvWeight, VggWeights
 from vidstyle.options import ARCH_BASE, Arch, CodeTrainOptions, ContentLayer, Credits, TrainOptions
 
 T, C = TrainOptions, CodeTrainOptions  # the defaults, defined once in the library
@@ -100,7 +100,7 @@ def train(
     painting: Painting = "",
     artist: Artist = "",
     licence: Annotated[str, typer.Option(help="Licence of the trained weights.")] = "",
-    device: DeviceOption = "auto",
+    device: DeviceOption = R.device,
     workers: Annotated[
         int | None,
         typer.Option(

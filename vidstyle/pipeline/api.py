@@ -8,19 +8,17 @@ same words give the same video through every door.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from vidstyle import storage
-from vidstyle.checks import finite_number
 from vidstyle.errors import VidstyleError
 from vidstyle.files import space_checked
-from vidstyle.options import VIDEO_NST, Method, NSTOptions, RenderOptions, ShardOptions, StyleChoice
+from vidstyle.options import VIDEO_NST, BatchRequest, NSTOptions, RenderOptions, ShardOptions, StyleChoice
 from vidstyle.pipeline import batch as batches
-from vidstyle.pipeline.choice import CONTENT_FRAMES, checked, make_recipe, parse_blend
+from vidstyle.pipeline.choice import CONTENT_FRAMES, checked, make_recipe
 from vidstyle.pipeline.preview import sample
 from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import Progress, RenderReport, Segment, check_paths
@@ -69,31 +67,6 @@ def render_video(
     return render_recipe(
         source, output, recipe, options, progress, on_start, None if no_ray else shard, overwrite=overwrite
     )
-
-
-@dataclass
-class BatchRequest:
-    """What to render: every video of a folder (or the rows of a manifest) in every style given. Inputs,
-    manifests and the output folder are local paths or URLs (`storage`: s3:// with vidstyle[s3])."""
-
-    inputs: str | Path  # a folder of videos, or a .csv / .jsonl manifest
-    out_dir: str | Path
-    styles: list[str] = field(default_factory=list)
-    paintings: Sequence[str | Path] = field(default_factory=list)
-    blends: list[str] = field(default_factory=list)
-    method: str = StyleChoice.method
-    strength: float = StyleChoice.strength
-    preserve_color: bool = StyleChoice.preserve_color
-    suffix: str = ".mp4"
-    overwrite: bool = False  # replace files at output paths that are not this batch's own outputs
-
-    def check(self) -> None:
-        Method.check(self.method, "--method")
-        finite_number(self.strength, "--strength", 0.0, 1.0)
-        if self.method == Method.nst and (self.styles or self.blends):
-            raise VidstyleError("--method nst optimises paintings: give --style-image, not --style or --blend.")
-        for text in self.blends:
-            parse_blend(text)  # a bad blend given for every video is the command's error, before any work
 
 
 def render_batch(

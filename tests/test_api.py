@@ -132,16 +132,18 @@ def test_importing_the_cli_loads_no_torch_pyav_opencv_or_ray():
 def test_the_library_and_the_cli_render_the_same_frames_with_their_defaults(clips, tiny_style, tmp_path):
     """Before, `render_video` was not stabilised (RenderOptions().stabilize was None) and the CLI was, at 0.4:
     the same words gave two videos. Both now take the defaults of `vidstyle.options`."""
-    from .helpers import frames_rgb, vidstyle_here
+    from .helpers import frames_rgb
+    from .helpers import vidstyle as vidstyle_program
 
     library, cli = tmp_path / "library.mp4", tmp_path / "cli.mp4"
-    # a program of its own, as the CLI is (the test process runs torch with other thread settings)
+    # each a program of its own, as users run them (earlier tests change this process's torch threads, and the
+    # bf16 sums with them)
     code = (
         "import sys, vidstyle; vidstyle.render_video(sys.argv[1], sys.argv[2], vidstyle.StyleChoice(style=sys.argv[3]))"
     )
     script = [sys.executable, "-c", code, str(clips["plain"]), str(library), str(tiny_style.path)]
     subprocess.run(script, capture_output=True, text=True, check=True)
-    result = vidstyle_here("render", clips["plain"], "--style", tiny_style.path, "-o", cli)
+    result = vidstyle_program("render", clips["plain"], "--style", tiny_style.path, "-o", cli)
     assert result.returncode == 0, result.stderr
     a, b = frames_rgb(library), frames_rgb(cli)
     assert len(a) == len(b) == len(frames_rgb(clips["plain"]))

@@ -90,17 +90,6 @@ VggWeights = Annotated[
         "torch.hub cache ($TORCH_HOME), else a download when online.",
     ),
 ]
-OptimizerOption = Annotated[Optimizer, typer.Option(help="lbfgs (fewer iterations) or adam.")]
-ContentWeight = Annotated[float, typer.Option(help="Weight of keeping the photo's content (relu4_2).")]
-StyleWeight = Annotated[
-    float,
-    typer.Option(
-        help="Weight of matching the painting's textures (Gram matrices of relu1_1..relu4_1). Losses are "
-        "relative per layer, so the same weights suit any VGG checkpoint."
-    ),
-]
-TvWeight = Annotated[float, typer.Option(help="Weight of smoothness (total variation).")]
-Levels = Annotated[int, typer.Option(help="Coarse-to-fine levels (1 to 5), each twice the size of the one before.")]
 # Not an Enum: besides auto, cpu and cuda it takes cuda:N, which no fixed list of choices can name.
 DeviceOption = Annotated[
     str, typer.Option(help="Where the networks run: auto, cpu, cuda or cuda:N.", rich_help_panel=SPEED_PANEL)
@@ -189,7 +178,14 @@ Iterations = Annotated[
         rich_help_panel=NST_PANEL,
     ),
 ]
-NstLevels = Annotated[int, typer.Option("--levels", help=Levels.__metadata__[0].help, rich_help_panel=NST_PANEL)]
+NstLevels = Annotated[
+    int,
+    typer.Option(
+        "--levels",
+        help="Coarse-to-fine levels (1 to 5), each twice the size of the one before.",
+        rich_help_panel=NST_PANEL,
+    ),
+]
 NstOptimizer = Annotated[
     Optimizer, typer.Option("--optimizer", help="lbfgs (fewer iterations) or adam.", rich_help_panel=NST_PANEL)
 ]
@@ -200,7 +196,13 @@ NstContentWeight = Annotated[
     ),
 ]
 NstStyleWeight = Annotated[
-    float, typer.Option("--style-weight", help=StyleWeight.__metadata__[0].help, rich_help_panel=NST_PANEL)
+    float,
+    typer.Option(
+        "--style-weight",
+        help="Weight of matching the painting's textures (Gram matrices of relu1_1..relu4_1). Losses are relative "
+        "per layer, so the same weights suit any VGG checkpoint.",
+        rich_help_panel=NST_PANEL,
+    ),
 ]
 NstTvWeight = Annotated[
     float, typer.Option("--tv-weight", help="Weight of smoothness (total variation).", rich_help_panel=NST_PANEL)

@@ -14,10 +14,21 @@ import typer
 from rich.progress import MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from vidstyle.cli.app import app, handled, progress_bar
-from vidstyle.cli.options import ContentWeight, DeviceOption, R, StyleWeight, TvWeight, VggWeights
+from vidstyle.cli.options import DeviceOption, R, VggWeights
 from vidstyle.options import ARCH_BASE, Arch, CodeTrainOptions, ContentLayer, Credits, TrainOptions
 
 T, C = TrainOptions, CodeTrainOptions  # the defaults, defined once in the library
+
+
+ContentWeight = Annotated[float, typer.Option(help="Weight of keeping the photo's content (at --content-layer).")]
+StyleWeight = Annotated[
+    float,
+    typer.Option(
+        help="Weight of matching the painting's textures (Gram matrices of relu1_2, relu2_2, relu3_3, relu4_3). "
+        "Losses are relative per layer, so the same weights suit any VGG checkpoint."
+    ),
+]
+TvWeight = Annotated[float, typer.Option(help="Weight of smoothness (total variation).")]
 
 
 def command_line() -> str:

@@ -124,3 +124,30 @@ def test_options_of_the_wrong_kind_or_changed_out_of_range_are_refused_by_the_li
     with pytest.raises(VidstyleError, match="--crf"):
         render_video(tmp_path / "in.mp4", tmp_path / "out.mp4", StyleChoice(style="muse"), options)
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_train_options_hold_plain_strings_that_a_checkpoint_loads_back_with_weights_only(tmp_path):
+    """The CLI passed --content-layer as its Enum member; checkpoints saved asdict(options) with it, and
+    `--resume` could not load them (torch.load(weights_only=True) refuses any class)."""
+    import dataclasses
+
+    import torch
+
+    from vidstyle.options import ContentLayer, TrainOptions
+
+    options = TrainOptions(content_layer=ContentLayer.relu3_3)
+    assert type(options.content_layer) is str
+    torch.save({"options": dataclasses.asdict(options)}, tmp_path / "x.ckpt")
+    assert torch.load(tmp_path / "x.ckpt", weights_only=True)["options"]["content_layer"] == "relu3_3"
+
+
+def test_the_library_refuses_what_the_cli_refused_on_its_own():
+    """Ranges the CLI declared alone (Typer's min=) and a stabiliser flow preset that failed only mid-render."""
+    from vidstyle.options import CodeTrainOptions, StabilizeOptions, TrainOptions
+
+    with pytest.raises(VidstyleError, match="--crop must be a whole number >= 16, not 8"):
+        TrainOptions(crop=8).check()
+    with pytest.raises(VidstyleError, match="--photo-side must be a whole number >= 64, not 32"):
+        CodeTrainOptions(photo_side=32).check()
+    with pytest.raises(VidstyleError, match="StabilizeOptions.flow must be one of ultrafast, fast, medium"):
+        StabilizeOptions(flow="bogus")

@@ -1,10 +1,11 @@
 """Every option and choice vidstyle takes, in one place, for the library and the command line alike.
 
 The dataclasses are what the library's functions take; their field defaults are the only defaults there are
-(the CLI reads them, so `render_video(...)` paints the video `vidstyle render` paints). Each checks itself
-when made and again when a job starts (fields can be changed after), so the library refuses what the CLI
-refuses, in the same words. Choices are Enums of strings: Typer lists them in --help and refuses anything
-else; the library takes the Enum or its string.
+(the CLI reads them, so `render_video(...)` paints the video `vidstyle render` paints). Each has a `check`
+that a job runs before any work (fields can be changed after they are made), so the library refuses what the
+CLI refuses, in the same words; `RenderOptions`, `StabilizeOptions` and `ShardOptions` also check when made
+(a `StyleChoice` or `NSTOptions` is often made empty, or in steps, and checked whole). Choices are Enums of
+strings: Typer lists them in --help and refuses anything else; the library takes the Enum or its string.
 
 This module imports nothing heavy (no torch, PyAV, OpenCV or Ray): `vidstyle --help` is built from it.
 """
@@ -87,6 +88,14 @@ class Optimizer(Choice):
 class Init(Choice):
     content = "content"
     noise = "noise"
+
+
+class Flow(Choice):
+    """DIS optical flow presets for the stabiliser (`temporal/flow.py` maps them to OpenCV's)."""
+
+    ultrafast = "ultrafast"
+    fast = "fast"
+    medium = "medium"
 
 
 class At(Choice):
@@ -229,13 +238,15 @@ class StabilizeOptions:
     # DIS preset (flow.PRESETS). On cup.mp4 with muse (warping error over 60 pairs; per-frame 0.0244) "medium"
     # left 0.0083, "fast" 0.0094 and "ultrafast" 0.0119; "fast" costs a third of "medium"'s CPU, which on a
     # 2-core machine is about a tenth of a render's.
-    flow: str = "fast"
+    flow: str = Flow.fast.value
 
     def __post_init__(self) -> None:
         self.check()
 
     def check(self) -> None:
+        plain_choices(self)
         finite_number(self.strength, "--stabilize", 0.0, 0.95)
+        Flow.check(self.flow, "StabilizeOptions.flow")
         whole_number(self.side, "StabilizeOptions.side", 16)
         whole_number(self.lead, "StabilizeOptions.lead", 0)
 
@@ -378,10 +389,17 @@ class TrainOptions:
     preview_every: int = 200
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        plain_choices(self)  # saved in checkpoints, which load with weights_only: plain strings only
+
     def check(self) -> None:
         """What a run needs of its options: finite non-negative weights, a positive learning rate, sizes and
-        counts of at least one, a seed numpy and torch take, a content layer VGG computes."""
+        counts of at least one (crops of 16, Gram targets of 32 pixels), a seed numpy and torch take, a
+        content layer VGG computes."""
+        plain_choices(self)
         finite_number(self.lr, "--lr", 0.0, above=True)
+        whole_number(self.crop, "--crop", 16)
+        whole_number(self.style_size, "--style-size", 32)
         for weight in ("content_weight", "style_weight", "tv_weight"):
             finite_number(getattr(self, weight), "--" + weight.replace("_", "-"), 0.0)
         for count in ("steps", "batch_size", "crop", "style_size", "base", "checkpoint_every", "preview_every"):
@@ -409,10 +427,16 @@ class CodeTrainOptions:
     checkpoint_every: int = 25
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        plain_choices(self)
+
     def check(self) -> None:
         """What a run needs of its options: finite non-negative weights, a positive learning rate, sizes and
-        counts of at least one, a seed numpy and torch take."""
+        counts of at least one (crops of 32, photos of 64 pixels), a seed numpy and torch take."""
+        plain_choices(self)
         finite_number(self.lr, "--lr", 0.0, above=True)
+        whole_number(self.crop, "--crop", 32)
+        whole_number(self.photo_side, "--photo-side", 64)
         for weight in ("content_weight", "style_weight", "tv_weight", "laplacian_weight"):
             finite_number(getattr(self, weight), "--" + weight.replace("_", "-"), 0.0)
         for count in ("steps", "batch_size", "crop", "photo_side", "checkpoint_every"):

@@ -61,7 +61,7 @@ def train(
     exclude: Exclude = None,
     steps: Annotated[int, typer.Option(help="Optimisation steps.", min=1)] = T.steps,
     batch_size: Annotated[int, typer.Option(help="Crops per step.", min=1)] = T.batch_size,
-    crop: Annotated[int, typer.Option(help="Crop side in pixels.", min=16)] = T.crop,
+    crop: Annotated[int, typer.Option(help="Crop side in pixels (at least 16).")] = T.crop,
     photo_size: Annotated[
         int,
         typer.Option(
@@ -82,7 +82,10 @@ def train(
         ),
     ] = ContentLayer(T.content_layer),
     style_size: Annotated[
-        int, typer.Option(help="The painting's longer side for its Gram matrices: larger gives finer strokes.", min=32)
+        int,
+        typer.Option(
+            help="The painting's longer side for its Gram matrices: larger gives finer strokes (at least 32)."
+        ),
     ] = T.style_size,
     arch: Annotated[
         Arch,
@@ -201,10 +204,12 @@ def train_code(
     exclude: Exclude = None,
     steps: Annotated[int, typer.Option(help="Optimisation steps.", min=1)] = C.steps,
     batch_size: Annotated[int, typer.Option(help="Crops per step.", min=1)] = C.batch_size,
-    crop: Annotated[int, typer.Option(help="Crop side, pixels.", min=32)] = C.crop,
+    crop: Annotated[int, typer.Option(help="Crop side, pixels (at least 32).")] = C.crop,
     photo_side: Annotated[
         int,
-        typer.Option(help="Photos and the painting's Gram targets at this long side: the size you render at.", min=64),
+        typer.Option(
+            help="Photos and the painting's Gram targets at this long side: the size you render at (at least 64)."
+        ),
     ] = C.photo_side,
     lr: Annotated[float, typer.Option(help="Adam's learning rate.")] = C.lr,
     content_weight: Annotated[

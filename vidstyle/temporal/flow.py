@@ -18,7 +18,7 @@ def gray(rgb: np.ndarray) -> np.ndarray:
 
 #: DIS's presets. At 384x288 on this project's 2-core machine one flow costs about 18 ms of CPU with
 #: "medium", 5.5 with "fast" and 2.2 with "ultrafast".
-PRESETS = {
+PRESETS = {  # keyed by options.Flow, which StabilizeOptions checks against
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,

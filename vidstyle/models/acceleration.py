@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from vidstyle.errors import VidstyleError
 from vidstyle.models.transformer import TransformerNet, stylize
+from vidstyle.options import CompileMode, Precision
 
 Stylize = Callable[[torch.Tensor], torch.Tensor]  # uint8 NHWC batch -> uint8 NHWC batch
 
@@ -31,7 +31,6 @@ Stylize = Callable[[torch.Tensor], torch.Tensor]  # uint8 NHWC batch -> uint8 NH
 #: bf16, 12.6 against 11.7-12.8 fps, and the compile cost 8-30 s of a 39-s render).
 EAGER_GFLOPS = {("cpu", torch.float32): 50.0, ("cpu", torch.bfloat16): 150.0, ("cuda", None): 20000.0}
 COMPILE_SECONDS = 30.0
-COMPILE_MODES = ("auto", "on", "off")
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 #: Tensor cores, which is what makes half precision fast, arrived with compute capability 7.0 (Volta); on
 #: older cards fp16 arithmetic can be far slower than fp32.
@@ -50,19 +49,6 @@ def gflop_per_frame(base: int, residual_blocks: int, height: int, width: int) ->
     with counter, torch.inference_mode():
         stylize(net, frame)
     return counter.get_total_flops() / 1e9
-
-
-def check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise VidstyleError(f"{option} must be one of {', '.join(choices)}, not {value!r}.")
-
-
-def check_compile_mode(mode: str) -> None:
-    check_choice("--compile", mode, COMPILE_MODES)
-
-
-def check_precision(mode: str) -> None:
-    check_choice("--precision", mode, ("auto", *PRECISIONS))
 
 
 def cpu_has_bf16() -> bool:
@@ -87,7 +73,7 @@ def network_dtype(mode: str, device: torch.device) -> torch.dtype:
     keeps more of the picture (against fp32, on a real network and frame: PSNR 61 dB vs 54 dB, at most one
     level of 255 off); the activations stay far inside fp16's range, and normalisation statistics are
     accumulated in fp32 by PyTorch's kernels either way."""
-    check_precision(mode)
+    Precision.check(mode, "--precision")  # the choices are options.Precision's, defined once
     if mode != "auto":
         return PRECISIONS[mode]
     if device.type == "cuda" and torch.cuda.get_device_capability(device) >= TENSOR_CORES:
@@ -100,7 +86,7 @@ def network_dtype(mode: str, device: torch.device) -> torch.dtype:
 def should_compile(mode: str, device: torch.device, gflop: float, precision: str = "auto") -> bool:
     """`on`/`off` as asked; `auto` when the eager network, in the precision it will run in, would take
     several times what compiling costs."""
-    check_compile_mode(mode)
+    CompileMode.check(mode, "--compile")
     if mode != "auto":
         return mode == "on"
     dtype = network_dtype(precision, device) if device.type == "cpu" else None

@@ -24,15 +24,18 @@ from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import Progress, RenderReport, Segment, check_paths
 
 
-def check_options(options: object, shard: object, nst: object) -> None:
+def check_options(options: RenderOptions, shard: ShardOptions, nst: NSTOptions) -> None:
     """Each argument of its own kind (a dict was an AttributeError deep inside), every field in range again
     here: fields may have been changed since they were made."""
-    kinds = {"options": (options, RenderOptions), "shard": (shard, ShardOptions), "nst": (nst, NSTOptions)}
-    for name, (value, kind) in kinds.items():
+    for name, value, kind in (
+        ("options", options, RenderOptions),
+        ("shard", shard, ShardOptions),
+        ("nst", nst, NSTOptions),
+    ):
         if not isinstance(value, kind):
             raise TypeError(f"{name} must be a vidstyle {kind.__name__}, not {type(value).__name__}.")
-    options.check()  # type: ignore[attr-defined]
-    nst.check()  # type: ignore[attr-defined]
+    options.check()
+    nst.check()
 
 
 def render_video(

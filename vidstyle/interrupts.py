@@ -11,6 +11,13 @@ the cleanup that the first one started, or into Ray's shutdown at exit, which pr
 `ray.init` puts in its own SIGTERM handlers (Python's, which exits with status 15, and its core worker's, which
 aborts with 134); `library_handlers` around it turns a SIGTERM that Ray's handler met into Ctrl-C and puts ours
 back after it, so SIGTERM on the Ray path is Ctrl-C too, whenever it comes.
+
+A signal that comes while a library is importing is held until the import is over (`_importing`, polled with
+SIGALRM every 20 ms), then raised: torch's C++ module setup calls back into Python, and a KeyboardInterrupt
+raised there cannot cross pybind11, which aborted the process (status -6 and a C++ "terminate called" stack,
+2 runs in 100 with SIGTERM 0.5-1.3 s into `vidstyle render`, when torch is importing). A half-imported numpy
+also refused to import again (ImportError). Our own modules are not held: `vidstyle.cli`'s imports are inside
+the import of `vidstyle.cli` itself, and its wrapper handles an interrupt there.
 """
 
 from __future__ import annotations
@@ -26,12 +33,38 @@ from typing import NoReturn
 _requested = threading.Event()
 _installed = False
 _stderr: int | None = None  # a copy of the program's stderr, taken before any library could redirect it
+_HOLD_POLL = 0.02  # seconds between looks at whether the held import is over
+
+
+def _importing(frame) -> bool:
+    """Whether `frame` is inside the import of a module that is not vidstyle's (importlib's `_find_and_load`
+    frames name the module)."""
+    while frame is not None:
+        if frame.f_code.co_name == "_find_and_load" and frame.f_code.co_filename.startswith("<frozen importlib"):
+            name = frame.f_locals.get("name")
+            if isinstance(name, str) and name.split(".")[0] != "vidstyle":
+                return True
+        frame = frame.f_back
+    return False
+
+
+def _release(signum, frame) -> None:
+    """SIGALRM while a signal is held: raise it once the library's import is over."""
+    if _importing(frame):
+        signal.setitimer(signal.ITIMER_REAL, _HOLD_POLL)
+        return
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    raise KeyboardInterrupt
 
 
 def _handle(signum, frame) -> None:
     if _requested.is_set():
         return  # already stopping: let the cleanup finish
     _requested.set()
+    if _importing(frame):
+        signal.signal(signal.SIGALRM, _release)
+        signal.setitimer(signal.ITIMER_REAL, _HOLD_POLL)
+        return
     raise KeyboardInterrupt
 
 

@@ -173,3 +173,16 @@ def test_the_arbitrary_networks_upsampling_compiles():
     with torch.no_grad():
         compiled = torch.compile(upsample_twice, dynamic=False)(x)
         torch.testing.assert_close(compiled, upsample_twice(x), rtol=1e-4, atol=1e-4)
+
+
+def test_the_grain_compiles_to_what_eager_adds():
+    """`--compile on` traces `arbitrary.stylize` whole, the grain's tiling and crop included (a pattern made by
+    a generator inside the graph would break it)."""
+    net = arbitrary.load().transfer
+    x = torch.rand(2, 3, 40, 56)
+
+    def grained(x):
+        return arbitrary.add_grain(x, net.grain, arbitrary.GRAIN)
+
+    with torch.no_grad():
+        torch.testing.assert_close(torch.compile(grained, dynamic=False)(x), grained(x))

@@ -185,6 +185,43 @@ def test_any_frame_size_is_painted_whole():
     assert out[:, -1].std() > 1 and out[-1].std() > 1  # the padded-and-cropped edges hold picture too
 
 
+def _coarse_std(rgb: np.ndarray) -> float:
+    """Spatial standard deviation after 4x4 means: strokes count, the network's 4-px grid pattern does not."""
+    h, w = rgb.shape[0] // 4 * 4, rgb.shape[1] // 4 * 4
+    coarse = rgb[:h, :w].astype(float).reshape(h // 4, 4, w // 4, 4, 3).mean(axis=(1, 3))
+    return float(coarse.reshape(-1, 3).std(axis=0).mean())
+
+
+@pytest.mark.parametrize("style", ["muse", "scream"])
+def test_grain_paints_strokes_in_a_flat_frame_the_same_in_every_batch_and_worker(style):
+    """Issue 29: a flat region entered the network as a constant and left as one (a wash with the network's
+    4-px grid on it: coarse std 1-7 levels on flat frames for all six built-ins); the input grain is the seed
+    it turns into the painting's strokes (34-58). The pattern is fixed: the same frame gets the same strokes
+    wherever it sits in a batch and from a network loaded afresh (another worker), so a still region does
+    not flicker and segments painted apart join without a seam."""
+    code = torch.from_numpy(make_recipe(StyleChoice(style=style), list).code)[None]
+    flat = np.full((120, 160, 3), 40, np.uint8)
+    net = arbitrary.load().transfer
+    with torch.inference_mode():
+        plain = arbitrary.stylize(net, torch.from_numpy(flat)[None], code=code, grain=0)[0].numpy()
+        grained = arbitrary.stylize(net, torch.from_numpy(flat)[None], code=code)[0].numpy()
+        batch = torch.from_numpy(np.stack([scene(0.3, 160, 120), flat, scene(1.0, 160, 120)]))
+        elsewhere = arbitrary.stylize(arbitrary.load().transfer, batch, code=code)[1].numpy()
+    assert _coarse_std(plain) < 8 and _coarse_std(grained) > 25, (_coarse_std(plain), _coarse_std(grained))
+    assert np.array_equal(grained, elsewhere)
+
+
+def test_grain_tiles_over_frames_larger_than_its_pattern_and_shifts_with_the_scene():
+    side = arbitrary.GRAIN_TILE
+    x = torch.zeros(2, 3, side + 8, 2 * side + 4)
+    out = arbitrary.add_grain(x, arbitrary.grain_tile(), 0.5, torch.tensor([[0, 0], [3, 5]]))
+    assert out.shape == x.shape
+    assert torch.equal(out[0, :, :8, :4], out[0, :, side:, side : side + 4])  # tiled
+    assert 0.45 < float(out[0, 0].std()) < 0.55
+    # the second frame reads the pattern 3 rows and 5 columns on: what was at (y + 3, x + 5) is now at (y, x)
+    assert torch.equal(out[1, :, :100, :100], out[0, :, 3:103, 5:105])
+
+
 def test_strength_moves_the_code_towards_the_contents_own(tmp_path):
     painting, frames = scene(2.0, 96, 96), [scene(0.1 * i, 120, 90) for i in range(3)]
     Image.fromarray(painting).save(tmp_path / "painting.png")

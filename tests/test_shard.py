@@ -87,14 +87,20 @@ def test_segment_failing_twice_fails_the_job_and_writes_nothing(tiny_style, tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
 
 
-def test_stabilised_sharded_render_gives_the_single_process_frames(clips, tiny_style, tmp_path, embedded_ray):
-    """Segments lead in by a few frames, so the stabiliser's state at each seam is what one process has."""
+@pytest.mark.parametrize("kind", ["network", "code"])
+def test_stabilised_sharded_render_gives_the_single_process_frames(clips, tiny_style, tmp_path, embedded_ray, kind):
+    """Segments lead in by a few frames, so the stabiliser's state at each seam is what one process has; with
+    a style code the input grain, which follows the scene from each segment's first frame, is the same too."""
+    from vidstyle.models.styles import resolve_style
     from vidstyle.temporal.stabilizer import StabilizeOptions
 
-    options = RenderOptions(**OPTIONS, stabilize=StabilizeOptions(strength=0.6, lead=6))
+    style = tiny_style if kind == "network" else resolve_style("muse")
+    options = RenderOptions(
+        **OPTIONS, stabilize=StabilizeOptions(strength=0.6, lead=6), max_side=None if kind == "network" else 160
+    )
     single, sharded = tmp_path / "single.mp4", tmp_path / "sharded.mp4"
-    render_recipe(clips["plain"], single, tiny_style, options)
-    report = on_ray(clips["plain"], sharded, tiny_style, options, ShardOptions(workers=2))
+    render_recipe(clips["plain"], single, style, options)
+    report = on_ray(clips["plain"], sharded, style, options, ShardOptions(workers=2))
     assert report.segments >= 3 and report.frames_out == 50
     assert same_pictures(sharded, single)
     assert frame_times(sharded) == frame_times(clips["plain"])

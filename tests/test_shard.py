@@ -90,7 +90,7 @@ def test_segment_failing_twice_fails_the_job_and_writes_nothing(tiny_style, tmp_
 @pytest.mark.parametrize("kind", ["network", "code"])
 def test_stabilised_sharded_render_gives_the_single_process_frames(clips, tiny_style, tmp_path, embedded_ray, kind):
     """Segments lead in by a few frames, so the stabiliser's state at each seam is what one process has; with
-    a style code the input grain, which follows the scene from each segment's first frame, is the same too."""
+    a style code too (its network adds a grain pattern to every frame)."""
     from vidstyle.models.styles import resolve_style
     from vidstyle.temporal.stabilizer import StabilizeOptions
 

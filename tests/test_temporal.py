@@ -1,6 +1,5 @@
 """The flicker metric: moving content is not flicker, changing texture is, and so is not a change of light."""
 
-import cv2
 import numpy as np
 
 from vidstyle.media.synth import scene
@@ -108,24 +107,3 @@ def test_cli_evaluate_prints_json_and_a_render_flickers_more_than_its_input(tiny
     itself = json.loads(vidstyle("evaluate", clip, clip, "--json").stdout)
     assert itself["warp_error"] < scores["warp_error"]  # re-encoding aside, the input agrees with its own flow
     assert itself["style_loss"] is None
-
-
-def test_scene_grain_follows_a_pan_and_starts_at_zero():
-    """The grain pattern moves with the scene's global motion, measured from the flow the stabiliser already
-    computes: a frame panned 3 px right and 2 px down reads the pattern (2, 3) px back, frame after frame."""
-    from vidstyle.temporal.flow import consistent, flow
-    from vidstyle.temporal.grain import SceneGrain, global_motion
-
-    rng = np.random.default_rng(0)
-    world = (rng.random((300, 400)) * 255).astype(np.uint8)
-    world = cv2.GaussianBlur(world, (0, 0), 2)  # texture DIS can follow
-    frames = [np.ascontiguousarray(world[40 - 2 * t : 240 - 2 * t, 60 - 3 * t : 320 - 3 * t]) for t in range(4)]
-    track = SceneGrain()
-    track.follow(0, None)
-    for t in range(1, 4):
-        f = flow(frames[t], frames[t - 1], "fast")
-        track.follow(t, global_motion(f, consistent(f, flow(frames[t - 1], frames[t], "fast")).astype(np.float32)))
-    assert np.array_equal(track.take(0), [0, 0])
-    for t in range(1, 4):
-        np.testing.assert_allclose(track.take(t), [-2 * t, -3 * t], atol=0.2 * t)
-    assert np.array_equal(track.take(7), [0, 0])  # a frame it never saw: no shift

@@ -22,8 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from vidstyle.models.transformer import TransformerNet, stylize
 from vidstyle.options import CompileMode, Precision
 
-#: uint8 NHWC batch (and the step's per-frame tensors, such as the grain's shifts) -> uint8 NHWC batch
-Stylize = Callable[..., torch.Tensor]
+Stylize = Callable[[torch.Tensor], torch.Tensor]  # uint8 NHWC batch -> uint8 NHWC batch
 
 #: What an eager network sustains, roughly, in GFLOP/s, by device and precision: on a 2-core CPU 45 in fp32
 #: (the Johnson network) and 157-183 in bf16 (the arbitrary network, `bench/video_speed.py`); a datacentre GPU
@@ -142,17 +141,11 @@ def fast_stylizer(
     return run
 
 
-def run_padded(
-    run: Stylize, frames: torch.Tensor, batch_size: int, pad: bool, **per_frame: torch.Tensor
-) -> torch.Tensor:
+def run_padded(run: Stylize, frames: torch.Tensor, batch_size: int, pad: bool) -> torch.Tensor:
     """`run` on a batch shorter than `batch_size`, padded with copies of its last frame when `pad` (a compiled
-    graph then sees one shape only), the padding dropped from the result. `per_frame`: keyword tensors with
-    one row per frame, padded alike."""
+    graph then sees one shape only), the padding dropped from the result."""
     n = len(frames)
     if not pad or n == batch_size:
-        return run(frames, **per_frame)
-
-    def padded(t: torch.Tensor) -> torch.Tensor:
-        return torch.cat([t, t[-1:].expand(batch_size - n, *t.shape[1:])])
-
-    return run(padded(frames), **{k: padded(v) for k, v in per_frame.items()})[:n]
+        return run(frames)
+    filler = frames[-1:].expand(batch_size - n, *frames.shape[1:])
+    return run(torch.cat([frames, filler]))[:n]

@@ -51,14 +51,17 @@ CODE_SIZE = 2 * sum(NORM_CHANNELS)
 #: of six got closer (wave and wreck lost some). It also paints 640x480 frames in about half the time.
 #: Tuned built-in codes were tuned at the scale of use and paint at full size.
 PAINTING_SIDE = 480
-#: The standard deviation (of 1) of the grain added to every frame at the network's input, and the side of
-#: the fixed pattern it is tiled from. A flat region enters every layer as a constant and leaves as one, so
-#: the network paints no strokes there: dark backgrounds, skies and cel-shaded areas came out as flat washes
-#: (issue 29). Grain is the seed it turns into strokes (`bench/flat_regions.py`). The pattern is the same
-#: for every frame, worker and device (a seeded generator on the CPU), so a region that holds still gets
-#: the same strokes in every frame and segments painted apart join without a seam.
+#: The standard deviation (of 1) of the grain added to the flat regions of every frame at the network's
+#: input, and the side of the fixed pattern it is tiled from. A flat region enters every layer as a constant
+#: and leaves as one, so the network paints no strokes there: dark backgrounds, skies and cel-shaded areas
+#: came out as flat washes (issue 29). Grain is the seed it turns into strokes (`bench/flat_regions.py`).
+#: The pattern is the same for every frame, worker and device (a seeded generator on the CPU), so a region
+#: that holds still gets the same strokes in every frame and segments painted apart join without a seam.
 GRAIN = 2 / 255
 GRAIN_TILE = 1024
+#: Local standard deviations (of 1) under which a region is flat and gets the whole grain, and over which it
+#: has texture of its own and gets none (`flatness`); bench/flat_regions.py calls under 2.5/255 flat
+FLAT_STD = (3 / 255, 8 / 255)
 
 
 def tf_same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
@@ -251,19 +254,37 @@ def grain_tile() -> torch.Tensor:
     return torch.randn(1, 1, GRAIN_TILE, GRAIN_TILE, generator=torch.Generator().manual_seed(29))
 
 
-def add_grain(x: torch.Tensor, tile: torch.Tensor, sigma: float, shift: torch.Tensor | None = None) -> torch.Tensor:
-    """`x` (N, 3, H, W) in [0, 1] with `sigma` times the pattern added, tiled over frames larger than it.
-
-    `shift` (N, 2) integer: where in the pattern each frame's top-left pixel reads (dy, dx), so that the
-    grain moves with the scene (`temporal.grain.SceneGrain`); none reads from (0, 0) for every frame."""
-    n, _, h, w = x.shape
+def add_grain(x: torch.Tensor, tile: torch.Tensor, sigma: float) -> torch.Tensor:
+    """`x` (N, 3, H, W) in [0, 1] with `sigma` times the pattern added where the frame is flat (`flatness`),
+    the pattern tiled over frames larger than it. One fused multiply-add at full size: the grain costs the
+    network about 1% (640x480, batch 4, fp32 and bf16, on a 2-core CPU)."""
+    h, w = x.shape[-2:]
     side = tile.shape[-1]
-    rows = torch.arange(h, device=x.device)[None, :].expand(n, h)
-    cols = torch.arange(w, device=x.device)[None, :].expand(n, w)
-    if shift is not None:
-        rows, cols = rows + shift[:, :1], cols + shift[:, 1:]
-    pattern = tile[0, 0][(rows % side)[:, :, None], (cols % side)[:, None, :]]
-    return x + sigma * pattern[:, None].to(x.dtype)
+    if h > side or w > side:
+        tile = tile.repeat(1, 1, -(-h // side), -(-w // side))
+    return torch.addcmul(x, flatness(x), tile[..., :h, :w].to(x.dtype), value=sigma)
+
+
+def flatness(x: torch.Tensor) -> torch.Tensor:
+    """(N, 1, H, W) in [0, 1]: 1 where the frame is flat (the grey's standard deviation over about 20 px under
+    FLAT_STD[0]), 0 where it has texture of its own (over FLAT_STD[1]), linear between; worked out on 4x4
+    block means, in fp32 (a variance in bf16 is mostly rounding), and scaled back.
+
+    Grain only in flat regions: a grain pattern fixed to the screen is still where the picture is flat, but
+    where a texture moves (a dark panning shot) the strokes it seeded stayed behind: grain on every pixel
+    raised the stabilised warping error of La Muse by 20% on fox.mp4 made dark (`bench/flicker.py --variant
+    night`). The frame's own texture seeds strokes there anyway."""
+    h, w = x.shape[-2:]
+    grey = x.float().mean(dim=1, keepdim=True)
+    blocks, squares = F.avg_pool2d(grey, 4, ceil_mode=True), F.avg_pool2d(grey * grey, 4, ceil_mode=True)
+
+    def around(t: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(t, 5, stride=1, padding=2, count_include_pad=False)
+
+    std = (around(squares) - around(blocks) ** 2).clamp_min(0).sqrt()
+    lo, hi = FLAT_STD
+    weight = ((hi - std) / (hi - lo)).clamp(0, 1).to(x.dtype)
+    return F.interpolate(weight, size=(h, w), mode="bilinear", align_corners=False)
 
 
 class StyleTransfer(nn.Module):
@@ -372,14 +393,12 @@ def stylize(
     *,
     code: torch.Tensor,
     grain: float = GRAIN,
-    grain_shift: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Stylise a uint8 NHWC batch with a style code (1, CODE_SIZE); returns uint8 NHWC of the same size.
 
     The network pads by reflection everywhere, so no margin is needed against edge bands (the Johnson
     network's zero padding needs one); frames are reflect-padded to a multiple of 4 and cropped back.
-    `work_size` (h, w): run at that resolution and scale back (`--max-side`). `grain`: see GRAIN;
-    `grain_shift`: see `add_grain` (in pixels of the frame the network paints).
+    `work_size` (h, w): run at that resolution and scale back (`--max-side`). `grain`: see GRAIN.
     """
     h, w = frames.shape[1:3]
     dtype = net.project.weight.dtype
@@ -389,7 +408,7 @@ def stylize(
     layout = torch.contiguous_format if first.weight.is_contiguous() else torch.channels_last
     x = resized(frames.permute(0, 3, 1, 2), work_size).to(dtype, memory_format=layout).div_(255)
     if grain:
-        x = add_grain(x, net.grain, grain, grain_shift)
+        x = add_grain(x, net.grain, grain)
     wh, ww = x.shape[-2:]
     ph, pw = -wh % STRIDE_MULTIPLE, -ww % STRIDE_MULTIPLE
     if ph or pw:  # (a pad of nothing would still copy the batch)

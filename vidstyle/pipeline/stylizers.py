@@ -29,7 +29,6 @@ from vidstyle.nst.gatys import keep_colors
 from vidstyle.nst.losses import GATYS
 from vidstyle.options import VIDEO_NST, NSTOptions, StabilizeOptions
 from vidstyle.pipeline.keyframes import KeyframeOptions, KeyframeStylizer
-from vidstyle.temporal.grain import SceneGrain
 from vidstyle.temporal.stabilizer import stabilized
 from vidstyle.threads import batched
 
@@ -110,12 +109,8 @@ class CodeRecipe:
         max_side: int | None = None,
         compile: bool = False,
         precision: str = "auto",
-        scene: SceneGrain | None = None,
     ) -> FrameFilter:
-        """`scene`: where each frame reads the grain pattern (the stabiliser's global motion); without it, the
-        pattern stays fixed to the screen.
-
-        The network is the package's own, which every worker has (Ray ships the package to other nodes
+        """The network is the package's own, which every worker has (Ray ships the package to other nodes
         as `py_modules`), so a recipe is the code alone: a few kB per style, or per video in a batch with
         strength, instead of 5 MB of weights each through the object store."""
         net = arbitrary.load().transfer
@@ -123,17 +118,7 @@ class CodeRecipe:
         step = functools.partial(arbitrary.stylize, code=torch.tensor(self.code)[None], grain=self.grain)
         dtype = network_dtype(precision, device)
         layout = arbitrary.memory_format(device, dtype)
-        return batched_filter(
-            net,
-            device,
-            batch_size,
-            self.paint_side(max_side),
-            compile,
-            dtype,
-            step,
-            layout,
-            scene if self.grain else None,
-        )
+        return batched_filter(net, device, batch_size, self.paint_side(max_side), compile, dtype, step, layout)
 
     def paint_side(self, max_side: int | None) -> int | None:
         """The long side to paint at: --max-side where given, else the recipe's own."""
@@ -149,10 +134,8 @@ def batched_filter(
     dtype: torch.dtype,
     step: Callable[..., torch.Tensor] | None = None,
     memory_format: torch.memory_format = torch.channels_last,
-    scene: SceneGrain | None = None,
 ) -> FrameFilter:
-    """A feed-forward network over frames, `batch_size` at a time; one compiled graph per frame size.
-    `scene`: each frame's grain shift, handed to `step` (the arbitrary network's) in its painted pixels."""
+    """A feed-forward network over frames, `batch_size` at a time; one compiled graph per frame size."""
     stylizers: dict[tuple[int, int], Stylize] = {}
     extra = {"step": step} if step else {}
 
@@ -166,13 +149,7 @@ def batched_filter(
                     stylizers[size] = fast_stylizer(
                         net, device, work_size(*size, max_side), compile, dtype, memory_format=memory_format, **extra
                     )
-                per_frame = {}
-                if scene is not None:
-                    painted = work_size(*size, max_side) or size
-                    ratio = np.array(painted) / np.array(size)
-                    shifts = np.stack([scene.take(f[0]) for f in batch]) * ratio
-                    per_frame["grain_shift"] = torch.from_numpy(np.round(shifts).astype(np.int64)).to(device)
-                out = run_padded(stylizers[size], rgb, batch_size, pad=compile, **per_frame).cpu().numpy()
+                out = run_padded(stylizers[size], rgb, batch_size, pad=compile).cpu().numpy()
                 for (pts, duration, _), image in zip(batch, out):
                     yield pts, duration, image
 
@@ -265,16 +242,11 @@ def make_transform(
     precision: str = "auto",
 ) -> FrameFilter:
     """What a worker runs: the recipe's filter, with its finish (strength, colours), stabilised when asked."""
-    scene = None
-    if isinstance(recipe, CodeRecipe) and stabilize:  # the grain follows the stabiliser's flow
-        scene = SceneGrain()
-        transform = recipe.build(device, batch_size, max_side, compile, precision, scene)
-    else:
-        transform = recipe.build(device, batch_size, max_side, compile, precision)
+    transform = recipe.build(device, batch_size, max_side, compile, precision)
     finish = recipe.finish
     if finish.mix(recipe) < 1.0 or finish.keep_color:
         transform = with_finish(transform, finish, finish.mix(recipe))
-    return stabilized(transform, stabilize, scene) if stabilize else transform
+    return stabilized(transform, stabilize) if stabilize else transform
 
 
 def frame_gflop(recipe: Recipe, height: int, width: int, max_side: int | None) -> float:

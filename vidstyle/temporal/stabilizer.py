@@ -12,14 +12,13 @@ from vidstyle.frames import Filter, FrameFilter
 from vidstyle.options import StabilizeOptions
 from vidstyle.pixels import resize_rgb
 from vidstyle.temporal import flow
-from vidstyle.temporal.grain import SceneGrain, global_motion
 from vidstyle.threads import background
 
 
 def motion(frames, options: StabilizeOptions):
     """For each input frame: (frame, None) for the first, then (frame, (flow to the previous input frame in
-    the frame's own pixels, visibility, the scene's global motion)), the first two at flow size. Only input
-    frames are needed, so this runs ahead of the network."""
+    the frame's own pixels, visibility)), both at flow size. Only input frames are needed, so this runs
+    ahead of the network."""
     previous = None
     for frame in frames:
         rgb = frame[2]
@@ -31,12 +30,12 @@ def motion(frames, options: StabilizeOptions):
         if previous is not None:
             f = flow.flow(gray, previous, options.flow)
             seen = flow.consistent(f, flow.flow(previous, gray, options.flow)).astype(np.float32)
-            moved = (f / scale, seen, global_motion(f, seen) / scale)
+            moved = (f / scale, seen)
         previous = gray
         yield frame, moved
 
 
-def stabilized(transform: FrameFilter, options: StabilizeOptions, scene: SceneGrain | None = None) -> FrameFilter:
+def stabilized(transform: FrameFilter, options: StabilizeOptions) -> FrameFilter:
     """Wrap a frame filter: each output is blended with the previous output warped along the input's flow,
     where the forward-backward check says the pixel was visible; newly visible pixels are left alone.
 
@@ -47,22 +46,15 @@ def stabilized(transform: FrameFilter, options: StabilizeOptions, scene: SceneGr
     full size stays 8-bit (the previous output is carried as written, the blend is OpenCV's): at GPU speeds
     this filter's CPU time is what limits a render, and float32 copies of 1080p frames cost more than the
     flow itself.
-
-    `scene`: told each frame's global motion before the network sees the frame, so the network's grain
-    can follow the scene (`temporal/grain.py`).
     """
 
     def run(frames):
-        if scene is not None:
-            scene.start()
         motions: deque = deque()
         ahead = background(motion(frames, options), 4)
 
         def tee():
             for frame, moved in ahead:
                 motions.append(moved)
-                if scene is not None:
-                    scene.follow(frame[0], None if moved is None else moved[2])
                 yield frame
 
         previous = None  # the output as written
@@ -71,7 +63,7 @@ def stabilized(transform: FrameFilter, options: StabilizeOptions, scene: SceneGr
                 moved = motions.popleft()
                 out = np.ascontiguousarray(out)
                 if previous is not None and moved is not None:
-                    f, seen, _ = moved
+                    f, seen = moved
                     h, w = out.shape[:2]
                     if f.shape[:2] != (h, w):
                         f = cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR)

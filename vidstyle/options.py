@@ -402,7 +402,7 @@ class TrainOptions:
         whole_number(self.style_size, "--style-size", 32)
         for weight in ("content_weight", "style_weight", "tv_weight"):
             finite_number(getattr(self, weight), "--" + weight.replace("_", "-"), 0.0)
-        for count in ("steps", "batch_size", "crop", "style_size", "base", "checkpoint_every", "preview_every"):
+        for count in ("steps", "batch_size", "base", "checkpoint_every", "preview_every"):
             whole_number(getattr(self, count), "--" + count.replace("_", "-"), 1)
         whole_number(self.photo_size, "--photo-size", 0)
         whole_number(self.residual_blocks, "residual_blocks", 0)
@@ -439,7 +439,7 @@ class CodeTrainOptions:
         whole_number(self.photo_side, "--photo-side", 64)
         for weight in ("content_weight", "style_weight", "tv_weight", "laplacian_weight"):
             finite_number(getattr(self, weight), "--" + weight.replace("_", "-"), 0.0)
-        for count in ("steps", "batch_size", "crop", "photo_side", "checkpoint_every"):
+        for count in ("steps", "batch_size", "checkpoint_every"):
             whole_number(getattr(self, count), "--" + count.replace("_", "-"), 1)
         whole_number(self.seed, "--seed", 0, MAX_SEED)
 

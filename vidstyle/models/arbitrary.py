@@ -305,7 +305,7 @@ class StyleTransfer(nn.Module):
         self.project = nn.Linear(EMBEDDING, CODE_SIZE)
         # a buffer, so it moves with the network to its device and precision; not saved with the weights.
         # Made on the device the network is built on (`torch.device("meta")` to count its cost)
-        self.register_buffer("grain", grain_tile().to(torch.empty(0).device, copy=True), persistent=False)
+        self.register_buffer("grain", grain_tile().to(torch.get_default_device(), copy=True), persistent=False)
 
     def code(self, embedding: torch.Tensor) -> torch.Tensor:
         """The style code (N, CODE_SIZE) of embeddings (N, 100)."""

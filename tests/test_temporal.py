@@ -50,23 +50,43 @@ def clip_frames(n=12):
         yield i, 1, scene(0.5 + 0.04 * i, 128, 96)
 
 
-def test_stabilising_a_flickering_filter_cuts_its_warping_error():
+def test_stabilising_a_flickering_filter_cuts_its_warping_error_by_the_goal():
+    """Issue 29's goal, on a synthetic clip: the default stabiliser takes out at least 65% of the warping
+    error (the defaults before, 0.4 and the metric's own slack, took out 64%)."""
     from vidstyle.frames import Filter
     from vidstyle.temporal.stabilizer import StabilizeOptions, stabilized
 
-    plain = [f[2] / 255 for f in noisy(clip_frames())]
-    steady = [f[2] / 255 for f in stabilized(Filter(noisy), StabilizeOptions(strength=0.6))(clip_frames())]
-    inputs = [f[2] / 255 for f in clip_frames()]
+    plain = [f[2] / 255 for f in noisy(clip_frames(24))]
+    steady = [f[2] / 255 for f in stabilized(Filter(noisy), StabilizeOptions())(clip_frames(24))]
+    inputs = [f[2] / 255 for f in clip_frames(24)]
 
     def err(out: list[np.ndarray]) -> float:
         pairs = range(len(out) - 1)
         return float(np.mean([pair_error(inputs[t], inputs[t + 1], out[t], out[t + 1])[0] for t in pairs]))
 
-    assert err(steady) < 0.5 * err(plain)
+    assert err(steady) < 0.35 * err(plain)
     # the picture itself is kept: stabilised frames stay as close to the scene as the noisy ones
     assert np.mean([np.abs(s - i).mean() for s, i in zip(steady, inputs)]) <= np.mean(
         [np.abs(p - i).mean() for p, i in zip(plain, inputs)]
     )
+
+
+def test_the_stabiliser_counts_a_pixel_visible_a_pixel_off_where_the_metric_does_not():
+    """DIS "fast" stops at a quarter of the flow's size, so a visible pixel's round trip often ends a pixel
+    off; the stabiliser's check allows that (stabilizer.SLACK) and the metric keeps Sundaram et al.'s 0.5."""
+    from vidstyle.temporal import flow
+    from vidstyle.temporal.stabilizer import SLACK
+
+    h, w = 15, 32
+    forward = np.zeros((h, w, 2), np.float32)
+    forward[..., 0] = 3.0  # every pixel moves 3 px right...
+    short = np.linspace(0, 1.4, h, dtype=np.float32)  # ...and comes back 0 to 1.4 px short, by row
+    backward = np.zeros_like(forward)
+    backward[..., 0] = (short - 3.0)[:, None]
+    inside = np.arange(w) + 3 <= w - 1  # the last 3 columns leave the frame
+    metric, stabiliser = flow.consistent(forward, backward), flow.consistent(forward, backward, SLACK)
+    assert stabiliser[:, inside].all() and not stabiliser[:, ~inside].any()
+    assert metric[short <= 0.7][:, inside].all() and not metric[short >= 0.85].any()
 
 
 def test_segments_lead_in_by_the_frames_the_filter_needs(tmp_path):

@@ -52,7 +52,7 @@ def render_video(
     overwrite: bool = False,
 ) -> RenderReport:
     """Paint every frame of `source` into `output`, with its audio, frame rate and timestamps. `options`
-    default to `RenderOptions()`, the CLI's defaults (stabilised at 0.4). `nst`: for `method` nst, the
+    default to `RenderOptions()`, the CLI's defaults (stabilised at 0.5). `nst`: for `method` nst, the
     keyframes' optimisation.
 
     Ray starts only where it helps (`executors.executor_for`); `no_ray` keeps any job in this process."""

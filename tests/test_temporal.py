@@ -89,6 +89,25 @@ def test_the_stabiliser_counts_a_pixel_visible_a_pixel_off_where_the_metric_does
     assert metric[short <= 0.7][:, inside].all() and not metric[short >= 0.85].any()
 
 
+def test_the_stabiliser_checks_visibility_with_its_own_slack(monkeypatch):
+    """The stabiliser passes SLACK to the check (on the synthetic clip above the slack is worth only a point of
+    warping error, so the goal test alone would not notice it gone); the frames it writes are the real ones."""
+    from vidstyle.frames import Filter
+    from vidstyle.temporal import flow
+    from vidstyle.temporal.stabilizer import SLACK, StabilizeOptions, stabilized
+
+    slacks: list[float] = []
+    check = flow.consistent
+
+    def spy(f_ab, f_ba, slack=0.5):
+        slacks.append(slack)
+        return check(f_ab, f_ba, slack)
+
+    monkeypatch.setattr(flow, "consistent", spy)
+    steady = list(stabilized(Filter(noisy), StabilizeOptions())(clip_frames(6)))
+    assert len(steady) == 6 and slacks == [SLACK] * 5
+
+
 def test_segments_lead_in_by_the_frames_the_filter_needs(tmp_path):
     from vidstyle import media
     from vidstyle.media.synth import ClipSpec, make_clip

@@ -232,8 +232,9 @@ class StabilizeOptions:
     """Temporal stabilisation: each output frame blended with the previous output carried along the input's
     optical flow, where visible (`temporal/stabilizer.py`)."""
 
-    # The previous output's weight. At 0.5 (with the stabiliser's SLACK) the warping error fell by 69-75% on
-    # cup.mp4 with style drift 0.021-0.024; at 0.4 by 56-62%, and at 0.6 the style drifted past 0.03.
+    # The previous output's weight. At 0.5 (with the stabiliser's SLACK) the warping error fell by 65-73% on
+    # cup.mp4, fox.mp4 and their dark and flat copies, style drift at most 0.027 (bench/flicker.py); at 0.4
+    # with the metric's slack by 50-62%; at 0.55 the dark cup's Wave drifted past 0.03.
     strength: float = 0.5
     side: int = 384  # flow is computed at most this large (flow is smooth; the warp is full size)
     lead: int = 8  # frames before a segment that only prime the state, so segment seams do not jump

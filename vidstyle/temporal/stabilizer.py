@@ -16,9 +16,10 @@ from vidstyle.threads import background
 
 #: The forward-backward check's slack for the stabiliser's flows, in squared pixels (the metric's is 0.5).
 #: DIS "fast" stops at a quarter of the flow size, so a round trip of a pixel that *is* visible often comes
-#: back 0.7-1.4 px off; with 0.5 those pixels were left unstabilised and kept all of their flicker. On
-#: cup.mp4 (reference scream, 240 px) the warping error fell 71% with 0.5 and 75% with 2, and La Muse's
-#: 64% -> 69%, with style drift 0.019 -> 0.024 and 0.017 -> 0.021 (bench/flicker.py measures both).
+#: back 0.7-1.4 px off; with 0.5 those pixels were left unstabilised and kept all of their flicker. At
+#: strength 0.5, stabilising the same per-frame renders of cup.mp4 with 0.5 and with 2: the reference scream
+#: network (240 px) 71% -> 75% less warping error, La Muse (360 px) 64% -> 69%, style drift 0.019 -> 0.024
+#: and 0.017 -> 0.021. Through the whole pipeline (bench/flicker.py, README) the defaults give 73% and 68%.
 SLACK = 2.0
 
 

@@ -56,7 +56,7 @@ def run(cmd: list[str]) -> float:
 
 def network_fps(height: int, width: int, dtype: torch.dtype, seconds: float = 10.0) -> tuple[float, float]:
     """(fps, GFLOP/s) of the transfer network alone on uint8 frames of this size, as render runs it: batch 4,
-    in its layout (`arbitrary.memory_format`)."""
+    channels-last."""
     cpu = torch.device("cpu")
     code = torch.zeros(1, arbitrary.CODE_SIZE)
     code[:, : arbitrary.CODE_SIZE // 2] = 1
@@ -67,7 +67,6 @@ def network_fps(height: int, width: int, dtype: torch.dtype, seconds: float = 10
         False,
         dtype,
         functools.partial(arbitrary.stylize, code=code),
-        arbitrary.memory_format(cpu, dtype),
     )
     frames = (torch.rand(4, height, width, 3) * 255).to(torch.uint8)
     with torch.inference_mode():

@@ -117,8 +117,7 @@ class CodeRecipe:
         # a copy: a code that came through Ray's object store is a read-only array (torch warns on every worker)
         step = functools.partial(arbitrary.stylize, code=torch.tensor(self.code)[None], grain=self.grain)
         dtype = network_dtype(precision, device)
-        layout = arbitrary.memory_format(device, dtype)
-        return batched_filter(net, device, batch_size, self.paint_side(max_side), compile, dtype, step, layout)
+        return batched_filter(net, device, batch_size, self.paint_side(max_side), compile, dtype, step)
 
     def paint_side(self, max_side: int | None) -> int | None:
         """The long side to paint at: --max-side where given, else the recipe's own."""

@@ -228,6 +228,28 @@ def test_grain_is_tiled_over_large_frames_and_only_where_the_frame_is_flat():
     assert float(weight[:, :140].max()) == 0 and float(added[:, :140].abs().max()) == 0  # the textured half: none
 
 
+def test_a_painting_is_read_sharp_and_blurred_and_a_frame_as_it_is():
+    """The predictor's reading of a painting is the mean of it and of it blurred (`PAINTING_BLUR`), with
+    OpenCV's Gaussian; a video frame's (strength's own code) is one plain reading."""
+    import cv2
+
+    x = torch.rand(2, 3, 64, 48, generator=torch.Generator().manual_seed(1))
+    ours = arbitrary.gaussian_blur(x, 0.7).permute(0, 2, 3, 1).numpy()
+    theirs = np.stack([cv2.GaussianBlur(im.permute(1, 2, 0).numpy(), (0, 0), 0.7) for im in x])
+    assert np.abs(ours - theirs).max() < 1e-5
+    net = arbitrary.shipped()
+    paintings = torch.from_numpy(np.stack([scene(0.5, 256, 256), scene(1.5, 256, 256)]))  # square, 256: as read
+    frame = torch.from_numpy(scene(0.5, 256, 192))[None]  # long side 256: as read
+    with torch.no_grad():
+        square = paintings.permute(0, 3, 1, 2).float() / 255
+        sharp = net.predictor(square)
+        blurred = net.predictor(arbitrary.gaussian_blur(square, arbitrary.PAINTING_BLUR))
+        assert torch.allclose(net.embed(paintings), (sharp + blurred) / 2, atol=1e-4)
+        plain = net.predictor(frame.permute(0, 3, 1, 2).float() / 255)
+        assert torch.allclose(net.embed(frame, square=False), plain, atol=1e-4)
+        assert not torch.allclose(net.embed(paintings), sharp, atol=1e-2)  # the blur is in it
+
+
 def test_strength_moves_the_code_towards_the_contents_own(tmp_path):
     painting, frames = scene(2.0, 96, 96), [scene(0.1 * i, 120, 90) for i in range(3)]
     Image.fromarray(painting).save(tmp_path / "painting.png")

@@ -102,19 +102,19 @@ def fast_stylizer(
     compile: bool,
     dtype: torch.dtype = torch.float32,
     step: Callable[..., torch.Tensor] = stylize,
-    memory_format: torch.memory_format = torch.channels_last,
 ) -> Stylize:
-    """`stylize` with the network in `memory_format` (channels-last by default: a uint8 NHWC frame permuted
-    to NCHW already is) and in `dtype`, compiled whole when asked, so Inductor fuses the padding, crop and
-    rounding with the convolutions. `step(net, frames, work_size=...)` is the network's stylise function:
-    the Johnson network's `transformer.stylize` by default, or the arbitrary network's with its code bound.
+    """`stylize` with the network channels-last (a uint8 NHWC frame permuted to NCHW already is; for the
+    arbitrary network see `arbitrary.StyleTransfer`) and in `dtype`, compiled whole when asked, so Inductor
+    fuses the padding, crop and rounding with the convolutions. `step(net, frames, work_size=...)` is the
+    network's stylise function: the Johnson network's `transformer.stylize` by default, or the arbitrary
+    network's with its code bound.
 
     A compiled graph is specialised to one batch shape; callers pad short batches (`run_padded`). Where
     compiling fails (no C++ compiler on the machine, an unsupported build) the first call warns once and the
     eager network carries on, with the same output.
     """
     # Module.to takes memory_format (its docs say so), but torch's overloads for it omit the keyword
-    net = net.to(device=device, dtype=dtype, memory_format=memory_format).eval()  # type: ignore[call-overload]
+    net = net.to(device=device, dtype=dtype, memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     eager = functools.partial(step, net, work_size=work_size)

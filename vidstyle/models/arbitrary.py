@@ -305,7 +305,7 @@ def flatness(x: torch.Tensor) -> torch.Tensor:
 class StyleTransfer(nn.Module):
     """Frames (N, 3, H, W) in [0, 1], sides a multiple of 4, and a style code -> stylised frames in [0, 1].
 
-    Render runs it channels-last on every device and precision (`fast_stylizer`'s default): the convolution
+    Render runs it channels-last on every device and precision (`fast_stylizer`): the convolution
     kernels are 10-35% faster so, and since the norms are group norms (`conditional_norm`), which have a
     channels-last kernel, nothing else costs more. fp32 on a 2-core AMD EPYC, batch 4, the network alone
     alternated: 640x480 16.3 fps NCHW, 17.5 channels-last; 960x720 7.3 and 7.9 (with instance norms, in

@@ -132,7 +132,6 @@ def batched_filter(
     compile: bool,
     dtype: torch.dtype,
     step: Callable[..., torch.Tensor] | None = None,
-    memory_format: torch.memory_format = torch.channels_last,
 ) -> FrameFilter:
     """A feed-forward network over frames, `batch_size` at a time; one compiled graph per frame size."""
     stylizers: dict[tuple[int, int], Stylize] = {}
@@ -145,9 +144,7 @@ def batched_filter(
                 height, width = rgb.shape[1:3]  # (tuple() of a shape slice has no fixed length for mypy)
                 size = height, width
                 if size not in stylizers:
-                    stylizers[size] = fast_stylizer(
-                        net, device, work_size(*size, max_side), compile, dtype, memory_format=memory_format, **extra
-                    )
+                    stylizers[size] = fast_stylizer(net, device, work_size(*size, max_side), compile, dtype, **extra)
                 out = run_padded(stylizers[size], rgb, batch_size, pad=compile).cpu().numpy()
                 for (pts, duration, _), image in zip(batch, out):
                     yield pts, duration, image
